@@ -1,0 +1,1 @@
+"""Canonical schema, importers, feature extraction and the feature spec (pure)."""

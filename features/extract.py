@@ -1,0 +1,507 @@
+"""Canonical links → the model's feature matrix. Pure, vectorised, shared by every caller.
+
+Two seams keep results independent of how the input is cut:
+
+- ``Profile`` holds the few aggregates measured over a whole link profile (links per referring
+  site, anchor repetition per target, the target's topical terms). Batch scoring builds it in a
+  first pass over the file and hands the same profile to every chunk, so features do not depend
+  on chunk size or row order.
+- ``as_of`` is the day ages are measured from; callers fix it once per run.
+
+Per-row string work is done by Arrow compute kernels; work that needs Python (public-suffix
+lookups, anchor classification) runs once per distinct host or (anchor, target) pair.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from features import schema, spec, text
+from features.urls import TLD_CLASSES, HostInfo, host_info, split_urls, strip_tracking
+
+PROFILE_TERMS = 40
+PROFILE_MIN_SHARE = 0.03
+
+_PAGE_TYPES = (
+    ("comment", r"comment|replytocom|guestbook|/respond|#respond|wp-comments"),
+    (
+        "profile",
+        r"/users?/|/profiles?[/.]|/members?[/.]|/author/|/u/|/people/|member\.php|"
+        r"profile\.php|/account/|userinfo|/user\.php|/my-profile",
+    ),
+    (
+        "forum",
+        r"forum|/threads?/|/topics?/|viewtopic|showthread|/discussion|/community/|"
+        r"/board/|/t/|/questions/",
+    ),
+    (
+        "directory",
+        r"director(y|ies)|/listings?/|/submit|add-?url|/links?/|/links\.|webdir|"
+        r"/catalog|/sites/|/business/|/companies/|/bookmarks?/",
+    ),
+    ("tag_archive", r"/tags?/|/archives?/|/category/|/page/\d+|/\d{4}/\d{2}/?$|/label/"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# profile
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Aggregates over a whole link profile that each link is measured against."""
+
+    site_links: dict[str, int] = field(default_factory=dict)
+    target_links: dict[str, int] = field(default_factory=dict)
+    anchor_links: dict[str, int] = field(default_factory=dict)
+    target_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "site_links": self.site_links,
+                "target_links": self.target_links,
+                "anchor_links": self.anchor_links,
+                "target_terms": self.target_terms,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, blob: str) -> Profile:
+        d = json.loads(blob)
+        d["target_terms"] = {k: tuple(v) for k, v in d["target_terms"].items()}
+        return cls(**d)
+
+
+class ProfileBuilder:
+    """Accumulates a ``Profile`` chunk by chunk (counts only, so memory stays small)."""
+
+    def __init__(self) -> None:
+        self.site_links: Counter[str] = Counter()
+        self.target_links: Counter[str] = Counter()
+        self.anchor_links: Counter[str] = Counter()
+        self.term_docs: dict[str, Counter[str]] = {}
+        self.brands: dict[str, str] = {}
+
+    def add(self, links: pa.Table) -> ProfileBuilder:
+        return self.add_prepared(_prepare(links))
+
+    def add_prepared(self, p: _Prepared) -> ProfileBuilder:
+        self.site_links.update(_count(p.source_site))
+        self.target_links.update(_count(p.target_site))
+        self.anchor_links.update(_count(p.anchor_key))
+        self.brands.update(zip(p.target_site_values, p.target_brand_values, strict=True))
+        # document frequency of content words (source text and anchor) per target site
+        rows = np.concatenate([p.doc_rows, p.anchor_rows])
+        toks = np.concatenate([p.doc_tokens, p.anchor_tokens])
+        keep = p.content[toks] & (p.target_site_ids[rows] >= 0)
+        v = max(len(p.vocab), 1)
+        pairs, _ = _unique_counts(rows[keep] * v + toks[keep])
+        keys, counts = _unique_counts(p.target_site_ids[pairs // v] * v + pairs % v)
+        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+            site = p.target_site_values[key // v]
+            self.term_docs.setdefault(site, Counter())[p.vocab[key % v]] += count
+        return self
+
+    def build(self) -> Profile:
+        terms = {}
+        for site, docs in self.term_docs.items():
+            floor = max(2, math.ceil(PROFILE_MIN_SHARE * self.target_links[site]))
+            brand = self.brands.get(site, "")
+            ranked = [
+                t
+                for t, c in sorted(docs.items(), key=lambda tc: (-tc[1], tc[0]))
+                if c >= floor and t != brand
+            ]
+            terms[site] = tuple(sorted(ranked[:PROFILE_TERMS]))
+        return Profile(
+            dict(self.site_links), dict(self.target_links), dict(self.anchor_links), terms
+        )
+
+
+def build_profile(tables: Iterable[pa.Table]) -> Profile:
+    builder = ProfileBuilder()
+    for t in tables:
+        builder.add(t)
+    return builder.build()
+
+
+# --------------------------------------------------------------------------------------------
+# shared preparation
+# --------------------------------------------------------------------------------------------
+
+
+def _count(arr: pa.Array) -> dict[str, int]:
+    counts = pc.value_counts(pc.drop_null(arr))
+    return dict(
+        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
+    )
+
+
+def _str(links: pa.Table, name: str) -> pa.Array:
+    col = links[name]
+    if col.type != pa.string():
+        col = pc.cast(col, pa.string())
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _np(arr: pa.Array | pa.ChunkedArray, dtype: Any = np.float64) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _floats(links: pa.Table, name: str) -> np.ndarray:
+    col = links[name]
+    if pa.types.is_date(col.type):
+        col = pc.cast(col, pa.int32())
+    return _np(pc.cast(col, pa.float64()))
+
+
+class _Distinct:
+    """Values of an array as (distinct values, index of each row's value; -1 for null)."""
+
+    def __init__(self, arr: pa.Array) -> None:
+        enc = pc.dictionary_encode(arr)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        self.values: list[Any] = enc.dictionary.to_pylist()
+        self.index = _np(pc.fill_null(enc.indices, -1), np.int64)
+
+    def spread(
+        self, per_value: list[Any] | np.ndarray, null: Any = np.nan, dtype: Any = np.float64
+    ) -> np.ndarray:
+        """Each row's entry of ``per_value`` (``null`` for null rows)."""
+        table = np.asarray([*list(per_value), null], dtype=dtype)
+        return table[self.index]
+
+
+def _flatten(lists: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Flat tokens and the row each came from."""
+    return pc.list_flatten(lists), _np(pc.list_parent_indices(lists), np.int64)
+
+
+@dataclass
+class _Prepared:
+    n: int
+    source_host: _Distinct
+    source_infos: list[HostInfo]
+    source_path: pa.Array
+    source_query: pa.Array
+    source_site: pa.Array
+    target_site: pa.Array
+    target_site_ids: np.ndarray
+    target_site_values: list[str]
+    target_brand_values: list[str]
+    target_path: pa.Array
+    anchor: pa.Array
+    anchor_key: pa.Array
+    anchor_words: np.ndarray
+    vocab: list[str]
+    content: np.ndarray
+    doc_tokens: np.ndarray
+    doc_rows: np.ndarray
+    anchor_tokens: np.ndarray
+    anchor_rows: np.ndarray
+
+
+def _prepare(links: pa.Table) -> _Prepared:
+    """Parse URLs, look up sites and tokenise once; both the profile and features use it."""
+    n = links.num_rows
+    src = split_urls(_str(links, "source_url"))
+    targets = _Distinct(_str(links, "target_url"))  # few distinct targets: split those only
+    tgt = {
+        k: v.take(pa.array(targets.index, mask=targets.index < 0))
+        for k, v in split_urls(pa.array(targets.values, pa.string())).items()
+    }
+    source_host = _Distinct(src["host"])
+    source_infos = [host_info(h) for h in source_host.values]
+    source_site = pa.array(
+        source_host.spread([i.site for i in source_infos], None, object), pa.string()
+    )
+    target_host = _Distinct(tgt["host"])
+    target_infos = [host_info(h) for h in target_host.values]
+    site_values = sorted({i.site for i in target_infos})
+    site_pos = {s: k for k, s in enumerate(site_values)}
+    target_site_ids = target_host.spread([site_pos[i.site] for i in target_infos], -1, np.int64)
+    brands = {i.site: i.brand for i in target_infos}
+    target_site = pa.array(
+        np.asarray([*site_values, None], dtype=object)[target_site_ids], pa.string()
+    )
+
+    anchor = _str(links, "anchor_text")
+    anchor_key = pc.binary_join_element_wise(target_site, text.normalize_anchor(anchor), "\x1f")
+    doc = pc.binary_join_element_wise(
+        pc.fill_null(_str(links, "source_title"), ""),
+        src["host"],
+        pc.fill_null(src["path"], ""),
+        pc.fill_null(_str(links, "left_context"), ""),
+        pc.fill_null(_str(links, "right_context"), ""),
+        " ",
+    )
+    doc_lists, anchor_lists = text.tokens(doc), text.tokens(anchor)
+    doc_flat, doc_rows = _flatten(doc_lists)
+    anc_flat, anc_rows = _flatten(anchor_lists)
+    enc = pc.dictionary_encode(pa.concat_arrays([doc_flat, anc_flat]))
+    vocab = enc.dictionary.to_pylist()
+    ids = _np(enc.indices, np.int64)
+    content = np.fromiter((text.is_content(t) for t in vocab), bool, len(vocab))
+    anchor_words = _np(pc.list_value_length(anchor_lists))
+    return _Prepared(
+        n=n,
+        source_host=source_host,
+        source_infos=source_infos,
+        source_path=src["path"],
+        source_query=src["query"],
+        source_site=source_site,
+        target_site=target_site,
+        target_site_ids=target_site_ids,
+        target_site_values=site_values,
+        target_brand_values=[brands[s] for s in site_values],
+        target_path=tgt["path"],
+        anchor=anchor,
+        anchor_key=anchor_key,
+        anchor_words=anchor_words,
+        vocab=vocab,
+        content=content,
+        doc_tokens=ids[: len(doc_flat)],
+        doc_rows=doc_rows,
+        anchor_tokens=ids[len(doc_flat) :],
+        anchor_rows=anc_rows,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# features
+# --------------------------------------------------------------------------------------------
+
+
+def _codes(values: list[Any], categories: tuple[str, ...]) -> np.ndarray:
+    lookup = {c: float(i) for i, c in enumerate(categories)}
+    return np.fromiter((lookup.get(v, np.nan) for v in values), np.float64, len(values))
+
+
+def _page_type(path: pa.Array, query: pa.Array) -> np.ndarray:
+    s = pc.utf8_lower(
+        pc.binary_join_element_wise(pc.fill_null(path, ""), pc.fill_null(query, ""), "?")
+    )
+    out = np.full(len(s), np.nan)
+    patterns = [
+        *_PAGE_TYPES,
+        ("homepage", r"^(/|/index\.(html?|php|aspx?))?\??$"),
+        ("article", r"[\p{L}\p{N}]+[-_][\p{L}\p{N}]+[-_][\p{L}\p{N}]+|\.html?(\?|$)|/\d{3,}"),
+    ]
+    for name, pattern in patterns:
+        hit = _np(pc.match_substring_regex(s, pattern), bool)
+        out = np.where(np.isnan(out) & hit, spec.PAGE_TYPES.index(name), out)
+    return np.where(np.isnan(out), spec.PAGE_TYPES.index("other"), out)
+
+
+def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct int64 keys and their counts.
+
+    Sort-based on purpose: keys here are (row, token) pairs that arrive nearly sorted, where a
+    stable sort is an order of magnitude faster than NumPy's hash-based ``np.unique``.
+    """
+    if len(keys) == 0:
+        return keys, np.zeros(0, dtype=np.int64)
+    ordered = np.sort(keys, kind="stable")
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.diff(np.r_[starts, len(ordered)])
+
+
+def _bincount(rows: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(rows, minlength=n).astype(np.float64)[:n]
+
+
+_NAKED = re.compile(r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$")
+_ANCHOR_CODES = {name: float(i) for i, name in enumerate(spec.ANCHOR_TYPES)}
+
+
+def _anchor_shape(anchor: str) -> tuple[str | None, str, frozenset[str]]:
+    """(type decided by the anchor alone, or None; compact form; content words)."""
+    a = " ".join(anchor.lower().split())
+    if not a:
+        return "empty", "", frozenset()
+    if _NAKED.match(a):
+        return "naked_url", "", frozenset()
+    folded = " ".join("".join(ch if ch.isalnum() else " " for ch in a).split())
+    if folded in text.GENERIC_ANCHORS or a in text.GENERIC_ANCHORS:
+        return "generic", "", frozenset()
+    return None, folded.replace(" ", ""), frozenset(text.words(folded))
+
+
+def _anchor_type(
+    shape: tuple[str | None, str, frozenset[str]], brand: str, keywords: frozenset[str]
+) -> float:
+    decided, compact, words = shape
+    if decided:
+        return _ANCHOR_CODES[decided]
+    b = "".join(ch for ch in brand.lower() if ch.isalnum())
+    if len(b) >= 3 and (b in compact or (len(compact) >= 0.6 * len(b) and compact in b)):
+        return _ANCHOR_CODES["branded"]
+    if not words:
+        return _ANCHOR_CODES["other"]
+    hit = words & keywords
+    if hit == words:
+        return _ANCHOR_CODES["exact"]
+    return _ANCHOR_CODES["partial" if hit else "other"]
+
+
+def extract(
+    links: pa.Table,
+    profile: Profile | None = None,
+    *,
+    as_of: date | None = None,
+    target_description: str | None = None,
+) -> np.ndarray:
+    """Feature matrix (rows × ``spec.NAMES``, float64, NaN = unknown) for canonical links.
+
+    ``profile`` defaults to the profile of ``links`` itself; pass the profile of the whole
+    input when scoring it in chunks.
+    """
+    as_of = as_of or date.today()
+    p = _prepare(links)
+    if profile is None:
+        profile = ProfileBuilder().add_prepared(p).build()
+    n = p.n
+    X = np.full((n, len(spec.NAMES)), np.nan)
+    col = spec.INDEX
+
+    # age ------------------------------------------------------------------------------------
+    today = (as_of - date(1970, 1, 1)).days
+    X[:, col["domain_age_days"]] = np.maximum(today - _floats(links, "source_domain_created"), 0)
+    X[:, col["link_age_days"]] = np.maximum(today - _floats(links, "first_seen"), 0)
+    X[:, col["days_since_seen"]] = np.maximum(today - _floats(links, "last_seen"), 0)
+
+    # relevance: cosine between the source's words and the target's terms ------------------------
+    v = max(len(p.vocab), 1)
+    vocab_pos = {t: i for i, t in enumerate(p.vocab)}
+    described = set(text.words(target_description or ""))
+    target = _Distinct(
+        pc.binary_join_element_wise(
+            pc.fill_null(p.target_site, ""), pc.fill_null(p.target_path, ""), "\x1f"
+        )
+    )
+    keyword_sets: list[frozenset[str]] = []
+    t_keys: list[int] = []
+    for uid, key in enumerate(target.values):
+        site, _, path = key.partition("\x1f")
+        terms = set(profile.target_terms.get(site, ())) | set(text.words(path)) | described
+        terms.discard(host_info(site).brand if site else "")
+        keyword_sets.append(frozenset(terms))
+        t_keys.extend(uid * v + vocab_pos[t] for t in terms if t in vocab_pos)
+    t_size = np.asarray([len(k) for k in keyword_sets] + [0], dtype=np.float64)[target.index]
+    keep = p.content[p.doc_tokens]
+    pairs, _ = _unique_counts(p.doc_rows[keep] * v + p.doc_tokens[keep])
+    pair_rows = pairs // v
+    hit = np.isin(target.index[pair_rows] * v + pairs % v, np.asarray(t_keys, dtype=np.int64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = np.sqrt(_bincount(pair_rows, n) * t_size)
+        X[:, col["topic_relevance"]] = np.where(
+            denom > 0, _bincount(pair_rows[hit], n) / denom, np.nan
+        )
+
+    # placement ----------------------------------------------------------------------------------
+    X[:, col["placement"]] = _codes(links["placement"].to_pylist(), schema.PLACEMENTS)
+    X[:, col["page_type"]] = _page_type(p.source_path, p.source_query)
+    X[:, col["sitewide"]] = _floats(links, "sitewide")
+    X[:, col["is_image"]] = _floats(links, "is_image")
+    sites = _Distinct(p.source_site)
+    X[:, col["links_from_source_site"]] = sites.spread(
+        [profile.site_links.get(s, np.nan) for s in sites.values]
+    )
+
+    # anchor -------------------------------------------------------------------------------------
+    anchor_null = _np(pc.is_null(p.anchor), bool)
+    X[:, col["anchor_words"]] = np.where(anchor_null, np.nan, p.anchor_words)
+    for name, vocab in (
+        ("anchor_money_terms", text.MONEY_TERMS),
+        ("anchor_spam_terms", text.SPAM_TERMS),
+    ):
+        in_vocab = np.fromiter((t in vocab for t in p.vocab), bool, len(p.vocab))
+        hits = p.anchor_rows[in_vocab[p.anchor_tokens]] if len(p.vocab) else p.anchor_rows
+        X[:, col[name]] = np.where(anchor_null, np.nan, _bincount(hits, n))
+    anchors = _Distinct(p.anchor)
+    shapes = [_anchor_shape(a) for a in anchors.values]
+    brand_of_target = [host_info(k.partition("\x1f")[0]).brand for k in target.values]
+    pair = _Distinct(pa.array(anchors.index * (len(target.values) + 1) + target.index))
+    codes = []
+    for key in pair.values:
+        a, t = divmod(key, len(target.values) + 1)
+        codes.append(
+            np.nan
+            if a < 0 or t >= len(target.values)
+            else _anchor_type(shapes[a], brand_of_target[t], keyword_sets[t])
+        )
+    X[:, col["anchor_type"]] = np.where(anchor_null, np.nan, pair.spread(codes))
+    tsites, akeys = _Distinct(p.target_site), _Distinct(p.anchor_key)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        X[:, col["anchor_share"]] = akeys.spread(
+            [profile.anchor_links.get(k, np.nan) for k in akeys.values]
+        ) / tsites.spread([profile.target_links.get(s, np.nan) for s in tsites.values])
+
+    # rel flags ----------------------------------------------------------------------------------
+    for name in ("nofollow", "ugc", "sponsored", "redirect"):
+        X[:, col[name]] = _floats(links, name)
+
+    # authority and outbound -----------------------------------------------------------------------
+    for name in (
+        "source_authority",
+        "source_page_authority",
+        "source_traffic",
+        "source_referring_domains",
+        "source_external_links",
+        "source_linked_domains",
+    ):
+        X[:, col[name]] = _floats(links, name)
+    ext, internal = _floats(links, "source_external_links"), _floats(links, "source_internal_links")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        X[:, col["external_link_share"]] = np.where(
+            ext + internal > 0, ext / (ext + internal), np.where(ext + internal == 0, 0.0, np.nan)
+        )
+    status = _floats(links, "source_http_status")
+    X[:, col["http_error"]] = np.where(np.isnan(status), np.nan, (status >= 400).astype(float))
+
+    # source URL -----------------------------------------------------------------------------------
+    infos, host = p.source_infos, p.source_host
+    X[:, col["tld_class"]] = host.spread(_codes([i.tld_class for i in infos], TLD_CLASSES))
+    X[:, col["shared_platform"]] = host.spread([float(i.shared_platform) for i in infos])
+    X[:, col["ip_host"]] = host.spread([float(i.is_ip) for i in infos])
+    X[:, col["subdomain_depth"]] = host.spread([float(i.subdomain_depth) for i in infos])
+    X[:, col["host_hyphens"]] = host.spread([float(i.host.count("-")) for i in infos])
+    query = strip_tracking(pc.fill_null(p.source_query, ""))
+    norm = pc.binary_join_element_wise(
+        src_host_of(p),
+        pc.fill_null(p.source_path, ""),
+        pc.if_else(pc.equal(query, ""), "", "?"),
+        query,
+        "",
+    )
+    X[:, col["url_length"]] = _np(pc.utf8_length(norm))
+    X[:, col["url_digits"]] = _np(pc.count_substring_regex(norm, r"\d"))
+    spam_vocab = np.fromiter((t in text.SPAM_TERMS for t in p.vocab), bool, len(p.vocab))
+    hits = p.doc_rows[spam_vocab[p.doc_tokens]] if len(p.vocab) else p.doc_rows
+    X[:, col["source_spam_terms"]] = _bincount(hits, n)
+    return X
+
+
+def src_host_of(p: _Prepared) -> pa.Array:
+    """Each row's lower-case source host."""
+    return pa.array(p.source_host.spread(p.source_host.values, "", object), pa.string())
+
+
+def feature_frame(links: pa.Table, profile: Profile | None = None, **kw: Any) -> pd.DataFrame:
+    """``extract`` as a DataFrame with feature names (for tests, plots and reports)."""
+    return pd.DataFrame(extract(links, profile, **kw), columns=list(spec.NAMES))

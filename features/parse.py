@@ -1,0 +1,140 @@
+"""Vectorised parsers from raw export strings to canonical values.
+
+Every parser takes an Arrow string array and returns ``(values, bad)``: the typed values (null
+where the cell was blank or unparseable) and a boolean mask of cells that held something that
+could not be parsed. Blank is not bad: it means "unknown". Callers turn ``bad`` into per-row
+reject reasons, so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+TRUE = ("true", "1", "yes", "y", "t", "+", "x")
+FALSE = ("false", "0", "no", "n", "f", "-")
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_THOUSANDS = r"^[+-]?\d{1,3}([,' ]\d{3})+(\.\d+)?$"
+_DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+_SCHEME = r"^[a-zA-Z][a-zA-Z0-9+.-]*://"
+_OTHER_SCHEME = r"^[a-zA-Z][a-zA-Z0-9+.-]*:"
+_HOSTLIKE = r"^[^\s/?#:@]+\.[^\s/?#:@.]+([:/?#]|$)"
+_VALID_URL = (
+    r"^[hH][tT][tT][pP][sS]?://([^@/?#\s]*@)?"
+    r"(\[[0-9a-fA-F:.]+\]|[\p{L}\p{N}_~%-]+(\.[\p{L}\p{N}_~%-]+)+\.?)(:\d{1,5})?([/?#]|$)"
+)
+MAX_URL_LENGTH = 4096
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d.%m.%Y",
+)
+
+
+def as_string(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous string array (vendors' columns arrive chunked and sometimes typed)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pa.types.is_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    return arr
+
+
+def clean(arr: pa.Array) -> pa.Array:
+    """Trim whitespace (including non-breaking spaces) around each value."""
+    arr = pc.replace_substring(as_string(arr), "\u00a0", " ")
+    return pc.utf8_trim_whitespace(arr)
+
+
+def blank(arr: pa.Array) -> np.ndarray:
+    """Mask of null or empty cells."""
+    return _mask(pc.or_kleene(pc.is_null(arr), pc.equal(arr, "")))
+
+
+def _mask(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr)
+
+
+def parse_bool(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """true/false/TRUE/1/0/yes/no/+/-; blank is null."""
+    low = pc.utf8_lower(clean(arr))
+    is_true = _mask(pc.is_in(low, pa.array(TRUE)))
+    is_false = _mask(pc.is_in(low, pa.array(FALSE)))
+    empty = blank(low)
+    values = pa.array(np.where(is_true, True, False), pa.bool_())
+    values = _null_where(values, ~(is_true | is_false))
+    return values, ~(is_true | is_false | empty)
+
+
+def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Finite decimals; accepts thousands separators (1,234 / 1 234 / 1'234) and a decimal comma."""
+    s = clean(arr)
+    thousands = pc.match_substring_regex(s, _THOUSANDS)
+    s = pc.if_else(thousands, pc.replace_substring_regex(s, r"[,' ]", ""), s)
+    comma = pc.match_substring_regex(s, _DECIMAL_COMMA)
+    s = pc.if_else(comma, pc.replace_substring(s, ",", "."), s)
+    ok = _mask(pc.match_substring_regex(s, _NUMBER))
+    values = pc.cast(_null_where(s, ~ok), pa.float64())
+    finite = _mask(pc.is_finite(values))
+    values = _null_where(values, ~finite)
+    return values, ~(finite | blank(s))
+
+
+def parse_date(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """ISO dates and datetimes, ``Sep 15, 2026``, ``15 Sep 2026``, ``2026/09/15``, ``15.09.2026``."""
+    s = clean(arr)
+    iso = pc.match_substring_regex(s, r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
+    s = pc.if_else(iso, pc.utf8_slice_codeunits(s, 0, 10), s)
+    out = pa.nulls(len(s), pa.timestamp("s"))
+    for fmt in _DATE_FORMATS:
+        parsed = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
+        out = pc.coalesce(out, parsed)
+    values = pc.cast(out, pa.date32())
+    return values, _mask(pc.is_null(values)) & ~blank(s)
+
+
+def parse_url(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """http(s) URLs; ``example.com/page`` and ``//example.com`` get an ``http`` scheme."""
+    s = clean(arr)
+    protocol_relative = pc.starts_with(s, "//")
+    s = pc.if_else(protocol_relative, pc.binary_join_element_wise("http:", s, ""), s)
+    has_scheme = pc.match_substring_regex(s, _SCHEME)
+    other_scheme = pc.match_substring_regex(s, _OTHER_SCHEME)
+    hostlike = pc.match_substring_regex(s, _HOSTLIKE)
+    add_scheme = pc.and_(pc.invert(has_scheme), pc.or_(pc.invert(other_scheme), hostlike))
+    add_scheme = pc.and_(add_scheme, hostlike)
+    s = pc.if_else(add_scheme, pc.binary_join_element_wise("http://", s, ""), s)
+    ok = _mask(pc.match_substring_regex(s, _VALID_URL))
+    ok &= ~_mask(pc.match_substring_regex(s, r"[\s\x00-\x1f\x7f]"))
+    ok &= (
+        np.asarray(pc.fill_null(pc.utf8_length(s), 0).to_numpy(zero_copy_only=False))
+        <= MAX_URL_LENGTH
+    )
+    return _null_where(s, ~ok), ~(ok | blank(s))
+
+
+def parse_category(
+    arr: pa.Array, allowed: tuple[str, ...], synonyms: dict[str, str]
+) -> tuple[pa.Array, np.ndarray]:
+    """Lower-cased value from ``allowed`` (after mapping ``synonyms``); anything else is bad."""
+    low = pc.utf8_lower(clean(arr))
+    for raw, canon in synonyms.items():
+        low = pc.if_else(pc.equal(low, raw), canon, low)
+    ok = _mask(pc.is_in(low, pa.array(allowed)))
+    return _null_where(low, ~ok), ~(ok | blank(low))
+
+
+def parse_text(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Text is kept as given (trimmed); it is never bad."""
+    s = clean(arr)
+    return s, np.zeros(len(s), dtype=bool)

@@ -1,0 +1,456 @@
+"""The feature spec: names, order, types, monotone directions, labels and reason templates.
+
+The spec is saved beside every trained booster. A model refuses to load when its saved spec
+differs from this one (``check_compatible``), because the same name computed differently
+would silently change what the model means.
+
+Reason templates are ``str.format`` patterns. ``{value}`` is the feature value rendered with
+the feature's ``fmt``; canonical fields such as ``{anchor_text}`` can be used too. Boolean and
+categorical features have one template per value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from features.schema import PLACEMENTS
+from features.urls import TLD_CLASSES
+
+VERSION = "1"
+
+ANCHOR_TYPES = ("exact", "partial", "branded", "naked_url", "generic", "empty", "other")
+PAGE_TYPES = (
+    "comment",
+    "profile",
+    "forum",
+    "directory",
+    "tag_archive",
+    "homepage",
+    "article",
+    "other",
+)
+
+Fmt = Literal["int", "float1", "pct", "age", "count"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    group: str
+    label: str
+    template: str | dict[str, str]
+    dtype: Literal["float", "bool", "category"] = "float"
+    monotone: int = 0
+    fmt: Fmt = "int"
+    categories: tuple[str, ...] = ()
+    uses: tuple[str, ...] = field(default_factory=tuple)
+    """Canonical columns the feature is computed from (documentation and missingness)."""
+
+
+def _bool(true: str, false: str) -> dict[str, str]:
+    return {"true": true, "false": false}
+
+
+FEATURES: tuple[Feature, ...] = (
+    # --- age -------------------------------------------------------------------------------
+    Feature(
+        "domain_age_days",
+        "age",
+        "source domain age",
+        "source domain is {value} old",
+        monotone=-1,
+        fmt="age",
+        uses=("source_domain_created",),
+    ),
+    Feature(
+        "link_age_days",
+        "age",
+        "link age",
+        "link first seen {value} ago",
+        fmt="age",
+        uses=("first_seen",),
+    ),
+    Feature(
+        "days_since_seen",
+        "age",
+        "time since last seen",
+        "link last seen {value} ago",
+        fmt="age",
+        uses=("last_seen",),
+    ),
+    # --- relevance -------------------------------------------------------------------------
+    Feature(
+        "topic_relevance",
+        "relevance",
+        "topical relevance",
+        "topical overlap with the target is {value}",
+        monotone=-1,
+        fmt="pct",
+        uses=("source_title", "source_url", "left_context", "right_context", "target_url"),
+    ),
+    # --- placement -------------------------------------------------------------------------
+    Feature(
+        "placement",
+        "placement",
+        "placement",
+        {
+            "content": "link sits in the main content",
+            "navigation": "link sits in the navigation",
+            "header": "link sits in the page header",
+            "footer": "link sits in the footer",
+            "sidebar": "link sits in a sidebar",
+            "comment": "link sits in a comment",
+            "profile": "link sits on a user profile",
+            "directory": "link sits in a directory listing",
+            "unknown": "link is outside the main content",
+        },
+        dtype="category",
+        categories=PLACEMENTS,
+        uses=("placement",),
+    ),
+    Feature(
+        "page_type",
+        "placement",
+        "source page type",
+        {
+            "comment": "source URL is a comment page",
+            "profile": "source URL is a user profile",
+            "forum": "source URL is a forum thread",
+            "directory": "source URL is a directory/submission page",
+            "tag_archive": "source URL is a tag or archive page",
+            "homepage": "link is on the source's homepage",
+            "article": "link is on an article page",
+            "other": "source page type is unremarkable",
+        },
+        dtype="category",
+        categories=PAGE_TYPES,
+        uses=("source_url",),
+    ),
+    Feature(
+        "sitewide",
+        "placement",
+        "sitewide link",
+        _bool("sitewide link", "not a sitewide link"),
+        dtype="bool",
+        uses=("sitewide",),
+    ),
+    Feature(
+        "is_image",
+        "placement",
+        "image link",
+        _bool("image link", "text link"),
+        dtype="bool",
+        uses=("is_image",),
+    ),
+    Feature(
+        "links_from_source_site",
+        "placement",
+        "links from the referring site",
+        "{value} links come from this referring site",
+        fmt="count",
+        uses=("source_url",),
+    ),
+    # --- anchor ----------------------------------------------------------------------------
+    Feature(
+        "anchor_type",
+        "anchor",
+        "anchor type",
+        {
+            "exact": "anchor is an exact-match keyword: '{anchor_text}'",
+            "partial": "anchor partially matches target keywords: '{anchor_text}'",
+            "branded": "branded anchor: '{anchor_text}'",
+            "naked_url": "naked-URL anchor: '{anchor_text}'",
+            "generic": "generic anchor: '{anchor_text}'",
+            "empty": "empty or image anchor",
+            "other": "descriptive anchor: '{anchor_text}'",
+        },
+        dtype="category",
+        categories=ANCHOR_TYPES,
+        uses=("anchor_text", "target_url"),
+    ),
+    Feature(
+        "anchor_words", "anchor", "anchor length", "anchor has {value} words", uses=("anchor_text",)
+    ),
+    Feature(
+        "anchor_money_terms",
+        "anchor",
+        "commercial terms in anchor",
+        "anchor has {value} commercial terms ('{anchor_text}')",
+        uses=("anchor_text",),
+    ),
+    Feature(
+        "anchor_spam_terms",
+        "anchor",
+        "spam terms in anchor",
+        "anchor has {value} casino/pharma/adult terms ('{anchor_text}')",
+        uses=("anchor_text",),
+    ),
+    Feature(
+        "anchor_share",
+        "anchor",
+        "anchor repetition",
+        "{value} of the target's links use this same anchor",
+        fmt="pct",
+        uses=("anchor_text", "target_url"),
+    ),
+    # --- rel flags -------------------------------------------------------------------------
+    Feature(
+        "nofollow",
+        "rel",
+        "nofollow",
+        _bool("nofollow link", "followed (dofollow) link"),
+        dtype="bool",
+        uses=("nofollow",),
+    ),
+    Feature(
+        "ugc",
+        "rel",
+        "rel=ugc",
+        _bool("marked as user-generated (ugc)", "not marked ugc"),
+        dtype="bool",
+        uses=("ugc",),
+    ),
+    Feature(
+        "sponsored",
+        "rel",
+        "rel=sponsored",
+        _bool("marked as sponsored", "not marked sponsored"),
+        dtype="bool",
+        uses=("sponsored",),
+    ),
+    Feature(
+        "redirect",
+        "rel",
+        "redirect",
+        _bool("reaches the target through a redirect", "links to the target directly"),
+        dtype="bool",
+        uses=("redirect",),
+    ),
+    # --- authority and traffic -------------------------------------------------------------
+    Feature(
+        "source_authority",
+        "authority",
+        "source authority",
+        "source authority is {value}/100",
+        monotone=-1,
+        uses=("source_authority",),
+    ),
+    Feature(
+        "source_page_authority",
+        "authority",
+        "source page authority",
+        "source page authority is {value}/100",
+        monotone=-1,
+        uses=("source_page_authority",),
+    ),
+    Feature(
+        "source_traffic",
+        "authority",
+        "source traffic",
+        "source site gets {value} organic visits a month",
+        monotone=-1,
+        fmt="count",
+        uses=("source_traffic",),
+    ),
+    Feature(
+        "source_referring_domains",
+        "authority",
+        "source referring domains",
+        "{value} domains link to the source",
+        monotone=-1,
+        fmt="count",
+        uses=("source_referring_domains",),
+    ),
+    # --- outbound links --------------------------------------------------------------------
+    Feature(
+        "source_external_links",
+        "outbound",
+        "outbound links",
+        "source page has {value} outbound links",
+        fmt="count",
+        uses=("source_external_links",),
+    ),
+    Feature(
+        "source_linked_domains",
+        "outbound",
+        "linked domains",
+        "source page links to {value} domains",
+        fmt="count",
+        uses=("source_linked_domains",),
+    ),
+    Feature(
+        "external_link_share",
+        "outbound",
+        "share of external links",
+        "{value} of the source page's links are external",
+        fmt="pct",
+        uses=("source_external_links", "source_internal_links"),
+    ),
+    Feature(
+        "http_error",
+        "outbound",
+        "source HTTP error",
+        _bool("source page answers with an HTTP error", "source page answers normally"),
+        dtype="bool",
+        uses=("source_http_status",),
+    ),
+    # --- source URL ------------------------------------------------------------------------
+    Feature(
+        "tld_class",
+        "url",
+        "source TLD",
+        {
+            "generic": "source is on a common TLD (.com/.net/.org)",
+            "country": "source is on a country-code TLD",
+            "edu_gov": "source is an education/government site",
+            "cheap": "source is on a cheap, spam-prone TLD",
+            "new_generic": "source is on a newer generic TLD",
+        },
+        dtype="category",
+        categories=TLD_CLASSES,
+        uses=("source_url",),
+    ),
+    Feature(
+        "shared_platform",
+        "url",
+        "shared platform",
+        _bool("source is a free blog/hosting subdomain", "source has its own domain"),
+        dtype="bool",
+        uses=("source_url",),
+    ),
+    Feature(
+        "ip_host",
+        "url",
+        "IP host",
+        _bool("source host is a bare IP address", "source host is a domain name"),
+        dtype="bool",
+        uses=("source_url",),
+    ),
+    Feature(
+        "subdomain_depth",
+        "url",
+        "subdomain depth",
+        "source host has {value} subdomain levels",
+        uses=("source_url",),
+    ),
+    Feature(
+        "url_length",
+        "url",
+        "source URL length",
+        "source URL is {value} characters long",
+        uses=("source_url",),
+    ),
+    Feature(
+        "url_digits",
+        "url",
+        "digits in source URL",
+        "source URL has {value} digits",
+        uses=("source_url",),
+    ),
+    Feature(
+        "host_hyphens",
+        "url",
+        "hyphens in source host",
+        "source host has {value} hyphens",
+        uses=("source_url",),
+    ),
+    Feature(
+        "source_spam_terms",
+        "url",
+        "spam terms on the source",
+        "source title/URL has {value} spam terms",
+        uses=("source_title", "source_url"),
+    ),
+)
+
+NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+INDEX: dict[str, int] = {n: i for i, n in enumerate(NAMES)}
+BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
+CATEGORICAL: tuple[int, ...] = tuple(i for i, f in enumerate(FEATURES) if f.dtype == "category")
+MONOTONE: tuple[int, ...] = tuple(f.monotone for f in FEATURES)
+
+
+def as_dict() -> dict[str, Any]:
+    """The spec as saved beside a booster."""
+    body = {"version": VERSION, "features": [asdict(f) for f in FEATURES]}
+    return {**body, "fingerprint": fingerprint(body)}
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """Hash of what changes a model's meaning: names, order, types, categories, directions."""
+    core = [[f["name"], f["dtype"], list(f["categories"]), f["monotone"]] for f in body["features"]]
+    blob = json.dumps([body["version"], core], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class SpecMismatch(ValueError):
+    """A model was trained on a different feature spec than this code computes."""
+
+
+def check_compatible(saved: dict[str, Any]) -> None:
+    """Refuse a saved spec that differs from this code's spec, saying how."""
+    current = as_dict()
+    if saved.get("fingerprint") == current["fingerprint"]:
+        return
+    names = [f["name"] for f in saved.get("features", [])]
+    missing = [n for n in NAMES if n not in names]
+    extra = [n for n in names if n not in NAMES]
+    detail = []
+    if missing:
+        detail.append(f"features this code computes but the model lacks: {missing}")
+    if extra:
+        detail.append(f"features the model expects but this code lacks: {extra}")
+    if not detail:
+        detail.append("same names, but order, types, categories or directions differ")
+    raise SpecMismatch(
+        f"the model was trained on feature spec v{saved.get('version')} "
+        f"({saved.get('fingerprint')}), this linksift computes v{VERSION} "
+        f"({current['fingerprint']}): " + "; ".join(detail) + ". Retrain the model."
+    )
+
+
+def format_value(feature: Feature, value: float) -> str:
+    """A feature value in words for reasons ("14 years", "35%", "1,200")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unknown"
+    if feature.dtype == "category":
+        return feature.categories[int(value)]
+    if feature.dtype == "bool":
+        return "true" if value >= 0.5 else "false"
+    if feature.fmt == "pct":
+        return f"{value * 100:.0f}%"
+    if feature.fmt == "age":
+        days = float(value)
+        if days < 60:
+            return f"{days:.0f} day" + ("" if round(days) == 1 else "s")
+        if days < 730:
+            return f"{days / 30.44:.0f} months"
+        return f"{days / 365.25:.0f} years"
+    if feature.fmt == "float1":
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(feature: Feature, value: float, fields: dict[str, Any] | None = None) -> str:
+    """One reason in plain words, from the feature's template and the link's real values."""
+    text = format_value(feature, value)
+    if text == "unknown":
+        return f"{feature.label} unknown"
+    template = feature.template
+    if isinstance(template, dict):
+        template = template[text]
+    values = {k: _short(v) for k, v in (fields or {}).items()}
+    values["value"] = text
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return f"{feature.label}: {text}"

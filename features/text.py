@@ -1,0 +1,91 @@
+"""Words: tokenisation and the small vocabularies the features count.
+
+Tokenisation is vectorised with Arrow (lower-case, split on anything that is not a letter or a
+digit) so a million titles tokenise in about a second.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but if of at by for with about against between into through during before
+    after above below to from up down in out on off over under again further then once here
+    there when where why how all any both each few more most other some such no nor not only
+    own same so than too very can will just should now is are was were be been being have has
+    had having do does did this that these those i me my we our you your he him his she her it
+    its they them their what which who whom am would could also may might must shall via per
+    www http https com net org html htm php asp aspx index page pages home post posts blog
+    article articles news view read more www2 amp utm ref id category tag tags archive archives
+    des les une pour dans sur avec par pas qui que est sont plus vous nous der die das und mit
+    den von fur ist del los las por con para una que como mas
+    """.split()
+)
+
+GENERIC_ANCHORS = frozenset(
+    """
+    click here|here|this|this link|link|this site|this website|website|site|web site|read more|
+    more|more info|more information|learn more|find out more|see more|source|this article|
+    this post|article|visit|visit site|visit website|go|go to|home|homepage|home page|view|
+    view more|details|continue|continue reading|check it out|check this out|official site|
+    official website|see here|click|url|page|this page|download|en savoir plus|ici|cliquez ici|
+    lire la suite|hier|mehr|weiterlesen|aqui|leer mas
+    """.replace("\n", "").split("|")
+)
+GENERIC_ANCHORS = frozenset(a.strip() for a in GENERIC_ANCHORS if a.strip())
+
+MONEY_TERMS = frozenset(
+    """
+    buy cheap cheapest best top discount discounts price prices pricing deal deals sale sales
+    order coupon coupons promo offer offers affordable hire rent rental loan loans credit
+    insurance lawyer attorney quote quotes free online service services shop store purchase
+    wholesale supplier suppliers review reviews agency company near
+    """.split()
+)
+
+SPAM_TERMS = frozenset(
+    """
+    casino casinos poker slot slots betting bet bets sportsbook roulette blackjack jackpot
+    gambling viagra cialis levitra pharmacy pills pill tramadol xanax valium phentermine
+    steroids porn porno xxx adult sex sexy escort escorts dating hookup webcam camgirls payday
+    replica replicas essay essays crack keygen torrent warez followers likes backlinks seo
+    linkbuilding bitcoinmixer forex binary cbd kratom vape nude nudes onlyfans hack hacks
+    cheats generator giveaway
+    """.split()
+)
+
+
+def tokens(text: pa.Array) -> pa.Array:
+    """List of lower-case word tokens per value (null stays null)."""
+    low = pc.utf8_lower(text)
+    spaced = pc.replace_substring_regex(low, r"[^\p{L}\p{N}]+", " ")
+    return pc.utf8_split_whitespace(spaced)
+
+
+def is_content(token: str) -> bool:
+    """A token carries meaning: 3+ characters, not a stopword, not a bare number."""
+    return len(token) >= 3 and token not in STOPWORDS and not token.isdigit()
+
+
+def normalize_anchor(anchor: pa.Array) -> pa.Array:
+    """Lower-case anchor with punctuation folded to single spaces (for counting repeats)."""
+    low = pc.utf8_lower(anchor)
+    spaced = pc.replace_substring_regex(low, r"[^\p{L}\p{N}.:/]+", " ")
+    return pc.utf8_trim_whitespace(spaced)
+
+
+def words(text: str) -> list[str]:
+    """Content words of one string (for the few values handled one by one)."""
+    out = []
+    word = []
+    for ch in text.lower():
+        if ch.isalnum():
+            word.append(ch)
+        elif word:
+            out.append("".join(word))
+            word = []
+    if word:
+        out.append("".join(word))
+    return [w for w in out if is_content(w)]

@@ -1,0 +1,1 @@
+"""linksift: tells good backlinks from spam."""

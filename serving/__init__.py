@@ -1,0 +1,1 @@
+"""Model adapter, explanations, batch scoring, the HTTP API and the review page."""

@@ -1,0 +1,30 @@
+"""Shared test helpers: fixture paths and small canonical tables built from dicts."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from features.importers import ImportOptions, from_records
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AS_OF = date(2026, 11, 25)
+
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def links(*rows: dict, as_of: date = AS_OF) -> pa.Table:
+    """Canonical table from hand-written link dicts; fails the test if any row is rejected."""
+    table, rejects = from_records(list(rows), ImportOptions(as_of=as_of))
+    assert rejects.num_rows == 0, rejects.to_pylist()
+    return table
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES

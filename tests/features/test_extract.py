@@ -1,0 +1,323 @@
+"""Feature extraction: one test per signal group on hand-written rows, plus invariants."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from features import spec
+from features.extract import Profile, ProfileBuilder, build_profile, extract, feature_frame
+from features.importers import concat
+from tests.conftest import AS_OF, links
+
+T = "https://bakewise.example.com/"
+
+
+def frame(*rows: dict, **kw):
+    return feature_frame(links(*rows), as_of=AS_OF, **kw)
+
+
+def one(row: dict, **kw) -> dict:
+    return frame(row, **kw).iloc[0].to_dict()
+
+
+def cat(feature: str, value: float) -> str:
+    return spec.BY_NAME[feature].categories[int(value)]
+
+
+def test_domain_and_link_age_in_days():
+    f = one(
+        {
+            "source_url": "https://a.example.com/",
+            "target_url": T,
+            "source_domain_created": "2016-11-25",
+            "first_seen": "2026-11-15",
+            "last_seen": "2026-11-24",
+        }
+    )
+    assert f["domain_age_days"] == 3652
+    assert f["link_age_days"] == 10
+    assert f["days_since_seen"] == 1
+
+
+def test_missing_inputs_give_missing_features():
+    f = one({"source_url": "https://a.example.com/x", "target_url": T})
+    for name in (
+        "domain_age_days",
+        "link_age_days",
+        "source_authority",
+        "source_traffic",
+        "nofollow",
+        "sitewide",
+        "placement",
+        "anchor_type",
+        "anchor_words",
+        "anchor_share",
+        "external_link_share",
+        "http_error",
+    ):
+        assert math.isnan(f[name]), name
+    # what the URL itself says is always known
+    assert not math.isnan(f["url_length"]) and not math.isnan(f["tld_class"])
+
+
+def test_relevance_is_higher_for_an_on_topic_source():
+    target = "https://bakewise.example.com/sourdough-rye-bread/"
+    rows = frame(
+        {
+            "source_url": "https://bakers.example.org/blog/sourdough-starter",
+            "target_url": target,
+            "source_title": "Rye sourdough bread at home",
+            "left_context": "my favourite rye bread",
+        },
+        {
+            "source_url": "https://cars.example.org/blog/engine-repair",
+            "target_url": target,
+            "source_title": "Fixing a diesel engine",
+            "left_context": "torque wrench settings",
+        },
+    )
+    on_topic, off_topic = rows["topic_relevance"]
+    assert on_topic > 0.2 and off_topic == 0.0
+
+
+def test_relevance_uses_the_target_profile_for_homepage_targets():
+    rows = [
+        {
+            "source_url": f"https://bread{i}.example.org/post",
+            "target_url": T,
+            "source_title": f"sourdough bread loaf recipe {i}",
+            "anchor_text": "bakewise",
+        }
+        for i in range(5)
+    ] + [
+        {
+            "source_url": "https://cars.example.org/engines",
+            "target_url": T,
+            "source_title": "diesel engine repair",
+            "anchor_text": "bakewise",
+        }
+    ]
+    f = frame(*rows)
+    profile = build_profile([links(*rows)])
+    assert {"sourdough", "bread", "loaf", "recipe"} <= set(profile.target_terms["example.com"])
+    assert f["topic_relevance"].iloc[0] > 0.3
+    assert f["topic_relevance"].iloc[-1] == 0.0
+
+
+def test_target_description_gives_relevance_to_a_single_link():
+    row = {
+        "source_url": "https://bakers.example.org/rye-tips",
+        "target_url": T,
+        "source_title": "Rye flour tips",
+    }
+    assert math.isnan(one(row)["topic_relevance"])
+    assert one(row, target_description="rye flour and sourdough")["topic_relevance"] > 0.3
+
+
+def test_placement_page_type_and_sitewide():
+    f = frame(
+        {
+            "source_url": "https://a.example.com/blog/some-long-article-title",
+            "target_url": T,
+            "placement": "footer",
+            "sitewide": True,
+            "is_image": False,
+        },
+        {"source_url": "https://b.example.com/post/?replytocom=42", "target_url": T},
+        {"source_url": "https://c.example.com/members/bob123/", "target_url": T},
+        {"source_url": "https://d.example.com/forum/viewtopic.php?t=9", "target_url": T},
+        {"source_url": "https://e.example.com/directory/food/bakeries", "target_url": T},
+        {"source_url": "https://f.example.com/", "target_url": T},
+    )
+    assert cat("placement", f["placement"][0]) == "footer"
+    assert f["sitewide"][0] == 1.0 and f["is_image"][0] == 0.0
+    types = [cat("page_type", v) for v in f["page_type"]]
+    assert types == ["article", "comment", "profile", "forum", "directory", "homepage"]
+
+
+@pytest.mark.parametrize(
+    ("anchor", "expected"),
+    [
+        ("rye bread", "exact"),
+        ("Rye Bread!", "exact"),
+        ("rye bread recipes", "partial"),
+        ("Bakewise", "branded"),
+        ("bake wise flour", "branded"),
+        ("https://bakewise.example.com/rye-bread/", "naked_url"),
+        ("bakewise.example.com", "naked_url"),
+        ("click here", "generic"),
+        ("", "empty"),
+        ("an interesting story", "other"),
+    ],
+)
+def test_anchor_type(anchor, expected):
+    f = one(
+        {
+            "source_url": "https://a.example.com/x",
+            "target_url": "https://bakewise.com/rye-bread/",
+            "anchor_text": anchor,
+        }
+    )
+    assert cat("anchor_type", f["anchor_type"]) == expected
+
+
+def test_anchor_words_money_and_spam_terms():
+    f = one(
+        {
+            "source_url": "https://a.example.com/x",
+            "target_url": T,
+            "anchor_text": "buy cheap viagra online casino",
+        }
+    )
+    assert f["anchor_words"] == 5
+    assert f["anchor_money_terms"] == 3  # buy cheap online
+    assert f["anchor_spam_terms"] == 2  # viagra casino
+
+
+def test_rel_flags_and_http_error():
+    f = one(
+        {
+            "source_url": "https://a.example.com/x",
+            "target_url": T,
+            "nofollow": True,
+            "ugc": False,
+            "sponsored": True,
+            "redirect": False,
+            "source_http_status": 404,
+        }
+    )
+    assert (f["nofollow"], f["ugc"], f["sponsored"], f["redirect"]) == (1, 0, 1, 0)
+    assert f["http_error"] == 1.0
+
+
+def test_authority_traffic_and_outbound_links():
+    f = one(
+        {
+            "source_url": "https://a.example.com/x",
+            "target_url": T,
+            "source_authority": 71,
+            "source_page_authority": 20,
+            "source_traffic": 0,
+            "source_referring_domains": 900,
+            "source_external_links": 30,
+            "source_internal_links": 90,
+            "source_linked_domains": 12,
+        }
+    )
+    assert (f["source_authority"], f["source_page_authority"], f["source_traffic"]) == (71, 20, 0)
+    assert f["source_referring_domains"] == 900 and f["source_linked_domains"] == 12
+    assert f["external_link_share"] == pytest.approx(0.25)
+
+
+def test_url_signals():
+    f = frame(
+        {"source_url": "https://deep.sub.best-cheap-links.xyz/2024/page-123", "target_url": T},
+        {"source_url": "http://203.0.113.9/casino-bonus", "target_url": T},
+        {"source_url": "https://mybakery.blogspot.com/post", "target_url": T},
+        {"source_url": "https://www.ox.ac.uk/news", "target_url": T},
+    )
+    assert cat("tld_class", f["tld_class"][0]) == "cheap"
+    assert f["subdomain_depth"][0] == 2 and f["host_hyphens"][0] == 2
+    assert f["url_digits"][0] == 7
+    assert f["ip_host"][1] == 1.0 and f["source_spam_terms"][1] == 1
+    assert f["shared_platform"][2] == 1.0 and f["shared_platform"][3] == 0.0
+    assert cat("tld_class", f["tld_class"][3]) == "edu_gov"
+
+
+def test_profile_aggregates_sitewide_footprint_and_anchor_share():
+    rows = [
+        {
+            "source_url": f"https://farm.example.net/p{i}",
+            "target_url": T,
+            "anchor_text": "cheap bread",
+        }
+        for i in range(6)
+    ]
+    rows += [
+        {
+            "source_url": "https://solo-one.example.org/a",
+            "target_url": T,
+            "anchor_text": "Bakewise",
+        },
+        {
+            "source_url": "https://solo-two.example.com/a",
+            "target_url": T,
+            "anchor_text": "bakewise",
+        },
+    ]
+    f = frame(*rows)
+    assert f["links_from_source_site"].tolist() == [6] * 6 + [1, 1]  # sites, not hosts
+    assert f["anchor_share"][0] == pytest.approx(6 / 8)
+    assert f["anchor_share"][6] == pytest.approx(2 / 8)  # anchors compare case-insensitively
+
+
+def test_url_case_and_tracking_parameters_do_not_change_features():
+    base = {
+        "source_url": "https://news.example.com/story/rye?id=7",
+        "target_url": T,
+        "anchor_text": "rye",
+        "source_title": "Rye",
+    }
+    tagged = {
+        **base,
+        "source_url": "https://NEWS.Example.COM/story/rye?utm_source=x&id=7&fbclid=abc#top",
+    }
+    a, b = frame(base), frame(tagged)
+    assert np.array_equal(a.to_numpy(), b.to_numpy(), equal_nan=True)
+
+
+def test_features_do_not_depend_on_chunk_size_or_row_order(tmp_path):
+    from training.synth import generate
+
+    table = generate(600, seed=3, as_of=AS_OF)
+    profile = build_profile([table])
+    whole = extract(table, profile, as_of=AS_OF)
+    chunked = np.vstack(
+        [extract(table.slice(i, 97), profile, as_of=AS_OF) for i in range(0, table.num_rows, 97)]
+    )
+    assert np.array_equal(whole, chunked, equal_nan=True)
+    order = np.random.default_rng(0).permutation(table.num_rows)
+    shuffled = extract(
+        table.take(pa.array(order)), build_profile([table.take(pa.array(order))]), as_of=AS_OF
+    )
+    assert np.array_equal(whole[order], shuffled, equal_nan=True)
+
+
+def test_profile_built_in_chunks_equals_profile_built_at_once():
+    from training.synth import generate
+
+    table = generate(500, seed=4, as_of=AS_OF)
+    builder = ProfileBuilder()
+    for i in range(0, 500, 64):
+        builder.add(table.slice(i, 64))
+    assert builder.build() == build_profile([table])
+    assert Profile.from_json(builder.build().to_json()) == builder.build()
+    assert concat([table.slice(0, 10), table.slice(10)]).num_rows == 500
+
+
+def test_spec_lists_every_feature_with_a_template_and_checks_compatibility():
+    assert len(set(spec.NAMES)) == len(spec.NAMES)
+    for f in spec.FEATURES:
+        assert f.label and f.template
+        if f.dtype == "category":
+            assert set(f.template) == set(f.categories)
+    saved = spec.as_dict()
+    spec.check_compatible(saved)
+    changed = {**saved, "features": saved["features"][:-1]}
+    changed["fingerprint"] = spec.fingerprint(changed)
+    with pytest.raises(spec.SpecMismatch, match="source_spam_terms"):
+        spec.check_compatible(changed)
+
+
+def test_reasons_render_real_values():
+    age = spec.BY_NAME["domain_age_days"]
+    assert spec.describe(age, 14 * 365.25) == "source domain is 14 years old"
+    assert spec.describe(age, float("nan")) == "source domain age unknown"
+    anchor = spec.BY_NAME["anchor_type"]
+    text = spec.describe(anchor, 0.0, {"anchor_text": "best rye flour"})
+    assert text == "anchor is an exact-match keyword: 'best rye flour'"
+    assert spec.describe(spec.BY_NAME["sitewide"], 1.0) == "sitewide link"

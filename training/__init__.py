@@ -1,0 +1,1 @@
+"""Labeled data, training, evaluation, MLflow tracking and the model registry."""
