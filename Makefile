@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export BENTOML_DO_NOT_TRACK := True
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench lint format clean default-model
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("linksift needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -40,3 +40,10 @@ format: $(VENV)/.test-installed
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
+
+# Rebuild the shipped default model (models/default) from generated data, the same way a user
+# trains: `linksift synth` then `linksift train --out`. The MLflow run goes to a scratch store.
+default-model: $(VENV)/.installed
+	$(BIN)/linksift synth -n 200000 --seed 0 --as-of 2026-11-25 -o data/generated/train.parquet
+	MLFLOW_TRACKING_URI=sqlite:///$(CURDIR)/data/generated/mlflow.db \
+		$(BIN)/linksift train --data data/generated/train.parquet --as-of 2026-11-25 --out models/default

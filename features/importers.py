@@ -42,9 +42,9 @@ RESERVED = {n.lower() for n in (*schema.EXTRA, *schema.CANONICAL, *OUTPUT_COLUMN
 
 # A header is recognised when it contains every name of one of the format's signatures.
 SIGNATURES: dict[str, tuple[frozenset[str], ...]] = {
+    # checked in this order: specific signatures before the generic "Source url, Target url"
     "canonical": (frozenset({"source_url", "target_url"}), frozenset({"source_url"})),
     "ahrefs": (frozenset({"referring page url"}),),
-    "semrush": (frozenset({"source url", "target url", "page ascore"}),),
     "majestic": (
         frozenset({"source url", "target url", "flagnofollow"}),
         frozenset({"source url", "sourcetrustflow"}),
@@ -52,6 +52,10 @@ SIGNATURES: dict[str, tuple[frozenset[str], ...]] = {
     "moz": (
         frozenset({"url", "target url", "domain authority"}),
         frozenset({"url", "page authority", "anchor text"}),
+    ),
+    "semrush": (
+        frozenset({"source url", "target url", "page ascore"}),
+        frozenset({"source url", "target url"}),
     ),
     "gsc": (frozenset({"linking page"}), frozenset({"linking pages"})),
 }

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import tldextract
@@ -181,3 +182,15 @@ def normalize_urls(urls: pa.Array) -> pa.Array:
     query = strip_tracking(pc.fill_null(parts["query"], ""))
     sep = pc.if_else(pc.equal(query, ""), "", "?")
     return pc.binary_join_element_wise(parts["host"], parts["path"], sep, query, "")
+
+
+def sites_of(urls: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The site (see module doc) of each URL, looked up once per distinct host."""
+    hosts = pc.dictionary_encode(split_urls(urls)["host"])
+    if isinstance(hosts, pa.ChunkedArray):
+        hosts = hosts.combine_chunks()
+    table = np.asarray(
+        [host_info(h).site for h in hosts.dictionary.to_pylist()] + [None], dtype=object
+    )
+    idx = np.asarray(pc.fill_null(hosts.indices, len(table) - 1).to_numpy(zero_copy_only=False))
+    return table[idx]

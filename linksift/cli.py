@@ -85,5 +85,202 @@ def columns() -> None:
     out.print(describe(), highlight=False, markup=False)
 
 
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Settings file (TOML or JSON).")
+]
+
+
+def settings(path: Path | None):
+    from linksift.settings import SettingsError, load
+
+    try:
+        return load(path)
+    except SettingsError as exc:
+        fail(str(exc))
+        raise
+
+
+def metrics_table(metrics: dict[str, float], title: str):
+    from rich.table import Table
+
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}")
+    return table
+
+
+@app.command()
+def synth(
+    n: Annotated[int, typer.Option("-n", help="Number of links.")] = 10_000,
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV or Parquet to write.")] = Path(
+        "data/generated/labeled.parquet"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Generate labeled synthetic links (canonical rows with label, archetype and vendor)."""
+    from training.synth import generate, write
+
+    if n < 1:
+        fail(f"-n: expected at least 1 link, got {n}")
+    table = generate(n, seed=seed, as_of=parse_day(as_of))
+    write(table, output)
+    out.print(f"wrote {table.num_rows:,} labeled links to {output}", highlight=False)
+
+
+@app.command()
+def train(
+    data: Annotated[
+        Path, typer.Option("--data", "-d", help="Labeled file (any format with a label column).")
+    ],
+    config: ConfigOpt = None,
+    register: Annotated[
+        bool,
+        typer.Option(
+            "--register", help="Register the model; make it champion if it passes the gate."
+        ),
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also write the model folder here.")
+    ] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Train a model on labeled links, log it to MLflow, and optionally register it."""
+    from features.importers import InputError
+    from training.data import DataError
+    from training.pipeline import train as run
+
+    s = settings(config)
+    uri = s.resolved_tracking_uri()
+    try:
+        summary = run(
+            data,
+            s.train,
+            s.thresholds,
+            tracking_uri=uri,
+            out=out_dir,
+            register=register,
+            as_of=parse_day(as_of),
+        )
+    except (DataError, InputError, ValueError) as exc:
+        fail(str(exc))
+        return
+    out.print(
+        metrics_table(
+            summary.metrics, f"held-out test metrics ({summary.card['rows']['test']:,} links)"
+        )
+    )
+    out.print(
+        f"trained on {summary.rows:,} labeled links ({summary.skipped:,} skipped), "
+        f"{summary.card['trees']} trees; model {summary.card['version']}",
+        highlight=False,
+    )
+    if out_dir:
+        out.print(f"model folder: {summary.model_folder}", highlight=False)
+    if summary.logged:
+        out.print(f"MLflow run {summary.logged.run_id} in {uri}", highlight=False)
+        if summary.logged.version:
+            state = "champion" if summary.logged.promoted else "challenger (not promoted)"
+            out.print(
+                f"registered {s.model_name} version {summary.logged.version}: {state} — "
+                f"{summary.logged.gate}",
+                highlight=False,
+            )
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Labeled file.")],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
+    ] = None,
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Report a model's metrics on any labeled file."""
+    from features.artifact import ModelLoadError
+    from features.importers import InputError
+    from training.data import DataError
+    from training.pipeline import evaluate_file
+    from training.tracking import RegistryError
+
+    s = settings(config)
+    try:
+        metrics, card = evaluate_file(
+            data,
+            model or s.resolved_model(),
+            tracking_uri=s.resolved_tracking_uri(),
+            as_of=parse_day(as_of),
+        )
+    except (DataError, InputError, ModelLoadError, RegistryError) as exc:
+        fail(str(exc))
+        return
+    out.print(metrics_table(metrics, f"model {card.get('version')} on {data}"))
+
+
+models_app = typer.Typer(
+    help="Registered model versions and the champion alias.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(config: ConfigOpt = None) -> None:
+    """List registered versions with aliases and headline metrics."""
+    from rich.table import Table
+
+    from training.tracking import versions
+
+    s = settings(config)
+    rows = versions(s.resolved_tracking_uri(), s.model_name)
+    if not rows:
+        out.print(f"no registered versions of {s.model_name!r} in {s.resolved_tracking_uri()}")
+        return
+    table = Table(show_header=True, header_style="bold")
+    for col in ("version", "aliases", "model", "PR-AUC", "ROC-AUC", "ECE"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["version"],
+            r["aliases"],
+            r["model_version"],
+            *(f"{r[k]:.4f}" if r[k] is not None else "" for k in ("pr_auc", "roc_auc", "ece")),
+        )
+    out.print(table)
+    for r in rows:
+        if r["gate"]:
+            out.print(f"version {r['version']}: {r['gate']}", highlight=False)
+
+
+@models_app.command("promote")
+def models_promote(version: str, config: ConfigOpt = None) -> None:
+    """Make VERSION the champion (by hand: no gate)."""
+    from training.tracking import RegistryError, promote
+
+    s = settings(config)
+    try:
+        out.print(promote(s.resolved_tracking_uri(), version, s.model_name), highlight=False)
+    except RegistryError as exc:
+        fail(str(exc))
+
+
+@models_app.command("rollback")
+def models_rollback(config: ConfigOpt = None) -> None:
+    """Give the champion alias back to the version the current champion replaced."""
+    from training.tracking import RegistryError, rollback
+
+    s = settings(config)
+    try:
+        out.print(rollback(s.resolved_tracking_uri(), s.model_name), highlight=False)
+    except RegistryError as exc:
+        fail(str(exc))
+
+
 def main() -> None:  # pragma: no cover - console entry point wrapper
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m linksift.cli`
+    main()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -636,12 +637,24 @@ def _anchor(
 
 
 def generate(
-    n: int, seed: int = 0, as_of: date | None = None, label_noise: float = 0.03
+    n: int,
+    seed: int = 0,
+    as_of: date | None = None,
+    label_noise: float = 0.03,
+    targets: int | None = None,
+    vendor: str | None = None,
 ) -> pa.Table:
-    """``n`` labeled canonical links (plus ``archetype`` and ``vendor`` columns)."""
+    """``n`` labeled canonical links (plus ``archetype`` and ``vendor`` columns).
+
+    ``targets`` fixes the number of audited sites (default grows with ``n``); ``vendor``
+    makes every row come from one vendor (default: one vendor per target, mixed).
+    """
     as_of = as_of or date.today()
     rng = np.random.default_rng(seed)
-    targets = _targets(rng, int(np.clip(n // 1500, 8, 240)))
+    targets = _targets(rng, targets or int(np.clip(n // 1500, 8, 240)))
+    if vendor is not None:
+        for t in targets:
+            t.vendor = vendor
     weights = rng.pareto(1.2, len(targets)) + 0.05
     t_idx = rng.choice(len(targets), size=n, p=weights / weights.sum())
     # each target has a spam share of its own (some sites are hit by spam campaigns)
@@ -825,3 +838,104 @@ def _apply_vendors(cols: dict[str, np.ndarray], rng: np.random.Generator) -> pa.
             typ = schema.arrow_type(name) if name in schema.BY_NAME else pa.string()
             arrays[name] = pa.array(values.tolist(), typ)
     return pa.table(arrays)
+
+
+def write(table: pa.Table, path: str | Path) -> Path:
+    """Write generated links as Parquet (``.parquet``) or CSV (anything else)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+    else:
+        pacsv.write_csv(table, path)
+    return path
+
+
+AHREFS_HEADER = (
+    "#",
+    "Referring page title",
+    "Referring page URL",
+    "Language",
+    "Platform",
+    "Referring page HTTP code",
+    "Domain rating",
+    "UR",
+    "Domain traffic",
+    "Referring domains",
+    "Linked domains",
+    "External links",
+    "Page traffic",
+    "Keywords",
+    "Target URL",
+    "Left context",
+    "Anchor",
+    "Right context",
+    "Redirect Chain URLs",
+    "Redirect Chain status codes",
+    "Type",
+    "Content",
+    "Nofollow",
+    "UGC",
+    "Sponsored",
+    "Rendered",
+    "Raw",
+    "Lost status",
+    "Drop reason",
+    "Discovered status",
+    "First seen",
+    "Last seen",
+    "Lost",
+    "Author",
+    "Links in group",
+)
+
+
+def to_ahrefs(table: pa.Table) -> pa.Table:
+    """Canonical links laid out as an Ahrefs backlinks export (labels dropped)."""
+    d = table.to_pydict()
+    n = table.num_rows
+
+    def text(name: str) -> list[str]:
+        return ["" if v is None else str(v) for v in d[name]]
+
+    def num(name: str) -> list[str]:
+        return ["" if v is None else f"{v:g}" for v in d[name]]
+
+    def flag(values: list[object]) -> list[str]:
+        return ["" if v is None else ("TRUE" if v else "FALSE") for v in values]
+
+    def day(name: str) -> list[str]:
+        return ["" if v is None else f"{v} 00:00:00" for v in d[name]]
+
+    kind = [
+        "image" if img else ("redirect" if red else "text")
+        for img, red in zip(d["is_image"], d["redirect"], strict=True)
+    ]
+    cols = {
+        "#": [str(i + 1) for i in range(n)],
+        "Referring page title": text("source_title"),
+        "Referring page URL": text("source_url"),
+        "Language": text("source_language"),
+        "Referring page HTTP code": num("source_http_status"),
+        "Domain rating": num("source_authority"),
+        "UR": num("source_page_authority"),
+        "Domain traffic": num("source_traffic"),
+        "Referring domains": num("source_referring_domains"),
+        "Linked domains": num("source_linked_domains"),
+        "External links": num("source_external_links"),
+        "Target URL": text("target_url"),
+        "Left context": text("left_context"),
+        "Anchor": text("anchor_text"),
+        "Right context": text("right_context"),
+        "Type": kind,
+        "Content": flag([None if p is None else p == "content" for p in d["placement"]]),
+        "Nofollow": flag(d["nofollow"]),
+        "UGC": flag(d["ugc"]),
+        "Sponsored": flag(d["sponsored"]),
+        "First seen": day("first_seen"),
+        "Last seen": day("last_seen"),
+    }
+    return pa.table({h: pa.array(cols.get(h, [""] * n), pa.string()) for h in AHREFS_HEADER})

@@ -1,0 +1,148 @@
+"""MLflow tracking and registry on a real sqlite store in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AS_OF
+from training import tracking
+from training.config import Thresholds, TrainConfig
+from training.pipeline import evaluate_file, train
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample" / "labeled.parquet"
+SMALL = TrainConfig(n_estimators=80, early_stopping_rounds=15)
+WEAK = TrainConfig(n_estimators=1, num_leaves=2, max_depth=1)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> str:
+    """A registry with version 1 (champion, good) and version 2 (refused, weak)."""
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    first = train(SAMPLE, SMALL, Thresholds(), tracking_uri=uri, register=True, as_of=AS_OF)
+    assert first.logged and first.logged.promoted and first.logged.version == "1"
+    second = train(SAMPLE, WEAK, Thresholds(), tracking_uri=uri, register=True, as_of=AS_OF)
+    assert second.logged and second.logged.version == "2"
+    return uri
+
+
+def test_a_run_records_params_metrics_artifacts_and_the_model(store: str):
+
+    with tracking.tracking(store) as client:
+        exp = client.get_experiment_by_name("linksift")
+        runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])
+        run = runs[0]
+        assert run.data.params["data_hash"] and run.data.params["feature_spec_version"]
+        for key in (
+            "roc_auc",
+            "pr_auc",
+            "log_loss",
+            "brier",
+            "ece",
+            "precision_at_spam",
+            "recall_at_review",
+            "recall_pbn",
+        ):
+            assert key in run.data.metrics, key
+        names = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+        assert {
+            "plots/shap_beeswarm.png",
+            "plots/pr_curve.png",
+            "plots/calibration_curve.png",
+            "plots/confusion_matrix.png",
+            "plots/feature_importance.png",
+        } <= names
+        folder = tracking.download("models:/linksift/1")
+        assert json.loads((folder / "card.json").read_text())["metrics"]["roc_auc"] > 0.8
+        ml_model = folder.parents[1] / "MLmodel"
+        assert "python_function" in ml_model.read_text()
+        # nothing pickled anywhere in the logged model
+        model_root = folder.parents[1]
+        assert not [p for p in model_root.rglob("*") if p.suffix in (".pkl", ".pickle")]
+
+
+def test_the_gate_refuses_a_worse_model_and_says_why(store: str):
+    rows = {r["version"]: r for r in tracking.versions(store)}
+    assert "champion" in rows["1"]["aliases"]
+    assert "challenger" in rows["2"]["aliases"]
+    assert rows["2"]["gate"].startswith("worse than the champion: PR-AUC")
+
+
+def test_promote_and_rollback(store: str):
+    assert tracking.promote(store, "2") == "linksift version 2 is now champion (was 1)"
+    assert "2" in [r["version"] for r in tracking.versions(store) if "champion" in r["aliases"]]
+    assert (
+        tracking.rollback(store) == "linksift version 1 is champion again (version 2 rolled back)"
+    )
+    with pytest.raises(tracking.RegistryError, match="replaced no earlier champion"):
+        tracking.rollback(store)
+    with pytest.raises(tracking.RegistryError, match="no version 99"):
+        tracking.promote(store, "99")
+
+
+def test_pyfunc_loads_in_a_fresh_process_from_the_champion_alias(store: str):
+    code = (
+        "import mlflow, pandas as pd, json\n"
+        f"mlflow.set_tracking_uri({store!r})\n"
+        "m = mlflow.pyfunc.load_model('models:/linksift@champion')\n"
+        "df = pd.read_parquet(" + repr(str(SAMPLE)) + ").head(20).drop(columns=['label'])\n"
+        "bad = pd.DataFrame([{'source_url': 'javascript:x', 'target_url': 'https://t.example/'}])\n"
+        "out = m.predict(pd.concat([df, bad], ignore_index=True))\n"
+        "print(json.dumps({'p': out['spam_probability'].fillna(-1).tolist(),"
+        " 'rejected': out['rejected'].iloc[-1]}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert all(0 <= p <= 1 for p in payload["p"][:20])
+    assert payload["p"][20] == -1 and payload["rejected"].startswith("source_url")
+
+
+def test_evaluate_any_model_on_any_labeled_file(store: str):
+    metrics, card = evaluate_file(
+        SAMPLE, "models:/linksift@champion", tracking_uri=store, as_of=AS_OF
+    )
+    assert metrics["rows"] == 5000 and metrics["roc_auc"] > 0.8
+    metrics, card = evaluate_file(SAMPLE, None, tracking_uri=store, as_of=AS_OF)
+    assert card["synthetic"] is True  # the shipped default model
+
+
+def test_cli_train_prints_metrics_and_registers(tmp_path: Path):
+    env_uri = f"sqlite:///{tmp_path / 'cli.db'}"
+    config = tmp_path / "linksift.toml"
+    config.write_text(f'tracking_uri = "{env_uri}"\n[train]\nn_estimators = 30\n')
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "linksift.cli",
+            "train",
+            "--data",
+            str(SAMPLE),
+            "--config",
+            str(config),
+            "--register",
+            "--as-of",
+            "2026-11-25",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "roc_auc" in result.stdout and "registered linksift version 1: champion" in result.stdout

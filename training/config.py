@@ -1,0 +1,49 @@
+"""Typed, validated training configuration (hyperparameters, thresholds, promotion gate).
+
+Frozen pydantic models with ``extra="forbid"``: a typo in a config file is an error that names
+the key, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(Strict):
+    """Verdicts from calibrated spam probability: good < review <= ... < spam."""
+
+    review: float = Field(0.35, ge=0, le=1, description="at or above: needs a human look")
+    spam: float = Field(0.7, ge=0, le=1, description="at or above: spam")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.review > self.spam:
+            raise ValueError(f"review threshold ({self.review}) must not exceed spam ({self.spam})")
+        return self
+
+
+class TrainConfig(Strict):
+    """LightGBM and split settings. Depth is capped so exact explanations stay fast."""
+
+    num_leaves: int = Field(15, ge=2, le=255)
+    max_depth: int = Field(5, ge=1, le=8)
+    learning_rate: float = Field(0.08, gt=0, le=1)
+    n_estimators: int = Field(400, ge=1, le=5000)
+    early_stopping_rounds: int = Field(40, ge=1)
+    min_child_samples: int = Field(40, ge=1)
+    feature_fraction: float = Field(0.9, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    lambda_l2: float = Field(1.0, ge=0)
+    balance_classes: bool = True
+    monotone: bool = True
+    seed: int = 0
+    threads: int = Field(0, ge=0, description="0 = all cores")
+    test_fraction: float = Field(0.15, gt=0, lt=0.5)
+    valid_fraction: float = Field(0.1, gt=0, lt=0.5)
+    calibration_fraction: float = Field(0.1, gt=0, lt=0.5)
+    gate_pr_auc_tolerance: float = Field(0.005, ge=0)
+    gate_ece_tolerance: float = Field(0.01, ge=0)

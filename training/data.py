@@ -1,0 +1,99 @@
+"""Labeled links for training: any importable file with a ``label`` column, validated.
+
+Training on bad data fails with one clear message: no label column, labels that are not
+good/spam/0/1, a single class, or no usable rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from features.importers import Importer, ImportOptions, column_sources, link_ids, read_links
+
+
+class DataError(ValueError):
+    """Labeled data that cannot be trained on, worded for the person who supplied it."""
+
+
+@dataclass
+class Labeled:
+    """Canonical links with 0/1 labels (1 = spam) and, for generated data, archetypes."""
+
+    links: pa.Table
+    y: np.ndarray
+    archetype: np.ndarray | None
+    skipped: int = 0
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def data_hash(self) -> str:
+        """Hash of the links and labels (independent of row order), for the model card."""
+        ids, _ = link_ids(
+            self.links["source_url"], self.links["target_url"], self.links["anchor_text"]
+        )
+        ids = ids.to_pylist()
+        h = hashlib.sha256()
+        for link_id, y in sorted(zip(ids, self.y.tolist(), strict=True)):
+            h.update(f"{link_id}:{y};".encode())
+        return h.hexdigest()[:16]
+
+
+def labeled_from_table(links: pa.Table, what: str = "data") -> Labeled:
+    """Validate the labels of a canonical table (rows without a label are skipped)."""
+    if "label" not in links.column_names or links.num_rows == 0:
+        raise DataError(f"{what}: no usable rows")
+    labels = links["label"]
+    present = pc.is_valid(labels)
+    skipped = links.num_rows - int(pc.sum(present).as_py() or 0)
+    links = links.filter(present)
+    if links.num_rows == 0:
+        raise DataError(
+            f"{what}: no labeled rows ({skipped:,} rows have an empty label); "
+            "expected 'good' or 'spam' (or 0/1) in the label column"
+        )
+    values = np.asarray(links["label"].to_pylist(), dtype=object)
+    counts = Counter(values.tolist())
+    if len(counts) < 2:
+        ((only, n),) = counts.items()
+        raise DataError(
+            f"{what}: every labeled row is {only!r} ({n:,} rows); training needs both good and spam"
+        )
+    archetype = None
+    if "archetype" in links.column_names:
+        archetype = np.asarray(links["archetype"].to_pylist(), dtype=object)
+    return Labeled(links, (values == "spam").astype(np.int8), archetype, skipped)
+
+
+def load_labeled(path: str | Path, as_of: date | None = None) -> Labeled:
+    """Read a labeled file (canonical or any vendor export with an added ``label`` column)."""
+    options = ImportOptions(as_of=as_of or date.today())
+    header = Importer(path, options)
+    if "label" not in column_sources(header.layout.header, header.format):
+        raise DataError(
+            f"{path}: no label column; add a column named 'label' holding good or spam (or 0/1)"
+        )
+    links, rejects = read_links(path, options)
+    label_errors = [r for r in rejects.to_pylist() if r["field"] == "label"]
+    if label_errors:
+        values = sorted({r["value"] for r in label_errors})[:5]
+        rows = [r["row"] for r in label_errors][:5]
+        raise DataError(
+            f"{path}: {len(label_errors):,} rows have unknown label values {values} "
+            f"(rows {rows}...); expected good or spam (or 0/1)"
+        )
+    if links.num_rows == 0:
+        first = [r["reason"] for r in rejects.to_pylist()[:3]]
+        raise DataError(f"{path}: no usable rows ({rejects.num_rows:,} rejected, e.g. {first})")
+    data = labeled_from_table(links, str(path))
+    data.skipped += rejects.num_rows
+    return data

@@ -1,0 +1,68 @@
+"""``linksift train`` and ``linksift evaluate`` as functions: load, fit, write, log, register."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from features import artifact
+from features.extract import build_profile, extract
+from training import plots, tracking
+from training.config import Thresholds, TrainConfig
+from training.data import load_labeled
+from training.metrics import evaluate
+from training.train import card_markdown, fit
+
+
+@dataclass
+class TrainSummary:
+    metrics: dict[str, float]
+    card: dict
+    model_folder: Path
+    rows: int
+    skipped: int
+    logged: tracking.Logged | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def train(
+    data_path: str | Path,
+    config: TrainConfig,
+    thresholds: Thresholds,
+    *,
+    tracking_uri: str,
+    out: Path | None = None,
+    register: bool = False,
+    as_of: date | None = None,
+    log: bool = True,
+) -> TrainSummary:
+    """Train on a labeled file; write the model folder; log the run; optionally register."""
+    as_of = as_of or date.today()
+    data = load_labeled(data_path, as_of)
+    trained = fit(data, config, thresholds, as_of, source=str(data_path))
+    folder = out or Path(tempfile.mkdtemp(prefix="linksift-train-")) / "model"
+    artifact.write(folder, trained.artifact, card_markdown(trained.card))
+    logged = None
+    if log or register:
+        plot_dir = Path(tempfile.mkdtemp(prefix="linksift-plots-"))
+        files = plots.write_all(trained, plot_dir)
+        logged = tracking.log_training(trained, folder, files, tracking_uri, config, thresholds)
+        if register:
+            logged = tracking.register(logged, trained, tracking_uri, config, thresholds)
+    return TrainSummary(
+        trained.metrics, trained.card, folder, len(data), data.skipped, logged, trained.seconds
+    )
+
+
+def evaluate_file(
+    data_path: str | Path, model: str | None, *, tracking_uri: str, as_of: date | None = None
+) -> tuple[dict[str, float], dict]:
+    """Metrics of any model on any labeled file (profile measured over that file)."""
+    as_of = as_of or date.today()
+    data = load_labeled(data_path, as_of)
+    scorer = artifact.Scorer.load(tracking.model_folder(model, tracking_uri))
+    thresholds = Thresholds(**scorer.artifact.card.get("thresholds", {}))
+    X = extract(data.links, build_profile([data.links]), as_of=as_of)
+    return evaluate(data.y, scorer.probability(X), thresholds, data.archetype), scorer.artifact.card
