@@ -29,9 +29,9 @@ class Thresholds(Strict):
 class TrainConfig(Strict):
     """LightGBM and split settings. Depth is capped so exact explanations stay fast."""
 
-    num_leaves: int = Field(15, ge=2, le=255)
-    max_depth: int = Field(5, ge=1, le=8)
-    learning_rate: float = Field(0.08, gt=0, le=1)
+    num_leaves: int = Field(12, ge=2, le=255)
+    max_depth: int = Field(4, ge=1, le=8)
+    learning_rate: float = Field(0.2, gt=0, le=1)
     n_estimators: int = Field(400, ge=1, le=5000)
     early_stopping_rounds: int = Field(40, ge=1)
     min_child_samples: int = Field(40, ge=1)
@@ -47,3 +47,6 @@ class TrainConfig(Strict):
     calibration_fraction: float = Field(0.1, gt=0, lt=0.5)
     gate_pr_auc_tolerance: float = Field(0.005, ge=0)
     gate_ece_tolerance: float = Field(0.01, ge=0)
+    solo_fraction: float = Field(
+        0.15, ge=0, lt=1, description="rows featurised without profile context, as the API does"
+    )

@@ -34,10 +34,19 @@ FEATURES_DIR = Path(__file__).resolve().parent.parent / "features"
 REQUIREMENTS = ("mlflow", "lightgbm", "numpy", "pandas", "pyarrow", "tldextract")
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-for _name in ("mlflow", "alembic"):
-    # MLflow narrates database migrations and signature inference at INFO/WARNING; the
-    # command's own summary says what happened
-    logging.getLogger(_name).setLevel(logging.ERROR)
+
+
+def _mlflow() -> Any:
+    """Import MLflow lazily (it is slow to import) and quiet its narration.
+
+    MLflow logs database migrations and signature inference at INFO/WARNING; the command's own
+    summary says what happened. Levels are set after import because MLflow sets them on import.
+    """
+    import mlflow
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    return mlflow
 
 
 class RegistryError(ValueError):
@@ -54,8 +63,7 @@ def default_tracking_uri(home: Path | None = None) -> str:
 @contextmanager
 def tracking(uri: str) -> Iterator[Any]:
     """Point MLflow at ``uri`` for the duration; yields a client."""
-    import mlflow
-
+    mlflow = _mlflow()
     previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -101,7 +109,7 @@ def log_training(
     extra_params: dict[str, Any] | None = None,
 ) -> Logged:
     """Log one training run: params, metrics, plots, model card and the pyfunc model."""
-    import mlflow
+    mlflow = _mlflow()
 
     with tracking(uri) as client:
         exp_id = _experiment(client, experiment, uri)
@@ -149,7 +157,7 @@ def champion_version(client: Any, name: str = MODEL_NAME) -> Any | None:
 
 def download(uri: str, dst: Path | None = None) -> Path:
     """A registry or run model as a local linksift model folder."""
-    import mlflow
+    mlflow = _mlflow()
 
     dst = dst or Path(tempfile.mkdtemp(prefix="linksift-model-"))
     local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst))
@@ -207,7 +215,7 @@ def register(
     name: str = MODEL_NAME,
 ) -> Logged:
     """Register the run's model; make it champion if it passes the gate."""
-    import mlflow
+    mlflow = _mlflow()
 
     with tracking(uri) as client:
         current = champion_version(client, name)

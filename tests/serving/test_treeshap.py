@@ -1,0 +1,83 @@
+"""The fast explainer gives exactly what LightGBM's pred_contrib gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from features.artifact import Scorer
+from features.extract import extract
+from serving.treeshap import FastTreeShap, parse_model
+from tests.conftest import AS_OF
+from training.synth import generate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_exact_on_the_shipped_model():
+    scorer = Scorer.load(ROOT / "models" / "default")
+    X = extract(generate(3000, seed=21, as_of=AS_OF), as_of=AS_OF)
+    X[::7, 3] = np.nan  # and with missing relevance
+    fast = FastTreeShap(scorer.artifact.booster_text)
+    ref = scorer.booster.predict(X, pred_contrib=True)
+    got = fast.contributions(X)
+    assert np.abs(ref - got).max() < 1e-9
+    # contributions add up to the raw score
+    assert np.abs(got.sum(axis=1) - scorer.raw_score(X)).max() < 1e-9
+
+
+def _data(rng: np.random.Generator, n: int, zeros: float, nans: float) -> np.ndarray:
+    X = rng.normal(size=(n, 6))
+    X[rng.random(X.shape) < zeros] = 0.0
+    X[rng.random(X.shape) < nans] = np.nan
+    X[:, 0] = rng.integers(-1, 14, n).astype(float)  # categorical, with a negative code
+    X[rng.random(n) < 0.1, 0] = np.nan
+    X[:, 5] = np.round(X[:, 5])  # values exactly on thresholds
+    return X
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"num_leaves": 15, "max_depth": 4},
+        {"num_leaves": 31, "max_depth": 6, "zero_as_missing": True},
+        {"num_leaves": 8, "use_missing": False},
+        {"num_leaves": 15, "max_cat_to_onehot": 32, "min_data_per_group": 5, "cat_smooth": 1},
+        {"num_leaves": 15, "max_cat_to_onehot": 2, "min_data_per_group": 5, "cat_l2": 1},
+        {"num_leaves": 2, "max_depth": 1},
+    ],
+)
+def test_exact_on_random_models_with_nans_zeros_and_categoricals(params):
+    rng = np.random.default_rng(hash(str(params)) % 2**32)
+    X = _data(rng, 4000, zeros=0.2, nans=0.15)
+    signal = np.nan_to_num(X[:, 1]) + (np.nan_to_num(X[:, 0]) % 3 == 0) - np.isnan(X[:, 2])
+    y = (signal + rng.normal(size=len(X)) > 0.3).astype(int)
+    booster = lgb.train(
+        {"objective": "binary", "verbosity": -1, "min_data_in_leaf": 10, **params},
+        lgb.Dataset(X, y, categorical_feature=[0]),
+        num_boost_round=40,
+    )
+    probe = _data(rng, 2000, zeros=0.25, nans=0.2)
+    ref = booster.predict(probe, pred_contrib=True)
+    got = FastTreeShap(booster.model_to_string()).contributions(probe)
+    assert got.shape == ref.shape
+    assert np.abs(ref - got).max() < 1e-9
+
+
+def test_trees_with_a_single_leaf_only_move_the_base_value():
+    X = np.zeros((50, 3))
+    y = np.r_[np.zeros(25), np.ones(25)]
+    booster = lgb.train({"objective": "binary", "verbosity": -1}, lgb.Dataset(X, y), 3)
+    _, trees = parse_model(booster.model_to_string())
+    assert all(len(t.split_feature) == 0 for t in trees)
+    got = FastTreeShap(booster.model_to_string()).contributions(X[:5])
+    assert np.allclose(got, booster.predict(X[:5], pred_contrib=True))
+
+
+def test_refuses_a_matrix_of_the_wrong_width():
+    scorer = Scorer.load(ROOT / "models" / "default")
+    with pytest.raises(ValueError, match="columns"):
+        FastTreeShap(scorer.artifact.booster_text).contributions(np.zeros((2, 3)))
