@@ -278,6 +278,41 @@ def models_rollback(config: ConfigOpt = None) -> None:
         fail(str(exc))
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Start the HTTP API and review page (BentoML) on HOST:PORT."""
+    import os
+    import subprocess
+
+    s = settings(config)
+    env = dict(os.environ, BENTOML_DO_NOT_TRACK="True")
+    chosen = model or s.resolved_model()
+    if chosen:
+        env["LINKSIFT_MODEL"] = chosen
+    env.setdefault("MLFLOW_TRACKING_URI", s.resolved_tracking_uri())
+    env.setdefault("LINKSIFT_LABELS_URL", s.resolved_labels_url())
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:Linksift",
+        "--port",
+        str(port),
+        "--host",
+        host,
+    ]
+    console.print(f"linksift API on http://{host}:{port} (docs at /docs, review page at /review)")
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
 def main() -> None:  # pragma: no cover - console entry point wrapper
     sys.exit(app())
 

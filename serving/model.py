@@ -1,0 +1,212 @@
+"""The model adapter: load a model, score links, explain them, and say why in words.
+
+Batch scoring, the HTTP API, the review page and Spark all go through ``LinkModel.score``, so
+a link gets the same probability, verdict and reasons wherever it is scored.
+
+Models load from a folder, a registry URI (``models:/linksift@champion``,
+``models:/linksift/3``) or, when nothing is configured, the shipped ``models/default``. A
+folder whose checksums or feature spec do not match is refused with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from features import spec
+from features.artifact import ModelLoadError, Scorer, find_folder
+from features.extract import Profile, extract
+from serving.reasons import Reasons, top_reasons
+from serving.treeshap import FastTreeShap
+
+Explain = Literal["all", "flagged", "none"]
+VERDICTS = ("good", "review", "spam")
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Where a model came from, for ``/model`` and the ``model_version`` column."""
+
+    source: str
+    name: str = "linksift"
+    registry_version: str | None = None
+    alias: str | None = None
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_version(self) -> str:
+        if self.registry_version:
+            return f"{self.name}/{self.registry_version}"
+        return str(self.card.get("version", "unknown"))
+
+
+@dataclass
+class Scores:
+    """Everything ``LinkModel.score`` computes for a table of links."""
+
+    probability: np.ndarray
+    raw_score: np.ndarray
+    verdict: np.ndarray
+    quality_score: np.ndarray
+    X: np.ndarray
+    contributions: np.ndarray | None = None
+    reasons: Reasons | None = None
+    explained: np.ndarray | None = None  # which rows have reasons
+
+    def __len__(self) -> int:
+        return len(self.probability)
+
+
+def _registry_parts(uri: str) -> tuple[str, str | None, str | None]:
+    """(name, version, alias) of ``models:/name/3`` or ``models:/name@alias``."""
+    rest = uri.removeprefix("models:/")
+    if "@" in rest:
+        name, alias = rest.split("@", 1)
+        return name, None, alias
+    name, _, version = rest.partition("/")
+    return name, version or None, None
+
+
+class LinkModel:
+    """A loaded model: scores, contributions, reasons and verdicts."""
+
+    def __init__(
+        self, scorer: Scorer, info: ModelInfo, thresholds: dict[str, float] | None = None
+    ) -> None:
+        self.scorer = scorer
+        self.info = info
+        card_thresholds = scorer.artifact.card.get("thresholds", {})
+        t = {"review": 0.35, "spam": 0.7, **card_thresholds, **(thresholds or {})}
+        self.thresholds = {"review": float(t["review"]), "spam": float(t["spam"])}
+        self.explainer = FastTreeShap(scorer.artifact.booster_text)
+
+    @classmethod
+    def load(
+        cls,
+        source: str | Path | None = None,
+        *,
+        tracking_uri: str | None = None,
+        thresholds: dict[str, float] | None = None,
+    ) -> LinkModel:
+        """Load from a folder, a ``models:/`` URI, or the shipped default (``None``)."""
+        text = "" if source is None else str(source)
+        if text.startswith(("models:/", "runs:/")):
+            from training import tracking  # the registry lives with training
+
+            name, version, alias = (
+                _registry_parts(text) if text.startswith("models:/") else ("linksift", None, None)
+            )
+            uri = tracking_uri or tracking.default_tracking_uri()
+            with tracking.tracking(uri) as client:
+                if alias:
+                    try:
+                        version = str(client.get_model_version_by_alias(name, alias).version)
+                    except Exception as exc:
+                        raise ModelLoadError(f"{text}: no such registered model alias") from exc
+            folder = tracking.model_folder(f"models:/{name}/{version}" if version else text, uri)
+            scorer = Scorer.load(folder)
+            info = ModelInfo(text, name, version, alias, scorer.artifact.card)
+        else:
+            folder = find_folder(text) if text not in ("", "default") else DEFAULT_MODEL
+            scorer = Scorer.load(folder)
+            info = ModelInfo(str(folder), card=scorer.artifact.card)
+        return cls(scorer, info, thresholds)
+
+    @property
+    def model_version(self) -> str:
+        return self.info.model_version
+
+    def features(
+        self,
+        links: pa.Table,
+        profile: Profile | None = None,
+        *,
+        as_of: date | None = None,
+        target_description: str | None = None,
+    ) -> np.ndarray:
+        return extract(links, profile, as_of=as_of, target_description=target_description)
+
+    def verdicts(self, probability: np.ndarray) -> np.ndarray:
+        t = self.thresholds
+        return np.where(
+            probability >= t["spam"], "spam", np.where(probability >= t["review"], "review", "good")
+        ).astype(object)
+
+    def score(
+        self,
+        links: pa.Table,
+        profile: Profile | None = None,
+        *,
+        as_of: date | None = None,
+        explain: Explain = "all",
+        top: int = 3,
+        target_description: str | None = None,
+        keep_contributions: bool = False,
+    ) -> Scores:
+        """Probability, verdict, quality score and (per ``explain``) the top reasons.
+
+        ``profile`` is the profile the links are measured against: the whole input for batch
+        scoring, ``Profile()`` (none) for the API, ``None`` for "these links themselves".
+        """
+        X = self.features(links, profile, as_of=as_of, target_description=target_description)
+        raw = self.scorer.raw_score(X)
+        p = self.scorer.artifact.calibration.probability(raw)
+        verdict = self.verdicts(p)
+        quality = np.rint(100 * (1 - p)).astype(np.int64)
+        scores = Scores(p, raw, verdict, quality, X)
+        if explain == "none" or len(X) == 0:
+            return scores
+        rows = np.ones(len(X), bool) if explain == "all" else verdict != "good"
+        scores.explained = rows
+        contributions = np.zeros((len(X), len(spec.NAMES) + 1))
+        if rows.any():
+            contributions[rows] = self.explainer.contributions(X[rows])
+        anchors = np.asarray(links["anchor_text"].to_pylist(), dtype=object)
+        scores.reasons = top_reasons(contributions, X, anchors, top)
+        if keep_contributions:
+            scores.contributions = contributions
+        return scores
+
+    def warm_up(self) -> None:
+        """Score one made-up link so the first real request does not pay for JIT compiling."""
+        from features.importers import from_records
+
+        links, _ = from_records(
+            [
+                {
+                    "source_url": "https://warm.example.com/a-b-c",
+                    "target_url": "https://up.example.org/",
+                    "anchor_text": "x",
+                }
+            ]
+        )
+        self.score(links, Profile())
+
+    def base_value(self) -> float:
+        """The expected raw score over the training data (SHAP's base value)."""
+        return float(self.explainer.tables.bias)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /model`` returns."""
+        card = self.scorer.artifact.card
+        return {
+            "name": self.info.name,
+            "model_version": self.model_version,
+            "registry_version": self.info.registry_version,
+            "alias": self.info.alias,
+            "source": self.info.source,
+            "trained_at": card.get("trained_at"),
+            "feature_spec_version": card.get("feature_spec_version"),
+            "feature_fingerprint": card.get("feature_fingerprint"),
+            "metrics": card.get("metrics", {}),
+            "thresholds": self.thresholds,
+            "synthetic_training_data": bool(card.get("synthetic")),
+            "note": card.get("note", ""),
+            "code": str(Path(__file__).resolve().parent.parent),
+        }

@@ -1,0 +1,428 @@
+"""linksift's HTTP API, a BentoML 1.4 service.
+
+    linksift serve --port 3000            # or: bentoml serve serving.service:Linksift
+
+- ``POST /score``    ``{"links": [{...}, ...], "target_description": "..."}`` → a verdict,
+  probability, quality score and top reasons per link; bad links are reported by index and
+  the rest are scored. Concurrent requests are batched adaptively (BentoML's CORK dispatcher).
+- ``POST /explain``  ``{"link": {...}, "plot": false}`` → every feature's contribution, the base
+  value and raw score (they add up), or with ``"plot": true`` a SHAP waterfall PNG.
+- ``GET /model``, ``POST /model/reload``; ``/livez``, ``/readyz`` (health, never need a key);
+  ``/docs`` (OpenAPI, from BentoML); ``/review`` (the review page).
+
+Each link is scored on its own (no profile context), so its answer never depends on what else
+is in the request or the batch. Configuration comes from the environment: ``LINKSIFT_MODEL``
+(folder or ``models:/`` URI; default the shipped model), ``MLFLOW_TRACKING_URI``,
+``LINKSIFT_API_KEY`` (when set, every endpoint but health needs ``Authorization: Bearer``),
+``LINKSIFT_MAX_LINKS`` (1000), ``LINKSIFT_MAX_BODY_BYTES`` (2,000,000),
+``LINKSIFT_RELOAD_SECONDS`` (30; how often a ``models:/...@alias`` source is re-checked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+from datetime import date
+from typing import Any
+
+import bentoml
+import numpy as np
+import pyarrow as pa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from features import schema, spec
+from features.artifact import ModelLoadError
+from features.extract import Profile
+from features.importers import ImportOptions, InputError, concat, from_records
+from serving.model import LinkModel
+
+log = logging.getLogger("linksift.service")
+HEALTH_PATHS = ("/livez", "/readyz", "/healthz")
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+MAX_LINKS = _env_int("LINKSIFT_MAX_LINKS", 1000)
+MAX_BODY_BYTES = _env_int("LINKSIFT_MAX_BODY_BYTES", 2_000_000)
+RELOAD_SECONDS = _env_int("LINKSIFT_RELOAD_SECONDS", 30)
+
+
+def error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+# ------------------------------------------------------------------------------------------------
+# access and size guard (ASGI middleware, runs before any body is parsed)
+# ------------------------------------------------------------------------------------------------
+
+
+class Guard:
+    """Refuses oversized bodies (413) before they are parsed, and checks the API key (401).
+
+    The key is compared in constant time; it may come as ``Authorization: Bearer KEY`` or, for
+    the review page in a browser, as the ``linksift_key`` cookie the page's login sets.
+    """
+
+    def __init__(self, app: Any, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        key = os.environ.get("LINKSIFT_API_KEY", "")
+        path = scope.get("path", "")
+        if key and path not in HEALTH_PATHS and not path.startswith("/review/login"):
+            if not _authorized(headers, key.encode()):
+                await error(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")(
+                    scope, receive, send
+                )
+                return
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                size = self.max_body + 1
+            if size > self.max_body:
+                await error(413, f"body is {size:,} bytes; the limit is {self.max_body:,}")(
+                    scope, receive, send
+                )
+                return
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            body = bytearray()
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body.extend(message.get("body", b""))
+                more = message.get("more_body", False)
+                if len(body) > self.max_body:
+                    await error(413, f"body is over the limit of {self.max_body:,} bytes")(
+                        scope, receive, send
+                    )
+                    return
+            sent = False
+
+            async def replay() -> dict:
+                nonlocal sent
+                if sent:
+                    return await receive()
+                sent = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+            if _is_json_api(scope, headers) and body:
+                try:
+                    json.loads(body)
+                except ValueError as exc:
+                    await error(400, f"body: expected JSON ({exc.__class__.__name__}: {exc})")(
+                        scope, receive, send
+                    )
+                    return
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _authorized(headers: dict[bytes, bytes], key: bytes) -> bool:
+    auth = headers.get(b"authorization", b"")
+    if hmac.compare_digest(auth, b"Bearer " + key):
+        return True
+    for part in headers.get(b"cookie", b"").split(b";"):
+        name, _, value = part.strip().partition(b"=")
+        if name == b"linksift_key" and hmac.compare_digest(value, key):
+            return True
+    return False
+
+
+def _is_json_api(scope: dict, headers: dict[bytes, bytes]) -> bool:
+    content_type = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
+    return scope.get("path") in ("/score", "/explain") and content_type == b"application/json"
+
+
+# ------------------------------------------------------------------------------------------------
+# the model, reloadable without a restart
+# ------------------------------------------------------------------------------------------------
+
+
+class ModelHolder:
+    """The current model; ``reload`` swaps in a new one only if it loads cleanly."""
+
+    def __init__(self, source: str | None, tracking_uri: str | None) -> None:
+        self.source = source
+        self.tracking_uri = tracking_uri
+        self.model = LinkModel.load(source, tracking_uri=tracking_uri)
+        self.model.warm_up()
+        self.lock = threading.Lock()
+        self.last_error = ""
+
+    def reload(self) -> dict[str, Any]:
+        with self.lock:
+            before = self.model.model_version
+            try:
+                fresh = LinkModel.load(self.source, tracking_uri=self.tracking_uri)
+                fresh.warm_up()
+            except (ModelLoadError, ValueError, OSError) as exc:
+                self.last_error = str(exc)
+                log.error("model reload refused, still serving %s: %s", before, exc)
+                return {"reloaded": False, "model_version": before, "error": str(exc)}
+            changed = fresh.model_version != before
+            if changed:
+                self.model = fresh
+            self.last_error = ""
+            return {
+                "reloaded": changed,
+                "model_version": self.model.model_version,
+                "previous": before,
+            }
+
+    def follow(self, interval: float) -> None:
+        """Re-check an alias source (``models:/name@champion``) every ``interval`` seconds."""
+        if not (self.source or "").startswith("models:/") or "@" not in (self.source or ""):
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(interval)
+                self.reload()
+
+        threading.Thread(target=loop, name="linksift-model-follow", daemon=True).start()
+
+
+# ------------------------------------------------------------------------------------------------
+# responses
+# ------------------------------------------------------------------------------------------------
+
+
+def link_results(model: LinkModel, links: pa.Table, target_description: str | None) -> list[dict]:
+    """Per-link results for canonical ``links`` (each scored on its own)."""
+    scores = model.score(
+        links, Profile(), as_of=date.today(), explain="all", target_description=target_description
+    )
+    reasons = scores.reasons
+    out = []
+    ids = links["link_id"].to_pylist()
+    index = links["row"].to_pylist()
+    for i in range(len(scores)):
+        out.append(
+            {
+                "index": index[i],
+                "link_id": ids[i],
+                "spam_probability": round(float(scores.probability[i]), 6),
+                "quality_score": int(scores.quality_score[i]),
+                "verdict": str(scores.verdict[i]),
+                "reasons": [
+                    {
+                        "feature": spec.NAMES[int(reasons.feature[i, k])],
+                        "text": str(reasons.text[i, k]),
+                        "contribution": round(float(reasons.contribution[i, k]), 4),
+                    }
+                    for k in range(reasons.feature.shape[1])
+                ]
+                if reasons is not None
+                else [],
+                "model_version": model.model_version,
+            }
+        )
+    return out
+
+
+def _value(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def explanation(model: LinkModel, links: pa.Table, target_description: str | None) -> dict:
+    """Every feature's contribution for one link, plus base value and raw score."""
+    scores = model.score(
+        links,
+        Profile(),
+        as_of=date.today(),
+        explain="all",
+        keep_contributions=True,
+        target_description=target_description,
+    )
+    c = scores.contributions[0]
+    x = scores.X[0]
+    order = np.argsort(-np.abs(c[:-1]), kind="stable")
+    anchor = links["anchor_text"][0].as_py()
+    return {
+        "link_id": links["link_id"][0].as_py(),
+        "spam_probability": round(float(scores.probability[0]), 6),
+        "quality_score": int(scores.quality_score[0]),
+        "verdict": str(scores.verdict[0]),
+        "raw_score": float(scores.raw_score[0]),
+        "base_value": float(c[-1]),
+        "contributions": [
+            {
+                "feature": spec.NAMES[j],
+                "label": spec.FEATURES[j].label,
+                "value": _value(x[j]),
+                "shown": spec.format_value(spec.FEATURES[j], x[j]),
+                "text": spec.describe(spec.FEATURES[j], x[j], {"anchor_text": anchor}),
+                "contribution": float(c[j]),
+            }
+            for j in order
+        ],
+        "model_version": model.model_version,
+    }
+
+
+def waterfall_png(explained: dict, max_display: int = 12) -> bytes:
+    """A SHAP waterfall picture of one explanation."""
+    from serving.plots import waterfall
+
+    return waterfall(explained, max_display)
+
+
+# ------------------------------------------------------------------------------------------------
+# the service
+# ------------------------------------------------------------------------------------------------
+
+
+def _routes() -> Starlette:
+    """Plain HTTP routes next to the BentoML APIs: model info and reload, the review page."""
+
+    async def model_info(_: Request) -> JSONResponse:
+        holder = current().holder
+        info = holder.model.describe()
+        info["last_reload_error"] = holder.last_error or None
+        return JSONResponse(info)
+
+    async def reload(_: Request) -> JSONResponse:
+        result = await asyncio.to_thread(current().holder.reload)
+        return JSONResponse(result, status_code=200 if "error" not in result else 409)
+
+    routes = [
+        Route("/model", model_info, methods=["GET"]),
+        Route("/model/reload", reload, methods=["POST"]),
+    ]
+    from serving.review import review_routes
+
+    routes += review_routes(current)
+    return Starlette(routes=routes)
+
+
+@bentoml.service(
+    name="linksift",
+    traffic={"timeout": 60},
+    workers=1,
+)
+class Linksift:
+    """Scores backlinks, explains them, and serves the review page."""
+
+    def __init__(self) -> None:
+        from bentoml._internal.marshal.dispatcher import CorkDispatcher
+
+        self.holder = ModelHolder(
+            os.environ.get("LINKSIFT_MODEL") or None, os.environ.get("MLFLOW_TRACKING_URI") or None
+        )
+        self.holder.follow(RELOAD_SECONDS)
+        # Adaptive batching: concurrent /score requests are corked together by BentoML's
+        # dispatcher and scored as one table. It lives behind the public endpoint so the
+        # endpoint can validate first and answer 4xx with field names.
+        self._batched = CorkDispatcher(
+            max_latency_in_ms=_env_int("LINKSIFT_MAX_LATENCY_MS", 10_000),
+            max_batch_size=_env_int("LINKSIFT_MAX_BATCH", 2000),
+            fallback=lambda: error(503, "the service is overloaded; retry shortly"),
+            get_batch_size=lambda job: job[0].num_rows,
+        )(self._score_jobs)
+        _INSTANCE[:] = [self]
+
+    async def _score_jobs(self, jobs: tuple[tuple[pa.Table, str | None], ...]) -> list[list[dict]]:
+        """Score many requests' links as one table per target description."""
+        return await asyncio.to_thread(self._score_jobs_sync, jobs)
+
+    def _score_jobs_sync(self, jobs: tuple[tuple[pa.Table, str | None], ...]) -> list[list[dict]]:
+        model = self.holder.model
+        out: list[list[dict]] = [[] for _ in jobs]
+        for description in {d for _, d in jobs}:
+            members = [i for i, (_, d) in enumerate(jobs) if d == description]
+            table = concat([jobs[i][0] for i in members])
+            results = link_results(model, table, description)
+            start = 0
+            for i in members:
+                n = jobs[i][0].num_rows
+                out[i] = results[start : start + n]
+                start += n
+        return out
+
+    @bentoml.api(route="/score")
+    async def score(
+        self, links: list[dict[str, Any]], target_description: str | None = None
+    ) -> dict[str, Any]:
+        """Score one or many links (canonical or vendor field names)."""
+        if not links:
+            return error(400, "links: expected at least one link, got an empty list", field="links")
+        if len(links) > MAX_LINKS:
+            return error(
+                413,
+                f"links: at most {MAX_LINKS} links per request, got {len(links)}",
+                field="links",
+            )
+        try:
+            table, rejects = from_records(links, ImportOptions(as_of=date.today()))
+        except InputError as exc:
+            return error(400, str(exc), field="links")
+        results: list[dict] = []
+        if table.num_rows:
+            results = await self._batched((table.select(_SCORING_COLUMNS), target_description))
+            if isinstance(results, Response):  # overloaded
+                return results
+        rejected = [
+            {"index": r["row"], "field": r["field"], "error": r["reason"]}
+            for r in rejects.to_pylist()
+        ]
+        return {
+            "model_version": self.holder.model.model_version,
+            "scored": len(results),
+            "rejected_count": len(rejected),
+            "results": results,
+            "rejected": rejected,
+        }
+
+    @bentoml.api(route="/explain")
+    async def explain(
+        self, link: dict[str, Any], target_description: str | None = None, plot: bool = False
+    ) -> dict[str, Any]:
+        """Every feature's contribution for one link; ``plot: true`` returns a waterfall PNG."""
+        try:
+            table, rejects = from_records([link], ImportOptions(as_of=date.today()))
+        except InputError as exc:
+            return error(400, str(exc), field="link")
+        if rejects.num_rows:
+            r = rejects.to_pylist()[0]
+            return error(400, r["reason"], field=f"link.{r['field']}")
+        result = await asyncio.to_thread(explanation, self.holder.model, table, target_description)
+        if plot:
+            png = await asyncio.to_thread(waterfall_png, result)
+            return Response(png, media_type="image/png")
+        return result
+
+
+_SCORING_COLUMNS = [*schema.EXTRA, *schema.CANONICAL]
+_INSTANCE: list[Linksift] = []
+
+
+def current() -> Linksift:
+    """The running service instance (the mounted routes are built before it exists)."""
+    return _INSTANCE[0]
+
+
+Linksift.mount_asgi_app(_routes(), path="/")
+Linksift.add_asgi_middleware(Guard)
