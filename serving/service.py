@@ -87,12 +87,12 @@ class Guard:
         headers = dict(scope.get("headers") or [])
         key = os.environ.get("LINKSIFT_API_KEY", "")
         path = scope.get("path", "")
-        if key and path not in HEALTH_PATHS and not path.startswith("/review/login"):
-            if not _authorized(headers, key.encode()):
-                await error(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")(
-                    scope, receive, send
-                )
-                return
+        open_path = path in HEALTH_PATHS or path.startswith("/review/login")
+        if key and not open_path and not _authorized(headers, key.encode()):
+            await error(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")(
+                scope, receive, send
+            )
+            return
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
