@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import schema, spec, text
+from features.parse import fill
 from features.urls import TLD_CLASSES, HostInfo, host_info, split_urls, strip_tracking
 
 PROFILE_TERMS = 40
@@ -166,7 +167,9 @@ def _floats(links: pa.Table, name: str) -> np.ndarray:
     col = links[name]
     if pa.types.is_date(col.type):
         col = pc.cast(col, pa.int32())
-    return _np(pc.cast(col, pa.float64()))
+    if col.type != pa.float64():
+        col = pc.cast(col, pa.float64())
+    return _np(col)
 
 
 class _Distinct:
@@ -177,7 +180,7 @@ class _Distinct:
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.combine_chunks()
         self.values: list[Any] = enc.dictionary.to_pylist()
-        self.index = _np(pc.fill_null(enc.indices, -1), np.int64)
+        self.index = _np(fill(enc.indices, -1), np.int64)
 
     def spread(
         self, per_value: list[Any] | np.ndarray, null: Any = np.nan, dtype: Any = np.float64
@@ -243,11 +246,11 @@ def _prepare(links: pa.Table) -> _Prepared:
     anchor = _str(links, "anchor_text")
     anchor_key = pc.binary_join_element_wise(target_site, text.normalize_anchor(anchor), "\x1f")
     doc = pc.binary_join_element_wise(
-        pc.fill_null(_str(links, "source_title"), ""),
+        fill(_str(links, "source_title"), ""),
         src["host"],
-        pc.fill_null(src["path"], ""),
-        pc.fill_null(_str(links, "left_context"), ""),
-        pc.fill_null(_str(links, "right_context"), ""),
+        fill(src["path"], ""),
+        fill(_str(links, "left_context"), ""),
+        fill(_str(links, "right_context"), ""),
         " ",
     )
     doc_lists, anchor_lists = text.tokens(doc), text.tokens(anchor)
@@ -293,14 +296,12 @@ def _codes(values: list[Any], categories: tuple[str, ...]) -> np.ndarray:
 
 
 def _page_type(path: pa.Array, query: pa.Array) -> np.ndarray:
-    s = pc.utf8_lower(
-        pc.binary_join_element_wise(pc.fill_null(path, ""), pc.fill_null(query, ""), "?")
-    )
+    s = pc.utf8_lower(pc.binary_join_element_wise(fill(path, ""), fill(query, ""), "?"))
     out = np.full(len(s), np.nan)
     patterns = [
         *_PAGE_TYPES,
         ("homepage", r"^(/|/index\.(html?|php|aspx?))?\??$"),
-        ("article", r"[\p{L}\p{N}]+[-_][\p{L}\p{N}]+[-_][\p{L}\p{N}]+|\.html?(\?|$)|/\d{3,}"),
+        ("article", r"[^-_/.?&=#\s]+[-_][^-_/.?&=#\s]+[-_][^-_/.?&=#\s]+|\.html?(\?|$)|/\d{3,}"),
     ]
     for name, pattern in patterns:
         hit = _np(pc.match_substring_regex(s, pattern), bool)
@@ -390,9 +391,7 @@ def extract(
     vocab_pos = {t: i for i, t in enumerate(p.vocab)}
     described = set(text.words(target_description or ""))
     target = _Distinct(
-        pc.binary_join_element_wise(
-            pc.fill_null(p.target_site, ""), pc.fill_null(p.target_path, ""), "\x1f"
-        )
+        pc.binary_join_element_wise(fill(p.target_site, ""), fill(p.target_path, ""), "\x1f")
     )
     keyword_sets: list[frozenset[str]] = []
     t_keys: list[int] = []
@@ -481,10 +480,10 @@ def extract(
     X[:, col["ip_host"]] = host.spread([float(i.is_ip) for i in infos])
     X[:, col["subdomain_depth"]] = host.spread([float(i.subdomain_depth) for i in infos])
     X[:, col["host_hyphens"]] = host.spread([float(i.host.count("-")) for i in infos])
-    query = strip_tracking(pc.fill_null(p.source_query, ""))
+    query = strip_tracking(fill(p.source_query, ""))
     norm = pc.binary_join_element_wise(
         src_host_of(p),
-        pc.fill_null(p.source_path, ""),
+        fill(p.source_path, ""),
         pc.if_else(pc.equal(query, ""), "", "?"),
         query,
         "",

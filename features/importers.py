@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features import parse, schema
+from features.parse import fill
 
 FORMATS = ("auto", *schema.VENDORS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -325,7 +326,7 @@ def _apply_source(arr: pa.Array, src: schema.Source | None) -> pa.Array:
         mapped = pc.if_else(pc.and_(pc.is_null(mapped), pc.not_equal(low, "")), other, mapped)
         s = pc.if_else(pc.equal(low, ""), "", mapped)
     if src.empty is not None:
-        s = pc.if_else(pc.equal(pc.fill_null(s, ""), ""), src.empty, s)
+        s = pc.if_else(pc.equal(fill(s, ""), ""), src.empty, s)
     return s
 
 
@@ -348,9 +349,7 @@ def _parse_column(col: schema.Column, arr: pa.Array) -> tuple[pa.Array, np.ndarr
     typed = _typed(arr, col.kind)
     if typed is not None:
         if col.kind == "number":
-            finite = np.asarray(
-                pc.fill_null(pc.is_finite(typed), True).to_numpy(zero_copy_only=False)
-            )
+            finite = np.asarray(fill(pc.is_finite(typed), True).to_numpy(zero_copy_only=False))
             typed = pc.if_else(pa.array(finite), typed, pa.scalar(None, pa.float64()))
             return typed, ~finite, "expected a finite number"
         return typed, np.zeros(len(arr), dtype=bool), ""
@@ -380,9 +379,7 @@ def _parse_column(col: schema.Column, arr: pa.Array) -> tuple[pa.Array, np.ndarr
 
 def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Stable 16-hex-digit id of each (source, target, anchor), and the raw 64-bit hashes."""
-    key = pc.binary_join_element_wise(
-        pc.fill_null(source, ""), pc.fill_null(target, ""), pc.fill_null(anchor, ""), "\x1f"
-    )
+    key = pc.binary_join_element_wise(fill(source, ""), fill(target, ""), fill(anchor, ""), "\x1f")
     hashes = pd.util.hash_array(key.to_numpy(zero_copy_only=False), categorize=False)
     lut = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
     digits = lut[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)]
@@ -445,6 +442,9 @@ def canonicalize(
         else:
             values = pa.nulls(n, schema.arrow_type(col.name))
             source_arr = None
+        if source_arr is None:
+            columns[col.name] = values  # absent from the input (or --target): nothing to check
+            continue
         if col.kind == "number" and (col.low is not None or col.high is not None):
             v = values.to_numpy(zero_copy_only=False)
             with np.errstate(invalid="ignore"):
@@ -477,7 +477,9 @@ def canonicalize(
             continue
         out_name = f"input_{name}" if name.lower() in RESERVED else name
         out[out_name] = raw.column(name)
-    table = pa.table(out).take(keep)
+    table = pa.table(out)
+    if not ok.all():
+        table = table.take(keep)
     bad_idx = np.flatnonzero(~ok)
     rejects = pa.table(
         {
@@ -552,6 +554,23 @@ class Importer:
         return links.set_column(idx, "duplicate", pa.array(dup))
 
 
+def records_format(records: list[dict[str, Any]], options: ImportOptions | None = None) -> str:
+    """The field-name convention of link dicts (canonical unless a vendor's is recognised);
+    raises ``InputError`` naming a required field that no record has."""
+    options = options or ImportOptions()
+    if not records:
+        raise InputError("links: expected at least one link, got an empty list")
+    header = list(dict.fromkeys(k for r in records for k in r))
+    fmt = options.format
+    if fmt == "auto":
+        try:
+            fmt = detect_format(header)
+        except InputError:
+            fmt = "canonical"
+    _missing_required(header, fmt, options)
+    return fmt
+
+
 def from_records(
     records: list[dict[str, Any]], options: ImportOptions | None = None
 ) -> tuple[pa.Table, pa.Table]:
@@ -565,31 +584,35 @@ def from_records(
         raise InputError("links: expected at least one link, got an empty list")
     header = list(dict.fromkeys(k for r in records for k in r))
     type_errors: dict[int, tuple[str, str]] = {}
-    cells: dict[str, list[str | None]] = {h: [] for h in header}
-    for i, rec in enumerate(records):
-        for h in header:
-            v = rec.get(h)
+    columns: dict[str, pa.Array] = {}
+    for h in header:
+        values = [rec.get(h) for rec in records]
+        present = [v for v in values if v is not None]
+        # JSON that already carries numbers or booleans skips string parsing
+        if present and all(isinstance(v, bool) for v in present):
+            columns[h] = pa.array(values, pa.bool_())
+            continue
+        if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+            columns[h] = pa.array(values, pa.float64())
+            continue
+        cells: list[str | None] = []
+        for i, v in enumerate(values):
             if v is None:
-                cells[h].append(None)
+                cells.append(None)
             elif isinstance(v, bool):
-                cells[h].append("true" if v else "false")
+                cells.append("true" if v else "false")
             elif isinstance(v, int | float | str):
-                cells[h].append(str(v))
+                cells.append(str(v))
             elif isinstance(v, date | datetime):
-                cells[h].append(v.isoformat())
+                cells.append(v.isoformat())
             else:
-                cells[h].append(None)
+                cells.append(None)
                 type_errors.setdefault(
                     i, (h, f"expected a string, number or boolean, got {type(v).__name__}")
                 )
-    fmt = options.format
-    if fmt == "auto":
-        try:
-            fmt = detect_format(header)
-        except InputError:
-            fmt = "canonical"
-    _missing_required(header, fmt, options)
-    raw = pa.table({h: pa.array(cells[h], pa.string()) for h in header})
+        columns[h] = pa.array(cells, pa.string())
+    fmt = records_format(records, options)
+    raw = pa.table(columns)
     links, rejects = canonicalize(raw, np.arange(len(records), dtype=np.int64), fmt, options)
     if type_errors:
         bad_rows = np.array(sorted(type_errors), dtype=np.int64)

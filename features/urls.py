@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import tldextract
 
-from features.parse import as_string
+from features.parse import as_string, fill
 
 _EXTRACT = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
@@ -166,6 +166,8 @@ def split_urls(urls: pa.Array) -> dict[str, pa.Array]:
 
 def strip_tracking(query: pa.Array) -> pa.Array:
     """Drop tracking parameters (utm_*, fbclid, gclid...) from query strings."""
+    if not pc.any(pc.not_equal(query, "")).as_py():
+        return query
     q = pc.replace_substring_regex(
         query, rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?", "", max_replacements=None
     )
@@ -179,7 +181,7 @@ def normalize_urls(urls: pa.Array) -> pa.Array:
     whatever case its host is written in or which campaign tags it carries.
     """
     parts = split_urls(urls)
-    query = strip_tracking(pc.fill_null(parts["query"], ""))
+    query = strip_tracking(fill(parts["query"], ""))
     sep = pc.if_else(pc.equal(query, ""), "", "?")
     return pc.binary_join_element_wise(parts["host"], parts["path"], sep, query, "")
 
@@ -192,5 +194,5 @@ def sites_of(urls: pa.Array | pa.ChunkedArray) -> np.ndarray:
     table = np.asarray(
         [host_info(h).site for h in hosts.dictionary.to_pylist()] + [None], dtype=object
     )
-    idx = np.asarray(pc.fill_null(hosts.indices, len(table) - 1).to_numpy(zero_copy_only=False))
+    idx = np.asarray(fill(hosts.indices, len(table) - 1).to_numpy(zero_copy_only=False))
     return table[idx]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from features import spec
 
@@ -43,6 +42,12 @@ class Reasons:
         return out
 
 
+def _codes(values: np.ndarray) -> np.ndarray:
+    """Integer code per distinct string (order of first appearance)."""
+    lookup: dict[object, int] = {}
+    return np.fromiter((lookup.setdefault(x, len(lookup)) for x in values), np.int64, len(values))
+
+
 def top_reasons(
     contributions: np.ndarray, X: np.ndarray, anchors: np.ndarray, k: int = 3
 ) -> Reasons:
@@ -63,23 +68,26 @@ def top_reasons(
     feature = part[rows, order]
     contribution = c[rows, feature]
     value = X[rows, feature]
-    text = np.empty((n, k), dtype=object)
-    anchors = np.asarray([a if isinstance(a, str) else "" for a in anchors], dtype=object)
-    for s in range(k):
-        # NaN and None would not group, so they travel as a sentinel and an empty string
-        v = np.where(np.isnan(value[:, s]), _MISSING, value[:, s])
-        a = np.where(_USES_ANCHOR[feature[:, s]], anchors, "")
-        codes, uniques = pd.MultiIndex.from_arrays([feature[:, s], v, a]).factorize()
-        rendered = np.asarray(
-            [
-                spec.describe(
-                    spec.FEATURES[int(f)],
-                    np.nan if val == _MISSING else float(val),
-                    {"anchor_text": anc},
-                )
-                for f, val, anc in uniques
-            ],
-            dtype=object,
-        )
-        text[:, s] = rendered[codes]
+    # one rendering per distinct (feature, value, anchor-if-the-template-uses-it)
+    anchor_codes = _codes(anchors)
+    f = feature.ravel()
+    v = np.where(np.isnan(value), _MISSING, value).ravel()
+    a = np.where(_USES_ANCHOR[f], np.repeat(anchor_codes, k), -1)
+    order = np.lexsort((a, v, f))
+    fs, vs, as_ = f[order], v[order], a[order]
+    new_group = np.r_[True, (fs[1:] != fs[:-1]) | (vs[1:] != vs[:-1]) | (as_[1:] != as_[:-1])]
+    group = np.cumsum(new_group) - 1
+    firsts = order[new_group]
+    rendered = np.asarray(
+        [
+            spec.describe(
+                spec.FEATURES[int(f[i])], float(value.ravel()[i]), {"anchor_text": anchors[i // k]}
+            )
+            for i in firsts
+        ],
+        dtype=object,
+    )
+    text = np.empty(n * k, dtype=object)
+    text[order] = rendered[group]
+    text = text.reshape(n, k)
     return Reasons(feature, contribution, value, text)

@@ -317,7 +317,6 @@ def _goes_left(fval, threshold, dtype, cat_start, cat_len, words):
     return fval <= threshold
 
 
-@numba.njit(parallel=True, cache=True)
 def _contributions(
     X,
     out,
@@ -392,6 +391,13 @@ def _contributions(
                             row[lf[fs + i]] += table[off + i]
 
 
+_contributions_parallel = numba.njit(parallel=True, cache=True)(_contributions)
+_contributions_serial = numba.njit(cache=True)(_contributions)
+PARALLEL_FROM = 256
+"""Rows from which the kernel runs on all cores; below, thread dispatch costs more than it
+saves (one link in the API)."""
+
+
 class FastTreeShap:
     """Exact SHAP contributions for a LightGBM text model; ``contributions(X)`` matches
     ``booster.predict(X, pred_contrib=True)``."""
@@ -411,7 +417,8 @@ class FastTreeShap:
             raise ValueError(f"expected a matrix with {t.n_features} columns, got shape {X.shape}")
         out = np.empty((X.shape[0], t.n_features + 1))
         if len(X):
-            _contributions(
+            kernel = _contributions_parallel if len(X) >= PARALLEL_FROM else _contributions_serial
+            kernel(
                 X,
                 out,
                 t.bias,
