@@ -65,6 +65,7 @@ class Artifact:
     spec: dict[str, Any]
     calibration: Calibration
     card: dict[str, Any]
+    card_md: str = ""
 
     @property
     def version(self) -> str:
@@ -124,7 +125,9 @@ def read(folder: str | Path) -> Artifact:
         spec.check_compatible(saved_spec)
     except spec.SpecMismatch as exc:
         raise ModelLoadError(f"{folder}: {exc}") from exc
-    return Artifact(blobs["model.txt"].decode(), saved_spec, calibration, card)
+    return Artifact(
+        blobs["model.txt"].decode(), saved_spec, calibration, card, blobs["card.md"].decode()
+    )
 
 
 def find_folder(root: str | Path) -> Path:

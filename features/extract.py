@@ -117,6 +117,37 @@ class ProfileBuilder:
             self.term_docs.setdefault(site, Counter())[p.vocab[key % v]] += count
         return self
 
+    def merge(self, other: ProfileBuilder) -> ProfileBuilder:
+        """Add another builder's counts (partial profiles from parallel workers)."""
+        self.site_links.update(other.site_links)
+        self.target_links.update(other.target_links)
+        self.anchor_links.update(other.anchor_links)
+        for site, docs in other.term_docs.items():
+            self.term_docs.setdefault(site, Counter()).update(docs)
+        self.brands.update(other.brands)
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "site_links": self.site_links,
+                "target_links": self.target_links,
+                "anchor_links": self.anchor_links,
+                "term_docs": self.term_docs,
+                "brands": self.brands,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, blob: str) -> ProfileBuilder:
+        d = json.loads(blob)
+        b = cls()
+        b.site_links, b.target_links = Counter(d["site_links"]), Counter(d["target_links"])
+        b.anchor_links = Counter(d["anchor_links"])
+        b.term_docs = {k: Counter(v) for k, v in d["term_docs"].items()}
+        b.brands = d["brands"]
+        return b
+
     def build(self) -> Profile:
         terms = {}
         for site, docs in self.term_docs.items():

@@ -279,6 +279,126 @@ def models_rollback(config: ConfigOpt = None) -> None:
 
 
 @app.command()
+def score(
+    input: Annotated[Path, typer.Argument(help="Export to score (any format linksift imports).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Scored CSV or Parquet.")],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
+    ] = None,
+    disavow: Annotated[Path | None, typer.Option(help="Write a Google disavow file here.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML audit report here.")] = None,
+    explain: Annotated[str, typer.Option(help="Reasons for all|flagged|none links.")] = "all",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (memory vs overhead).")] = 100_000,
+    format: FormatOpt = "auto",
+    target: TargetOpt = None,
+    as_of: AsOfOpt = None,
+    engine: Annotated[str, typer.Option(help="local|spark")] = "local",
+    config: ConfigOpt = None,
+) -> None:
+    """Score every link of an export, explain it, and write the disavow file and report."""
+    from features.artifact import ModelLoadError
+    from features.importers import InputError
+    from training.tracking import RegistryError
+
+    s = settings(config)
+    if explain not in ("all", "flagged", "none"):
+        fail(f"--explain: expected all, flagged or none, got {explain!r}")
+    if engine not in ("local", "spark"):
+        fail(f"--engine: expected local or spark, got {engine!r}")
+    if chunk_rows < 1:
+        fail(f"--chunk-rows: expected a positive number, got {chunk_rows}")
+    try:
+        from serving.model import LinkModel
+
+        link_model = LinkModel.load(
+            model or s.resolved_model(),
+            tracking_uri=s.resolved_tracking_uri(),
+            thresholds=s.thresholds.model_dump() if config else None,
+        )
+    except (ModelLoadError, RegistryError) as exc:
+        fail(str(exc))
+        return
+    if engine == "spark":
+        from serving.spark import score_spark
+
+        try:
+            summary = score_spark(
+                input, output, link_model, explain=explain, as_of=parse_day(as_of)
+            )
+        except (InputError, ValueError) as exc:
+            fail(str(exc))
+            return
+        out.print(summary, highlight=False)
+        return
+    from serving.batch import BatchError, BatchOptions, score_file
+
+    options = BatchOptions(
+        explain=explain,
+        chunk_rows=chunk_rows,
+        resume=resume,  # type: ignore[arg-type]
+        as_of=parse_day(as_of),
+        format=format,
+        target=target,
+        disavow=disavow,
+        report=report,
+    )
+    try:
+        with progress_bar() as update:
+            summary = score_file(input, output, link_model, options, progress=update)
+    except (BatchError, InputError) as exc:
+        fail(str(exc))
+        return
+    except OSError as exc:
+        fail(f"cannot write the output: {exc.strerror or exc} ({exc.filename or output})")
+        return
+    except KeyboardInterrupt:
+        console.print("interrupted: finished chunks are kept; run again with --resume to continue")
+        raise typer.Exit(130) from None
+    out.print(summary.text(), highlight=False)
+
+
+def progress_bar():
+    """A rich progress bar (rows/s, ETA) on a terminal; silent in pipes."""
+    from contextlib import contextmanager
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextmanager
+    def bar():
+        if not console.is_terminal:
+            yield lambda done, total: None
+            return
+        with Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as p:
+            task = p.add_task("score", total=None, rate="")
+            import time
+
+            start = time.perf_counter()
+
+            def update(done: int, total: int) -> None:
+                rate = done / max(time.perf_counter() - start, 1e-9)
+                p.update(task, completed=done, total=total, rate=f"{rate:,.0f} rows/s")
+
+            yield update
+
+    return bar()
+
+
+@app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",

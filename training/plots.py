@@ -21,8 +21,8 @@ from training.train import Trained
 SHAP_SAMPLE = 2000
 
 
-def beeswarm(contributions: np.ndarray, X: np.ndarray, path: Path, title: str) -> Path:
-    """SHAP summary (beeswarm) from exact contributions (last column = base value dropped)."""
+def beeswarm(contributions: np.ndarray, X: np.ndarray, title: str) -> plt.Figure:
+    """SHAP summary (beeswarm) from exact contributions; a base-value column is ignored."""
     import shap
 
     plt.figure()
@@ -33,11 +33,10 @@ def beeswarm(contributions: np.ndarray, X: np.ndarray, path: Path, title: str) -
         show=False,
         max_display=15,
     )
-    plt.title(title)
-    plt.tight_layout()
-    plt.savefig(path, dpi=110)
-    plt.close("all")
-    return path
+    fig = plt.gcf()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def write_all(trained: Trained, folder: Path) -> list[Path]:
@@ -50,14 +49,10 @@ def write_all(trained: Trained, folder: Path) -> list[Path]:
     rng = np.random.default_rng(0)
     idx = rng.choice(len(y), size=min(SHAP_SAMPLE, len(y)), replace=False)
     contrib = trained.booster.predict(trained.X_test[idx], pred_contrib=True)
-    out.append(
-        beeswarm(
-            contrib,
-            trained.X_test[idx],
-            folder / "shap_beeswarm.png",
-            "What drives spam scores (test links, log-odds)",
-        )
-    )
+    fig = beeswarm(contrib, trained.X_test[idx], "What drives spam scores (test links, log-odds)")
+    fig.savefig(folder / "shap_beeswarm.png", dpi=110)
+    plt.close(fig)
+    out.append(folder / "shap_beeswarm.png")
 
     fig, ax = plt.subplots(figsize=(5, 4))
     precision, recall, _ = precision_recall_curve(y, p)

@@ -1,0 +1,524 @@
+"""Batch scoring of a whole link export: streamed, resumable, every row accounted for.
+
+    linksift score export.csv -o scored.csv --disavow disavow.txt --report report.html
+
+Pass 1 streams the file once to build the profile (links per referring site, anchor repetition,
+the target's terms), so a link's features do not depend on which chunk it falls in. Pass 2
+scores chunk by chunk; each finished chunk is written to a work folder next to the output
+(``.scored.csv.linksift-work/``) with a temporary name and renamed when complete, so a run that
+is killed can continue with ``--resume`` from its last finished chunk. The output is assembled
+from the chunks into a temporary file and renamed over the destination only when it is
+complete: there is never a half-written file in its place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from features import schema
+from features.extract import Profile, ProfileBuilder
+from features.importers import (
+    OUTPUT_COLUMNS,
+    REJECT_SCHEMA,
+    ImportChunk,
+    Importer,
+    ImportOptions,
+    InputError,
+)
+from serving import disavow, report
+from serving.model import VERDICTS, Explain, LinkModel, Scores
+
+WORK_SUFFIX = ".linksift-work"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class BatchError(ValueError):
+    """A batch run that cannot go on, said plainly."""
+
+
+@dataclass
+class BatchOptions:
+    explain: Explain = "all"
+    chunk_rows: int = 100_000
+    resume: bool = False
+    as_of: date = field(default_factory=date.today)
+    format: str = "auto"
+    target: str | None = None
+    threads: int = 2
+    disavow: Path | None = None
+    report: Path | None = None
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did; ``read == scored + rejected`` always."""
+
+    input: str
+    output: str
+    rejects: str | None
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
+    seconds: float = 0.0
+    resumed_chunks: int = 0
+    model_version: str = ""
+    disavow: str | None = None
+    disavow_note: str = ""
+    report: str | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.read / self.seconds if self.seconds else 0.0
+
+    def text(self) -> str:
+        v = self.verdicts
+        lines = [
+            f"{self.input}: {self.read:,} rows read = {self.scored:,} scored + "
+            f"{self.rejected:,} rejected",
+            f"  verdicts    good {v['good']:,} · review {v['review']:,} · spam {v['spam']:,}",
+            f"  time        {self.seconds:,.1f} s ({self.rate:,.0f} rows/s), model {self.model_version}",
+            f"  scored      → {self.output}",
+        ]
+        if self.rejects:
+            lines.append(f"  rejected    → {self.rejects}")
+        if self.duplicates:
+            lines.append(f"  duplicates  {self.duplicates:,} (scored, flagged in 'duplicate')")
+        if self.resumed_chunks:
+            lines.append(f"  resumed     {self.resumed_chunks} finished chunks reused")
+        if self.disavow:
+            lines.append(
+                f"  disavow     → {self.disavow}"
+                + (f" ({self.disavow_note})" if self.disavow_note else "")
+            )
+        if self.report:
+            lines.append(f"  report      → {self.report}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# output tables
+# ------------------------------------------------------------------------------------------------
+
+
+def scored_table(links: pa.Table, scores: Scores, model_version: str) -> pa.Table:
+    """Input columns (canonical + pass-through) with the score columns in front."""
+    n = links.num_rows
+    reason_cols: list[pa.Array] = []
+    if scores.reasons is not None:
+        labelled = scores.reasons.labelled()
+        explained = scores.explained if scores.explained is not None else np.ones(n, bool)
+        for k in range(3):
+            col = labelled[:, k] if labelled.shape[1] > k else np.full(n, None, object)
+            reason_cols.append(pa.array(np.where(explained, col, None), pa.string()))
+    else:
+        reason_cols = [pa.nulls(n, pa.string()) for _ in range(3)]
+    scores_cols = {
+        "verdict": pa.array(scores.verdict, pa.string()),
+        "spam_probability": pa.array(np.round(scores.probability, 6), pa.float64()),
+        "quality_score": pa.array(scores.quality_score, pa.int64()),
+        "reason_1": reason_cols[0],
+        "reason_2": reason_cols[1],
+        "reason_3": reason_cols[2],
+        "model_version": pa.array([model_version] * n, pa.string()),
+    }
+    assert set(scores_cols) == set(OUTPUT_COLUMNS)
+    front = {"row": links["row"], "link_id": links["link_id"], **scores_cols}
+    rest = [c for c in links.column_names if c not in front]
+    return pa.table({**front, **{c: links[c] for c in rest}})
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Prefix text cells that a spreadsheet would run as a formula (``=cmd|...``) with ``'``.
+
+    Only for CSV output; Parquet keeps values as they are.
+    """
+    columns = []
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            starts = None
+            for ch in FORMULA_START:
+                hit = pc.starts_with(col, ch)
+                starts = hit if starts is None else pc.or_(starts, hit)
+            col = pc.if_else(
+                pc.fill_null(starts, False), pc.binary_join_element_wise("'", col, ""), col
+            )
+        columns.append(col)
+    return pa.table(columns, names=table.column_names)
+
+
+class _Writer:
+    """Writes the final output (CSV or Parquet by extension) to a temporary file, then renames."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.partial")
+        self.csv = path.suffix.lower() not in (".parquet", ".pq")
+        self.schema: pa.Schema | None = None
+        self._writer: Any = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.schema is None:
+            self.schema = table.schema
+            if self.csv:
+                self._writer = pacsv.CSVWriter(self.tmp, self.schema)
+            else:
+                self._writer = pq.ParquetWriter(self.tmp, self.schema)
+        table = _conform(table, self.schema)
+        if self.csv:
+            table = neutralise_formulas(table)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with open(self.tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # already broken (disk full): nothing more to flush
+                pass
+        self.tmp.unlink(missing_ok=True)
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """Cast a chunk to the first chunk's schema (an all-null column may have come out null-typed)."""
+    if table.schema.equals(target):
+        return table
+    columns = []
+    for f in target:
+        if f.name in table.column_names:
+            columns.append(table[f.name].cast(f.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, f.type))
+    return pa.table(columns, schema=target)
+
+
+# ------------------------------------------------------------------------------------------------
+# resumable work folder
+# ------------------------------------------------------------------------------------------------
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": h.hexdigest()}
+
+
+class WorkFolder:
+    """Finished chunks of one run, so an interrupted run can resume."""
+
+    def __init__(self, output: Path, state: dict[str, Any], resume: bool) -> None:
+        self.dir = output.with_name(f".{output.name}{WORK_SUFFIX}")
+        self.state = state
+        state_file = self.dir / "state.json"
+        if resume and state_file.exists():
+            saved = json.loads(state_file.read_text())
+            changed = [k for k in state if saved.get(k) != state[k]]
+            if changed:
+                raise BatchError(
+                    f"cannot resume: {', '.join(changed)} changed since the interrupted run "
+                    f"(remove {self.dir} or run without --resume to start over)"
+                )
+        else:
+            if self.dir.exists():
+                shutil.rmtree(self.dir)
+            self.dir.mkdir(parents=True)
+            _atomic_write(state_file, json.dumps(state, indent=1).encode())
+
+    def part(self, i: int) -> Path:
+        return self.dir / f"part-{i:06d}.parquet"
+
+    def rejects(self, i: int) -> Path:
+        return self.dir / f"rejects-{i:06d}.parquet"
+
+    def done(self, i: int) -> bool:
+        return self.part(i).exists()
+
+    def aggregate(self, i: int) -> Path:
+        return self.dir / f"report-{i:06d}.json"
+
+    def sample(self, i: int) -> Path:
+        return self.dir / f"sample-{i:06d}.npy"
+
+    def save(self, i: int, result: ChunkResult) -> None:
+        _atomic_write(self.aggregate(i), json.dumps(result.aggregate).encode())
+        tmp = self.sample(i).with_name(self.sample(i).name + ".tmp.npy")
+        np.save(tmp, result.sample)
+        os.replace(tmp, self.sample(i))
+        _atomic_parquet(result.rejects, self.rejects(i))
+        _atomic_parquet(result.scored, self.part(i))  # written last: its presence means "done"
+
+    def profile(self) -> Profile | None:
+        path = self.dir / "profile.json"
+        return Profile.from_json(path.read_text()) if path.exists() else None
+
+    def save_profile(self, profile: Profile) -> None:
+        _atomic_write(self.dir / "profile.json", profile.to_json().encode())
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _atomic_write(path: Path, blob: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(blob)
+    os.replace(tmp, path)
+
+
+def _atomic_parquet(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------------------
+# the run
+# ------------------------------------------------------------------------------------------------
+
+
+Progress = Callable[[int, int], None]
+"""Called with (rows done, rows total) as chunks finish."""
+
+
+def _chunks(input: Path, options: BatchOptions) -> Iterator[ImportChunk]:
+    importer = Importer(
+        input,
+        ImportOptions(
+            format=options.format,
+            target=options.target,
+            as_of=options.as_of,
+            chunk_rows=options.chunk_rows,
+        ),
+    )
+    yield from importer.chunks()
+
+
+def build_profile_streaming(input: Path, options: BatchOptions) -> tuple[Profile, int]:
+    """Pass 1: the profile of the whole file, and its number of records."""
+    builder = ProfileBuilder()
+    records = 0
+    for chunk in _chunks(input, options):
+        builder.add(chunk.links)
+        records += chunk.links.num_rows + chunk.rejects.num_rows
+    return builder.build(), records
+
+
+@dataclass
+class ChunkResult:
+    """One scored chunk: output rows, rejected rows, and its share of the report."""
+
+    scored: pa.Table
+    rejects: pa.Table
+    aggregate: dict
+    sample: np.ndarray
+
+
+def score_chunk(
+    model: LinkModel, chunk: ImportChunk, profile: Profile, options: BatchOptions, index: int
+) -> ChunkResult:
+    scores = model.score(
+        chunk.links,
+        profile,
+        as_of=options.as_of,
+        explain=options.explain,
+        keep_contributions=options.explain != "none",
+    )
+    aggregate, sample = report.chunk_aggregate(chunk.links, scores, seed=index)
+    return ChunkResult(
+        scored_table(chunk.links, scores, model.model_version), chunk.rejects, aggregate, sample
+    )
+
+
+def score_file(
+    input: str | Path,
+    output: str | Path,
+    model: LinkModel,
+    options: BatchOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> BatchSummary:
+    """Score a whole export to ``output``; rejected rows go to ``OUTPUT.rejects.csv``;
+    optionally write a disavow file and an HTML report."""
+    options = options or BatchOptions()
+    input, output = Path(input), Path(output)
+    if output.resolve() == input.resolve():
+        raise BatchError("the output must not overwrite the input")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    if not os.access(output.parent, os.W_OK):
+        raise BatchError(f"cannot write {output}: {output.parent} is not writable")
+    started = time.perf_counter()
+    state = {
+        "input": str(input.resolve()),
+        "fingerprint": _fingerprint(input),
+        "chunk_rows": options.chunk_rows,
+        "explain": options.explain,
+        "as_of": options.as_of.isoformat(),
+        "format": options.format,
+        "target": options.target,
+        "model_version": model.model_version,
+    }
+    work = WorkFolder(output, state, options.resume)
+    summary = BatchSummary(str(input), str(output), None, model_version=model.model_version)
+    profile = work.profile()
+    total = json.loads((work.dir / "state.json").read_text()).get("records")
+    if profile is None or total is None:
+        profile, total = build_profile_streaming(input, options)
+        work.save_profile(profile)
+        _atomic_write(work.dir / "state.json", json.dumps({**state, "records": total}).encode())
+
+    done_rows = 0
+
+    def finish(i: int, result: ChunkResult | None) -> None:
+        nonlocal done_rows
+        if result is None:  # reused from an earlier run
+            summary.resumed_chunks += 1
+            table = pq.read_table(work.part(i), columns=["verdict", "duplicate"])
+            rejected = pq.read_metadata(work.rejects(i)).num_rows
+            _count(summary, table, rejected)
+            done_rows += table.num_rows + rejected
+        else:
+            work.save(i, result)
+            _count(summary, result.scored, result.rejects.num_rows)
+            done_rows += result.scored.num_rows + result.rejects.num_rows
+        if progress:
+            progress(done_rows, total)
+
+    # score chunks on a small pool (Arrow, NumPy, LightGBM and the explainer release the GIL),
+    # finishing them in order so the work folder always holds a prefix of the file
+    with ThreadPoolExecutor(max_workers=max(1, options.threads)) as pool:
+        pending: list[tuple[int, Any]] = []
+        for i, chunk in enumerate(_chunks(input, options)):
+            if work.done(i):
+                pending.append((i, None))
+            else:
+                pending.append((i, pool.submit(score_chunk, model, chunk, profile, options, i)))
+            while len(pending) > options.threads or (pending and pending[0][1] is None):
+                j, future = pending.pop(0)
+                finish(j, future.result() if future is not None else None)
+        for j, future in pending:
+            finish(j, future.result() if future is not None else None)
+    n_parts = len(list(work.dir.glob("part-*.parquet")))
+    _assemble(work, n_parts, output, summary)
+    if options.disavow or options.report:
+        sites = disavow.collect(
+            pq.read_table(work.part(i), columns=disavow.COLUMNS) for i in range(n_parts)
+        )
+        if options.disavow:
+            made = disavow.build(sites, header=f"model {model.model_version}, {summary.input}")
+            _atomic_write(Path(options.disavow), made.text.encode("utf-8"))
+            summary.disavow, summary.disavow_note = str(options.disavow), made.note
+        summary.seconds = time.perf_counter() - started
+        if options.report:
+            merged = report.merge(
+                [json.loads(work.aggregate(i).read_text()) for i in range(n_parts)]
+            )
+            sample = np.vstack(
+                [np.load(work.sample(i)) for i in range(n_parts)] or [np.zeros((0, 1))]
+            )
+            if len(sample) > report.SAMPLE_PER_CHUNK * 5:
+                keep = np.random.default_rng(0).choice(
+                    len(sample), report.SAMPLE_PER_CHUNK * 5, replace=False
+                )
+                sample = sample[keep]
+            page = report.render(
+                summary,
+                merged,
+                disavow.sites_table(sites),
+                sample,
+                model.describe(),
+                model.scorer.artifact.card_md,
+            )
+            _atomic_write(Path(options.report), page.encode("utf-8"))
+            summary.report = str(options.report)
+    summary.seconds = time.perf_counter() - started
+    work.remove()
+    return summary
+
+
+def _count(summary: BatchSummary, scored: pa.Table, rejected: int) -> None:
+    summary.scored += scored.num_rows
+    summary.rejected += rejected
+    summary.read += scored.num_rows + rejected
+    counts = pc.value_counts(scored["verdict"])
+    for value, count in zip(
+        counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+    ):
+        summary.verdicts[value] = summary.verdicts.get(value, 0) + count
+    summary.duplicates += int(pc.sum(scored["duplicate"]).as_py() or 0)
+
+
+def _assemble(work: WorkFolder, n_parts: int, output: Path, summary: BatchSummary) -> None:
+    """Concatenate finished chunks into the output and the rejects file, atomically."""
+    writer = _Writer(output)
+    rejects_path = output.with_name(output.stem + ".rejects.csv")
+    rejects_writer = _Writer(rejects_path)
+    try:
+        for i in range(n_parts):
+            writer.write(pq.read_table(work.part(i)))
+            rej = pq.read_table(work.rejects(i))
+            if rej.num_rows:
+                rejects_writer.write(rej.cast(REJECT_SCHEMA))
+        if writer.schema is None:  # nothing scored at all: still write the header
+            writer.write(_empty_output())
+        writer.close()
+        rejects_writer.close()
+    except BaseException:
+        writer.abort()
+        rejects_writer.abort()
+        raise
+    if rejects_writer.schema is not None:
+        summary.rejects = str(rejects_path)
+    else:
+        rejects_path.unlink(missing_ok=True)
+
+
+def _empty_output() -> pa.Table:
+    fields = [
+        ("row", pa.int64()),
+        ("link_id", pa.string()),
+        ("verdict", pa.string()),
+        ("spam_probability", pa.float64()),
+        ("quality_score", pa.int64()),
+        ("reason_1", pa.string()),
+        ("reason_2", pa.string()),
+        ("reason_3", pa.string()),
+        ("model_version", pa.string()),
+        ("duplicate", pa.bool_()),
+    ]
+    fields += [(c, schema.arrow_type(c)) for c in schema.CANONICAL]
+    return pa.schema(fields).empty_table()
+
+
+def summary_json(summary: BatchSummary) -> str:
+    return json.dumps({**asdict(summary), "rate": summary.rate}, indent=1)
+
+
+__all__ = ["BatchError", "BatchOptions", "BatchSummary", "InputError", "score_file"]

@@ -1,0 +1,228 @@
+"""The audit report: one self-contained HTML file (inline CSS, pictures as data URIs).
+
+It is built from small per-chunk aggregates saved with each finished chunk (so a resumed run
+reports on every row), the per-site evidence the disavow file uses, and the model card.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pyarrow as pa
+
+from features import spec
+from serving.model import VERDICTS, Scores
+from serving.plots import _LOCK
+
+BINS = 20
+SAMPLE_PER_CHUNK = 400
+
+
+def chunk_aggregate(links: pa.Table, scores: Scores, seed: int) -> tuple[dict, np.ndarray]:
+    """Small, mergeable facts about one chunk, and a sample of [features | contributions]."""
+    verdict = scores.verdict
+    hist = np.histogram(scores.probability, bins=BINS, range=(0, 1))[0].tolist()
+    anchor_col = scores.X[:, spec.INDEX["anchor_type"]]
+    anchor = [spec.ANCHOR_TYPES[int(a)] if a == a else "not given" for a in anchor_col]
+    placement = [p or "not given" for p in links["placement"].to_pylist()]
+    cross: dict[str, dict[str, dict[str, int]]] = {"anchor": {}, "placement": {}}
+    for name, values in (("anchor", anchor), ("placement", placement)):
+        for value, v in zip(values, verdict, strict=True):
+            cell = cross[name].setdefault(value, dict.fromkeys(VERDICTS, 0))
+            cell[v] += 1
+    weights: dict[str, float] = {}
+    reasons: Counter[str] = Counter()
+    sample = np.zeros((0, 2 * len(spec.NAMES) + 1))
+    if scores.contributions is not None:
+        flagged = verdict != "good"
+        c = scores.contributions[:, : len(spec.NAMES)]
+        weights = dict(zip(spec.NAMES, np.abs(c[flagged]).sum(axis=0).tolist(), strict=True))
+        if scores.reasons is not None:
+            for text, is_spam in zip(scores.reasons.text[:, 0], verdict == "spam", strict=True):
+                if is_spam:
+                    reasons[text] += 1
+        rng = np.random.default_rng(seed)
+        take = rng.choice(len(verdict), size=min(SAMPLE_PER_CHUNK, len(verdict)), replace=False)
+        sample = np.hstack([scores.X[take], scores.contributions[take]])
+    agg = {
+        "hist": hist,
+        "cross": cross,
+        "weights": weights,
+        "reasons": dict(reasons.most_common(200)),
+    }
+    return agg, sample
+
+
+def merge(aggs: list[dict]) -> dict:
+    hist = np.zeros(BINS, dtype=int)
+    cross: dict[str, dict[str, Counter]] = {"anchor": {}, "placement": {}}
+    weights: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for a in aggs:
+        hist += np.asarray(a["hist"])
+        for name in cross:
+            for value, counts in a["cross"][name].items():
+                cross[name].setdefault(value, Counter()).update(counts)
+        weights.update(a["weights"])
+        reasons.update(a["reasons"])
+    return {"hist": hist.tolist(), "cross": cross, "weights": weights, "reasons": reasons}
+
+
+def _png(fig: plt.Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _histogram(hist: list[int], thresholds: dict[str, float]) -> str:
+    with _LOCK:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        edges = np.linspace(0, 1, BINS + 1)
+        colors = [
+            "#2e7d32"
+            if e < thresholds["review"]
+            else "#f9a825"
+            if e < thresholds["spam"]
+            else "#c62828"
+            for e in edges[:-1]
+        ]
+        ax.bar(edges[:-1], hist, width=1 / BINS, align="edge", color=colors, edgecolor="white")
+        ax.set(xlabel="spam probability", ylabel="links", title="Score distribution")
+        return _png(fig)
+
+
+def _beeswarm(sample: np.ndarray) -> str | None:
+    if len(sample) == 0:
+        return None
+    from training.plots import beeswarm  # the same picture training logs to MLflow
+
+    k = len(spec.NAMES)
+    with _LOCK:
+        return _png(
+            beeswarm(
+                sample[:, k:], sample[:, :k], "What drives the scores in this profile (log-odds)"
+            )
+        )
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1000px;
+color:#1d2327;padding:0 1rem}h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;
+border-bottom:1px solid #ddd;padding-bottom:.3rem}table{border-collapse:collapse;width:100%;
+margin:.5rem 0}th,td{border:1px solid #e2e4e7;padding:.3rem .5rem;text-align:left;
+vertical-align:top}th{background:#f6f7f7}td.n{text-align:right}.cards{display:flex;gap:1rem;
+flex-wrap:wrap}.card{border:1px solid #e2e4e7;border-radius:6px;padding:.8rem 1rem;min-width:9rem}
+.card b{display:block;font-size:1.5rem}.good{color:#2e7d32}.review{color:#b26a00}
+.spam{color:#c62828}img{max-width:100%}pre{background:#f6f7f7;padding:1rem;overflow:auto;
+white-space:pre-wrap}.note{color:#555}
+"""
+
+
+def render(
+    summary: Any,
+    merged: dict,
+    sites: list[dict[str, Any]],
+    sample: np.ndarray,
+    model_info: dict[str, Any],
+    card_md: str,
+) -> str:
+    """The report as one HTML document."""
+    v = summary.verdicts
+    cards = "".join(
+        f'<div class="card {cls}"><b>{n:,}</b>{label}</div>'
+        for cls, label, n in (
+            ("", "links read", summary.read),
+            ("", "scored", summary.scored),
+            ("", "rejected", summary.rejected),
+            ("good", "good", v["good"]),
+            ("review", "review", v["review"]),
+            ("spam", "spam", v["spam"]),
+        )
+    )
+    weights = merged["weights"]
+    total_w = sum(weights.values()) or 1.0
+    strongest = sorted(weights.items(), key=lambda kv: -kv[1])[:10]
+    strongest_rows = [[spec.BY_NAME[name].label, f"{w / total_w:.0%}"] for name, w in strongest]
+    reasons_rows = [[text, n] for text, n in merged["reasons"].most_common(12)]
+
+    def cross(name: str) -> str:
+        rows = []
+        for value, counts in sorted(
+            merged["cross"][name].items(), key=lambda kv: -sum(kv[1].values())
+        ):
+            total = sum(counts.values())
+            rows.append(
+                [
+                    value,
+                    total,
+                    *(counts.get(x, 0) for x in VERDICTS),
+                    f"{counts.get('spam', 0) / max(total, 1):.0%}",
+                ]
+            )
+        return _table([name, "links", *VERDICTS, "spam share"], rows)
+
+    site_rows = [
+        [s["site"], s["links"], s["spam"], f"{s['max_p']:.2f}", s["reason"]] for s in sites
+    ]
+    hist = _histogram(merged["hist"], model_info["thresholds"])
+    swarm = _beeswarm(sample)
+    synthetic = (
+        '<p class="note"><b>Note:</b> the model that scored this profile was trained on '
+        "synthetic links; retrain on your own reviewed labels before relying on it.</p>"
+        if model_info.get("synthetic_training_data")
+        else ""
+    )
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        "<meta name=viewport content='width=device-width,initial-scale=1'>",
+        f"<title>linksift audit: {html.escape(Path(summary.input).name)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>Backlink audit: {html.escape(Path(summary.input).name)}</h1>",
+        f"<p>Scored by linksift model {html.escape(summary.model_version)} in "
+        f"{summary.seconds:,.1f} s. Thresholds: review ≥ {model_info['thresholds']['review']}, "
+        f"spam ≥ {model_info['thresholds']['spam']}.</p>",
+        synthetic,
+        f"<h2>Verdicts</h2><div class=cards>{cards}</div>",
+        f"<h2>Score histogram</h2><img alt='score histogram' src='{hist}'>",
+        "<h2>Strongest reasons across the profile</h2>",
+        "<p>Share of the total contribution (|SHAP|, flagged links) by signal:</p>",
+        _table(["signal", "share"], strongest_rows),
+        "<p>Most common top reason among spam links:</p>",
+        _table(["reason", "spam links"], reasons_rows),
+        "<h2>Anchor types</h2>",
+        cross("anchor"),
+        "<h2>Placement</h2>",
+        cross("placement"),
+        "<h2>Riskiest referring domains</h2>",
+        _table(["site", "links", "spam", "max probability", "strongest reason"], site_rows),
+    ]
+    if swarm:
+        parts += ["<h2>SHAP summary</h2>", f"<img alt='SHAP summary plot' src='{swarm}'>"]
+    parts += [
+        "<h2>Model card</h2>",
+        f"<pre>{html.escape(card_md)}</pre>",
+        "<h2>Model</h2>",
+        f"<pre>{html.escape(json.dumps(model_info, indent=1, default=str))}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)

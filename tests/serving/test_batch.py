@@ -1,0 +1,244 @@
+"""Batch scoring: every row accounted for, chunking invariance, resume after a kill, atomic
+output, disavow rules, the report."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from serving import disavow
+from serving.batch import BatchError, BatchOptions, score_file
+from serving.model import LinkModel
+from tests.conftest import AS_OF
+from training.synth import generate, to_ahrefs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def model() -> LinkModel:
+    return LinkModel.load()
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> Path:
+    """An Ahrefs-style export of 2,500 generated links with a few bad rows mixed in."""
+    path = tmp_path_factory.mktemp("export") / "ahrefs.csv"
+    table = to_ahrefs(generate(2500, seed=44, as_of=AS_OF, targets=2, vendor="ahrefs"))
+    pacsv.write_csv(table, path)
+    lines = path.read_text().splitlines()
+    lines.insert(10, lines[5].replace("https://", "javascript:", 1))  # bad URL
+    lines.insert(700, '"x","y"')  # wrong number of fields
+    lines.append(lines[-1].replace('"200"', '"999"', 1))  # HTTP status out of range
+    lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def opts(**kw) -> BatchOptions:
+    return BatchOptions(as_of=AS_OF, **kw)
+
+
+def test_every_row_is_scored_or_rejected(export: Path, tmp_path: Path, model):
+    out = tmp_path / "scored.csv"
+    summary = score_file(export, out, model, opts(chunk_rows=400))
+    scored = pacsv.read_csv(out)
+    rejects = pacsv.read_csv(tmp_path / "scored.rejects.csv")
+    assert summary.read == 2503 == summary.scored + summary.rejected
+    assert scored.num_rows == summary.scored == 2500
+    assert rejects.num_rows == summary.rejected == 3
+    reasons = " ".join(rejects["reason"].to_pylist())
+    assert "expected an http(s) URL" in reasons and "expected 35 fields, got 2" in reasons
+    assert "source_http_status" in reasons
+    rows = scored["row"].to_pylist() + rejects["row"].to_pylist()
+    assert sorted(rows) == list(range(1, 2504))
+    assert {
+        "verdict",
+        "spam_probability",
+        "quality_score",
+        "reason_1",
+        "reason_2",
+        "reason_3",
+        "model_version",
+        "link_id",
+        "Page traffic",
+    } <= set(scored.column_names)
+    assert sum(summary.verdicts.values()) == 2500
+    assert "2,503 rows read = 2,500 scored + 3 rejected" in summary.text()
+
+
+def test_chunk_size_does_not_change_results(export: Path, tmp_path: Path, model):
+    small = score_file(export, tmp_path / "a.parquet", model, opts(chunk_rows=97))
+    big = score_file(export, tmp_path / "b.parquet", model, opts(chunk_rows=100_000, threads=1))
+    assert small.read == big.read
+    a = pq.read_table(tmp_path / "a.parquet")
+    b = pq.read_table(tmp_path / "b.parquet")
+    assert a.equals(b)
+
+
+def test_explain_flagged_and_none(export: Path, tmp_path: Path, model):
+    score_file(export, tmp_path / "f.parquet", model, opts(explain="flagged"))
+    flagged = pq.read_table(tmp_path / "f.parquet").to_pylist()
+    assert all((r["reason_1"] is None) == (r["verdict"] == "good") for r in flagged)
+    score_file(export, tmp_path / "n.parquet", model, opts(explain="none"))
+    assert all(r["reason_1"] is None for r in pq.read_table(tmp_path / "n.parquet").to_pylist())
+    everything = pq.read_table(tmp_path / "n.parquet")["spam_probability"]
+    assert everything.equals(pq.read_table(tmp_path / "f.parquet")["spam_probability"])
+
+
+def test_resume_after_a_kill_gives_every_row_exactly_once(tmp_path: Path):
+    src = tmp_path / "links.csv"
+    pacsv.write_csv(generate(80_000, seed=45, as_of=AS_OF), src)
+    out = tmp_path / "scored.parquet"
+    work = out.with_name(f".{out.name}.linksift-work")
+    cmd = [
+        sys.executable,
+        "-m",
+        "linksift.cli",
+        "score",
+        str(src),
+        "-o",
+        str(out),
+        "--chunk-rows",
+        "100",
+        "--as-of",
+        "2026-11-25",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list(work.glob("part-*.parquet"))) < 5:
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = len(list(work.glob("part-*.parquet")))
+    assert 5 <= finished < 800, "the run was not interrupted midway"
+    assert not out.exists(), "a half-written output must never take the output's place"
+    resumed = subprocess.run(
+        [*cmd, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "finished chunks reused" in resumed.stdout
+    rows = pq.read_table(out)["row"].to_pylist()
+    assert sorted(rows) == list(range(1, 80_001))  # every row exactly once
+    assert not work.exists()
+    fresh = tmp_path / "fresh.parquet"
+    subprocess.run(
+        [c if c != str(out) else str(fresh) for c in cmd],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    assert pq.read_table(out).equals(pq.read_table(fresh))
+
+
+def test_resume_refuses_a_changed_input(tmp_path: Path, model):
+    src = tmp_path / "links.csv"
+    pacsv.write_csv(generate(300, seed=46, as_of=AS_OF), src)
+    out = tmp_path / "scored.csv"
+    work = out.with_name(f".{out.name}.linksift-work")
+    work.mkdir()
+    (work / "state.json").write_text('{"input": "elsewhere"}')
+    with pytest.raises(BatchError, match="cannot resume: input"):
+        score_file(src, out, model, opts(resume=True))
+
+
+def test_unwritable_output_is_a_clear_error_and_leaves_nothing(tmp_path: Path, model):
+    src = tmp_path / "links.csv"
+    pacsv.write_csv(generate(200, seed=47, as_of=AS_OF), src)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    with pytest.raises(BatchError, match="cannot write"):
+        score_file(src, blocker / "scored.csv", model, opts())
+    assert blocker.read_text().startswith("a file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["links.csv", "not-a-folder"]
+
+
+def test_csv_output_neutralises_formula_injection(tmp_path: Path, model):
+    src = tmp_path / "links.csv"
+    src.write_text(
+        "source_url,target_url,anchor_text,source_title\n"
+        "https://a.example.com/x,https://t.example.com/,\"=cmd|' /C calc'!A0\",@SUM(1+1)\n"
+    )
+    score_file(src, tmp_path / "out.csv", model, opts())
+    text = (tmp_path / "out.csv").read_text()
+    assert "\"'=cmd|" in text and "\"'@SUM" in text
+    score_file(src, tmp_path / "out.parquet", model, opts())
+    row = pq.read_table(tmp_path / "out.parquet").to_pylist()[0]
+    assert row["anchor_text"].startswith("=cmd")  # Parquet keeps the value as it is
+
+
+def test_disavow_file_validates_and_follows_the_rules():
+    rows = []
+
+    def add(url, verdict, p=0.9, sitewide=False):
+        rows.append(
+            {
+                "source_url": url,
+                "verdict": verdict,
+                "spam_probability": p,
+                "reason_1": "footer link (+1.1)",
+                "sitewide": sitewide,
+            }
+        )
+
+    for i in range(5):
+        add(f"https://farm.example.xyz/p{i}", "spam")  # whole site spam → domain:
+    add("https://news.example.com/a", "spam")  # one spam link among good ones → URL
+    for i in range(4):
+        add(f"https://news.example.com/b{i}", "good", 0.1)
+    for i in range(3):
+        add(f"https://alice.blogspot.com/p{i}", "spam")  # the user's blog, not blogspot.com
+    add("https://bob.wordpress.com/x", "spam", sitewide=True)
+    add("http://203.0.113.7/x", "spam", sitewide=True)  # IPs are listed as URLs
+    add("https://ok.example.org/x", "review", 0.5)  # review is not disavowed
+    import pyarrow as pa
+
+    sites = disavow.collect([pa.Table.from_pylist(rows)])
+    made = disavow.build(sites)
+    lines = [ln for ln in made.text.splitlines() if ln and not ln.startswith("#")]
+    assert "domain:example.xyz" in lines and "domain:alice.blogspot.com" in lines
+    assert "domain:bob.wordpress.com" in lines
+    assert "https://news.example.com/a" in lines and "domain:example.com" not in lines
+    assert "http://203.0.113.7/x" in lines
+    assert not any(x in lines for x in ("domain:blogspot.com", "domain:wordpress.com"))
+    assert not any("ok.example.org" in ln for ln in lines)
+    assert disavow.validate(made.text) == []
+    assert disavow.validate("domain:blogspot.com\ndomain:co.uk\nftp://x\n") != []
+    small = disavow.build(sites, max_lines=8)
+    assert small.cut > 0 and "# truncated" in small.text
+    assert len(small.text.splitlines()) <= 8 and disavow.validate(small.text) == []
+
+
+def test_report_is_one_self_contained_file(export: Path, tmp_path: Path, model):
+    summary = score_file(
+        export,
+        tmp_path / "s.parquet",
+        model,
+        opts(report=tmp_path / "r.html", disavow=tmp_path / "d.txt"),
+    )
+    page = (tmp_path / "r.html").read_text()
+    for section in (
+        "Verdicts",
+        "Score histogram",
+        "Strongest reasons",
+        "Anchor types",
+        "Placement",
+        "Riskiest referring domains",
+        "SHAP summary",
+        "Model card",
+    ):
+        assert section in page, section
+    assert page.count("data:image/png;base64,") >= 2
+    assert "src='http" not in page and 'src="http' not in page and "<link" not in page
+    assert "synthetic" in page
+    assert disavow.validate((tmp_path / "d.txt").read_text()) == []
+    assert summary.report and summary.disavow
