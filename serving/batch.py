@@ -13,6 +13,7 @@ complete: there is never a half-written file in its place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -196,10 +197,9 @@ class _Writer:
 
     def abort(self) -> None:
         if self._writer is not None:
-            try:
+            # the writer may already be broken (disk full): there is nothing more to flush
+            with contextlib.suppress(Exception):
                 self._writer.close()
-            except Exception:  # already broken (disk full): nothing more to flush
-                pass
         self.tmp.unlink(missing_ok=True)
 
 
