@@ -114,7 +114,10 @@ class ProfileBuilder:
         keys, counts = _unique_counts(p.target_site_ids[pairs // v] * v + pairs % v)
         for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
             site = p.target_site_values[key // v]
-            self.term_docs.setdefault(site, Counter())[p.vocab[key % v]] += count
+            docs = self.term_docs.get(site)
+            if docs is None:
+                docs = self.term_docs[site] = Counter()
+            docs[p.vocab[key % v]] += count
         return self
 
     def merge(self, other: ProfileBuilder) -> ProfileBuilder:

@@ -84,6 +84,14 @@ def parse_bool(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Finite decimals; accepts thousands separators (1,234 / 1 234 / 1'234) and a decimal comma."""
+    arr = as_string(arr)
+    try:  # the common case, plain decimals: one cast instead of the regex path below
+        values = pc.cast(pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr),
+                         pa.float64())
+        finite = _mask(pc.is_finite(values))
+        return _null_where(values, ~finite), ~(finite | blank(arr))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     s = clean(arr)
     thousands = pc.match_substring_regex(s, _THOUSANDS)
     s = pc.if_else(thousands, pc.replace_substring_regex(s, r"[,' ]", ""), s)

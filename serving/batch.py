@@ -250,6 +250,9 @@ class WorkFolder:
             self.dir.mkdir(parents=True)
             _atomic_write(state_file, json.dumps(state, indent=1).encode())
 
+    def canonical(self, i: int) -> Path:
+        return self.dir / f"canonical-{i:06d}.parquet"
+
     def part(self, i: int) -> Path:
         return self.dir / f"part-{i:06d}.parquet"
 
@@ -270,7 +273,6 @@ class WorkFolder:
         tmp = self.sample(i).with_name(self.sample(i).name + ".tmp.npy")
         np.save(tmp, result.sample)
         os.replace(tmp, self.sample(i))
-        _atomic_parquet(result.rejects, self.rejects(i))
         _atomic_parquet(result.scored, self.part(i))  # written last: its presence means "done"
 
     def profile(self) -> Profile | None:
@@ -318,40 +320,43 @@ def _chunks(input: Path, options: BatchOptions) -> Iterator[ImportChunk]:
     yield from importer.chunks()
 
 
-def build_profile_streaming(input: Path, options: BatchOptions) -> tuple[Profile, int]:
-    """Pass 1: the profile of the whole file, and its number of records."""
+def import_and_profile(input: Path, options: BatchOptions, work: WorkFolder) -> tuple[Profile, int, int]:
+    """Pass 1: validate the file into canonical chunks (kept in the work folder, so pass 2
+    and a resumed run never parse the input again) and build the profile of the whole file.
+
+    Returns (profile, records, chunks)."""
     builder = ProfileBuilder()
-    records = 0
-    for chunk in _chunks(input, options):
+    records = chunks = 0
+    for i, chunk in enumerate(_chunks(input, options)):
+        _atomic_parquet(chunk.rejects, work.rejects(i))
+        _atomic_parquet(chunk.links, work.canonical(i))
         builder.add(chunk.links)
         records += chunk.links.num_rows + chunk.rejects.num_rows
-    return builder.build(), records
+        chunks = i + 1
+    return builder.build(), records, chunks
 
 
 @dataclass
 class ChunkResult:
-    """One scored chunk: output rows, rejected rows, and its share of the report."""
+    """One scored chunk: output rows and its share of the report."""
 
     scored: pa.Table
-    rejects: pa.Table
     aggregate: dict
     sample: np.ndarray
 
 
 def score_chunk(
-    model: LinkModel, chunk: ImportChunk, profile: Profile, options: BatchOptions, index: int
+    model: LinkModel, links: pa.Table, profile: Profile, options: BatchOptions, index: int
 ) -> ChunkResult:
     scores = model.score(
-        chunk.links,
+        links,
         profile,
         as_of=options.as_of,
         explain=options.explain,
         keep_contributions=options.explain != "none",
     )
-    aggregate, sample = report.chunk_aggregate(chunk.links, scores, seed=index)
-    return ChunkResult(
-        scored_table(chunk.links, scores, model.model_version), chunk.rejects, aggregate, sample
-    )
+    aggregate, sample = report.chunk_aggregate(links, scores, seed=index)
+    return ChunkResult(scored_table(links, scores, model.model_version), aggregate, sample)
 
 
 def score_file(
@@ -388,44 +393,46 @@ def score_file(
     work = WorkFolder(output, state, options.resume)
     summary = BatchSummary(str(input), str(output), None, model_version=model.model_version)
     profile = work.profile()
-    total = json.loads((work.dir / "state.json").read_text()).get("records")
-    if profile is None or total is None:
-        profile, total = build_profile_streaming(input, options)
+    saved = json.loads((work.dir / "state.json").read_text())
+    total, n_chunks = saved.get("records"), saved.get("chunks")
+    if profile is None or total is None or n_chunks is None:
+        profile, total, n_chunks = import_and_profile(input, options, work)
         work.save_profile(profile)
-        _atomic_write(work.dir / "state.json", json.dumps({**state, "records": total}).encode())
+        _atomic_write(work.dir / "state.json",
+                      json.dumps({**state, "records": total, "chunks": n_chunks}).encode())
 
     done_rows = 0
 
     def finish(i: int, result: ChunkResult | None) -> None:
         nonlocal done_rows
-        if result is None:  # reused from an earlier run
+        rejected = pq.read_metadata(work.rejects(i)).num_rows
+        if result is None:  # finished by an earlier, interrupted run
             summary.resumed_chunks += 1
-            table = pq.read_table(work.part(i), columns=["verdict", "duplicate"])
-            rejected = pq.read_metadata(work.rejects(i)).num_rows
-            _count(summary, table, rejected)
-            done_rows += table.num_rows + rejected
+            scored = pq.read_table(work.part(i), columns=["verdict", "duplicate"])
         else:
             work.save(i, result)
-            _count(summary, result.scored, result.rejects.num_rows)
-            done_rows += result.scored.num_rows + result.rejects.num_rows
+            scored = result.scored
+        _count(summary, scored, rejected)
+        done_rows += scored.num_rows + rejected
         if progress:
             progress(done_rows, total)
 
-    # score chunks on a small pool (Arrow, NumPy, LightGBM and the explainer release the GIL),
-    # finishing them in order so the work folder always holds a prefix of the file
+    # pass 2: score chunks on a small pool (Arrow, NumPy, LightGBM and the explainer release
+    # the GIL), finishing them in order so the work folder always holds a prefix of the file
     with ThreadPoolExecutor(max_workers=max(1, options.threads)) as pool:
         pending: list[tuple[int, Any]] = []
-        for i, chunk in enumerate(_chunks(input, options)):
+        for i in range(n_chunks):
             if work.done(i):
                 pending.append((i, None))
             else:
-                pending.append((i, pool.submit(score_chunk, model, chunk, profile, options, i)))
-            while len(pending) > options.threads or (pending and pending[0][1] is None):
+                links = pq.read_table(work.canonical(i))
+                pending.append((i, pool.submit(score_chunk, model, links, profile, options, i)))
+            while len(pending) >= options.threads or (pending and pending[0][1] is None):
                 j, future = pending.pop(0)
                 finish(j, future.result() if future is not None else None)
         for j, future in pending:
             finish(j, future.result() if future is not None else None)
-    n_parts = len(list(work.dir.glob("part-*.parquet")))
+    n_parts = n_chunks
     _assemble(work, n_parts, output, summary)
     if options.disavow or options.report:
         sites = disavow.collect(

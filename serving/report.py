@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from features import spec
 from serving.model import VERDICTS, Scores
@@ -34,13 +35,17 @@ def chunk_aggregate(links: pa.Table, scores: Scores, seed: int) -> tuple[dict, n
     verdict = scores.verdict
     hist = np.histogram(scores.probability, bins=BINS, range=(0, 1))[0].tolist()
     anchor_col = scores.X[:, spec.INDEX["anchor_type"]]
-    anchor = [spec.ANCHOR_TYPES[int(a)] if a == a else "not given" for a in anchor_col]
-    placement = [p or "not given" for p in links["placement"].to_pylist()]
+    anchor_names = np.asarray([*spec.ANCHOR_TYPES, "not given"], dtype=object)
+    anchor = anchor_names[np.where(np.isnan(anchor_col), len(spec.ANCHOR_TYPES),
+                                   np.nan_to_num(anchor_col)).astype(int)]
+    placement = np.asarray(pc.fill_null(links["placement"], "not given").to_pylist(), object)
     cross: dict[str, dict[str, dict[str, int]]] = {"anchor": {}, "placement": {}}
     for name, values in (("anchor", anchor), ("placement", placement)):
-        for value, v in zip(values, verdict, strict=True):
-            cell = cross[name].setdefault(value, dict.fromkeys(VERDICTS, 0))
-            cell[v] += 1
+        pairs, counts = np.unique(np.char.add(np.char.add(values.astype(str), "\x1f"),
+                                              verdict.astype(str)), return_counts=True)
+        for pair, count in zip(pairs.tolist(), counts.tolist(), strict=True):
+            value, v = pair.split("\x1f")
+            cross[name].setdefault(value, dict.fromkeys(VERDICTS, 0))[v] += count
     weights: dict[str, float] = {}
     reasons: Counter[str] = Counter()
     sample = np.zeros((0, 2 * len(spec.NAMES) + 1))
@@ -49,9 +54,7 @@ def chunk_aggregate(links: pa.Table, scores: Scores, seed: int) -> tuple[dict, n
         c = scores.contributions[:, : len(spec.NAMES)]
         weights = dict(zip(spec.NAMES, np.abs(c[flagged]).sum(axis=0).tolist(), strict=True))
         if scores.reasons is not None:
-            for text, is_spam in zip(scores.reasons.text[:, 0], verdict == "spam", strict=True):
-                if is_spam:
-                    reasons[text] += 1
+            reasons.update(scores.reasons.text[verdict == "spam", 0].tolist())
         rng = np.random.default_rng(seed)
         take = rng.choice(len(verdict), size=min(SAMPLE_PER_CHUNK, len(verdict)), replace=False)
         sample = np.hstack([scores.X[take], scores.contributions[take]])

@@ -1,0 +1,102 @@
+"""Batch scoring of 1,000,000 generated links, and the explainer against pred_contrib.
+
+In one run, on the same 1M links:
+- end-to-end ``linksift score`` links/s with reasons for every link (``--explain all``) and
+  without reasons (``--explain none``), each in a fresh process, input CSV → output Parquet;
+- baseline: LightGBM predict alone on the precomputed feature matrix;
+- exact explanations: the fast explainer vs LightGBM ``pred_contrib`` vs plain predict;
+- peak memory (max RSS) of the scorer for 200k vs 2M rows.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+
+from benchmarks.common import AS_OF, WORK, Result, best_of
+from features.artifact import Scorer
+from features.extract import build_profile, extract
+from serving.treeshap import FastTreeShap
+from training.synth import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = """
+import json, resource, sys, time
+from datetime import date
+from serving.batch import BatchOptions, score_file
+from serving.model import LinkModel
+t = time.perf_counter()
+s = score_file(sys.argv[1], sys.argv[2], LinkModel.load(),
+               BatchOptions(explain=sys.argv[3], as_of=date(2026, 11, 25)))
+# VmHWM, not ru_maxrss: ru_maxrss carries over from the benchmark's own (large) process
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"seconds": time.perf_counter() - t, "read": s.read,
+                  "rss_mb": int(hwm.split()[1]) / 1024}))
+"""
+
+
+def scorer_run(src: Path, out: Path, explain: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", RUN, str(src), str(out), explain], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def links_csv(n: int, seed: int) -> Path:
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"links-{n}.csv"
+    if not path.exists():
+        pacsv.write_csv(generate(n, seed=seed, as_of=AS_OF), path)
+    return path
+
+
+def run(quick: bool = False) -> list[Result]:
+    n = 100_000 if quick else 1_000_000
+    src = links_csv(n, seed=5)
+    table = pacsv.read_csv(src)
+    from features.importers import ImportOptions, read_links
+
+    links, _ = read_links(src, ImportOptions(as_of=AS_OF))
+    X = extract(links, build_profile([links]), as_of=AS_OF)
+    del table
+    scorer = Scorer.load(ROOT / "models" / "default")
+    fast = FastTreeShap(scorer.artifact.booster_text)
+    fast.contributions(X[:1000])
+    predict_s = best_of(lambda: scorer.booster.predict(X, raw_score=True), 2)
+    explain_s = best_of(lambda: fast.contributions(X), 2)
+    sub = X[: min(len(X), 100_000)]
+    contrib_s = best_of(lambda: scorer.booster.predict(sub, pred_contrib=True), 1) * len(X) / len(sub)
+    del X, links
+    with_reasons = scorer_run(src, WORK / "scored-all.parquet", "all")
+    without = scorer_run(src, WORK / "scored-none.parquet", "none")
+    small, big = (20_000, 200_000) if quick else (200_000, 2_000_000)
+    mem_small = scorer_run(links_csv(small, seed=6), WORK / "mem-small.parquet", "all")
+    mem_big = scorer_run(links_csv(big, seed=7), WORK / "mem-big.parquet", "all")
+    for p in WORK.glob("*.parquet"):
+        p.unlink()
+    rate = lambda r: r["read"] / r["seconds"]  # noqa: E731
+    return [
+        Result("batch", f"end-to-end score, {n:,} links, reasons for every link", rate(with_reasons),
+               "links/s", "LightGBM predict alone", n / predict_s,
+               ">= 10,000 (issue 5), >= 50,000 (issue 8)"),
+        Result("batch", f"end-to-end score, {n:,} links, no reasons", rate(without), "links/s",
+               "LightGBM predict alone", n / predict_s, ">= 100,000"),
+        Result("explain", f"fast exact explainer, {n:,} links", n / explain_s, "links/s",
+               "LightGBM pred_contrib", n / contrib_s, ">= 5x pred_contrib"),
+        Result("explain", f"LightGBM predict, {n:,} links", n / predict_s, "links/s",
+               "LightGBM pred_contrib", n / contrib_s),
+        Result("memory", f"peak memory scoring {big:,} rows (reasons for all)", mem_big["rss_mb"],
+               "MB", f"{small:,} rows", mem_small["rss_mb"], "< 1,024 MB, nearly flat"),
+    ]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    t = time.perf_counter()
+    for r in run(quick="--quick" in sys.argv):
+        print(r.row())
+    print(f"{time.perf_counter() - t:.0f} s; max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
