@@ -42,8 +42,13 @@ print(json.dumps({"seconds": time.perf_counter() - t, "read": s.read,
 
 
 def scorer_run(src: Path, out: Path, explain: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", RUN, str(src), str(out), explain], cwd=ROOT,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", RUN, str(src), str(out), explain],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -70,7 +75,9 @@ def run(quick: bool = False) -> list[Result]:
     predict_s = best_of(lambda: scorer.booster.predict(X, raw_score=True), 2)
     explain_s = best_of(lambda: fast.contributions(X), 2)
     sub = X[: min(len(X), 100_000)]
-    contrib_s = best_of(lambda: scorer.booster.predict(sub, pred_contrib=True), 1) * len(X) / len(sub)
+    contrib_s = (
+        best_of(lambda: scorer.booster.predict(sub, pred_contrib=True), 1) * len(X) / len(sub)
+    )
     del X, links
     with_reasons = scorer_run(src, WORK / "scored-all.parquet", "all")
     without = scorer_run(src, WORK / "scored-none.parquet", "none")
@@ -81,17 +88,50 @@ def run(quick: bool = False) -> list[Result]:
         p.unlink()
     rate = lambda r: r["read"] / r["seconds"]  # noqa: E731
     return [
-        Result("batch", f"end-to-end score, {n:,} links, reasons for every link", rate(with_reasons),
-               "links/s", "LightGBM predict alone", n / predict_s,
-               ">= 10,000 (issue 5), >= 50,000 (issue 8)"),
-        Result("batch", f"end-to-end score, {n:,} links, no reasons", rate(without), "links/s",
-               "LightGBM predict alone", n / predict_s, ">= 100,000"),
-        Result("explain", f"fast exact explainer, {n:,} links", n / explain_s, "links/s",
-               "LightGBM pred_contrib", n / contrib_s, ">= 5x pred_contrib"),
-        Result("explain", f"LightGBM predict, {n:,} links", n / predict_s, "links/s",
-               "LightGBM pred_contrib", n / contrib_s),
-        Result("memory", f"peak memory scoring {big:,} rows (reasons for all)", mem_big["rss_mb"],
-               "MB", f"{small:,} rows", mem_small["rss_mb"], "< 1,024 MB, nearly flat"),
+        Result(
+            "batch",
+            f"end-to-end score, {n:,} links, reasons for every link",
+            rate(with_reasons),
+            "links/s",
+            "LightGBM predict alone",
+            n / predict_s,
+            ">= 10,000 (issue 5), >= 50,000 (issue 8)",
+        ),
+        Result(
+            "batch",
+            f"end-to-end score, {n:,} links, no reasons",
+            rate(without),
+            "links/s",
+            "LightGBM predict alone",
+            n / predict_s,
+            ">= 100,000",
+        ),
+        Result(
+            "explain",
+            f"fast exact explainer, {n:,} links",
+            n / explain_s,
+            "links/s",
+            "LightGBM pred_contrib",
+            n / contrib_s,
+            ">= 5x pred_contrib",
+        ),
+        Result(
+            "explain",
+            f"LightGBM predict, {n:,} links",
+            n / predict_s,
+            "links/s",
+            "LightGBM pred_contrib",
+            n / contrib_s,
+        ),
+        Result(
+            "memory",
+            f"peak memory scoring {big:,} rows (reasons for all)",
+            mem_big["rss_mb"],
+            "MB",
+            f"{small:,} rows",
+            mem_small["rss_mb"],
+            "< 1,024 MB, nearly flat",
+        ),
     ]
 
 
@@ -99,4 +139,6 @@ if __name__ == "__main__":  # pragma: no cover
     t = time.perf_counter()
     for r in run(quick="--quick" in sys.argv):
         print(r.row())
-    print(f"{time.perf_counter() - t:.0f} s; max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"{time.perf_counter() - t:.0f} s; max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )

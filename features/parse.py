@@ -86,8 +86,9 @@ def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Finite decimals; accepts thousands separators (1,234 / 1 234 / 1'234) and a decimal comma."""
     arr = as_string(arr)
     try:  # the common case, plain decimals: one cast instead of the regex path below
-        values = pc.cast(pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr),
-                         pa.float64())
+        values = pc.cast(
+            pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr), pa.float64()
+        )
         finite = _mask(pc.is_finite(values))
         return _null_where(values, ~finite), ~(finite | blank(arr))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

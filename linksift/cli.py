@@ -399,6 +399,97 @@ def progress_bar():
 
 
 @app.command()
+def retrain(
+    base: Annotated[
+        Path, typer.Option(help="Base labeled data the reviewed labels are added to.")
+    ] = Path("data/sample/labeled.parquet"),
+    labels: Annotated[
+        str | None, typer.Option(help="Label store URL (default: settings / labels.db).")
+    ] = None,
+    weight: Annotated[float, typer.Option(help="Training weight of a reviewed label.")] = 5.0,
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Train a challenger on base data + reviewed labels; promote it only if the gate passes."""
+    from features.importers import InputError
+    from training.data import DataError
+    from training.labels import LabelStore
+    from training.retrain import RetrainError
+    from training.retrain import retrain as run
+
+    s = settings(config)
+    try:
+        summary = run(
+            base,
+            LabelStore(labels or s.resolved_labels_url()),
+            s.train,
+            s.thresholds,
+            tracking_uri=s.resolved_tracking_uri(),
+            as_of=parse_day(as_of),
+            reviewed_weight=weight,
+        )
+    except (RetrainError, DataError, InputError, ValueError) as exc:
+        fail(str(exc))
+        return
+    out.print(summary.text(), highlight=False)
+    if summary.logged.promoted:
+        out.print(
+            "a service following models:/linksift@champion picks it up within "
+            "LINKSIFT_RELOAD_SECONDS (or POST /model/reload)",
+            highlight=False,
+        )
+
+
+labels_app = typer.Typer(help="The label store: reviewed labels.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("export")
+def labels_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write.")],
+    labels: Annotated[str | None, typer.Option(help="Label store URL.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the current reviewed labels as a canonical CSV with a label column."""
+    from training.labels import LabelStore, export_csv
+
+    s = settings(config)
+    n = export_csv(LabelStore(labels or s.resolved_labels_url()), output)
+    out.print(f"wrote {n:,} labeled links to {output}", highlight=False)
+
+
+@labels_app.command("load")
+def labels_load(
+    scored: Annotated[
+        Path, typer.Argument(help="`linksift score` output (or an export to score).")
+    ],
+    labels: Annotated[str | None, typer.Option(help="Label store URL.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Load a scored batch into the review page's database."""
+    from features.importers import InputError
+    from serving.model import LinkModel
+    from serving.review import load_batch
+    from training.labels import LabelStore
+
+    s = settings(config)
+    try:
+        batch = load_batch(
+            LabelStore(labels or s.resolved_labels_url()),
+            scored,
+            scored.name,
+            LinkModel.load(model or s.resolved_model(), tracking_uri=s.resolved_tracking_uri()),
+        )
+    except InputError as exc:
+        fail(str(exc))
+        return
+    out.print(f"loaded {scored} as review batch {batch}", highlight=False)
+
+
+@app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",

@@ -320,7 +320,9 @@ def _chunks(input: Path, options: BatchOptions) -> Iterator[ImportChunk]:
     yield from importer.chunks()
 
 
-def import_and_profile(input: Path, options: BatchOptions, work: WorkFolder) -> tuple[Profile, int, int]:
+def import_and_profile(
+    input: Path, options: BatchOptions, work: WorkFolder
+) -> tuple[Profile, int, int]:
     """Pass 1: validate the file into canonical chunks (kept in the work folder, so pass 2
     and a resumed run never parse the input again) and build the profile of the whole file.
 
@@ -398,8 +400,10 @@ def score_file(
     if profile is None or total is None or n_chunks is None:
         profile, total, n_chunks = import_and_profile(input, options, work)
         work.save_profile(profile)
-        _atomic_write(work.dir / "state.json",
-                      json.dumps({**state, "records": total, "chunks": n_chunks}).encode())
+        _atomic_write(
+            work.dir / "state.json",
+            json.dumps({**state, "records": total, "chunks": n_chunks}).encode(),
+        )
 
     done_rows = 0
 

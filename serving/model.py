@@ -173,6 +173,49 @@ class LinkModel:
             scores.contributions = contributions
         return scores
 
+    def explain_one(
+        self,
+        links: pa.Table,
+        profile: Profile | None = None,
+        *,
+        as_of: date | None = None,
+        target_description: str | None = None,
+    ) -> dict[str, Any]:
+        """Every feature's contribution for the first link, with base value and raw score
+        (they add up), in words and numbers: what ``/explain`` and the review page show."""
+        scores = self.score(
+            links.slice(0, 1),
+            profile if profile is not None else Profile(),
+            as_of=as_of,
+            explain="all",
+            keep_contributions=True,
+            target_description=target_description,
+        )
+        c = scores.contributions[0]
+        x = scores.X[0]
+        order = np.argsort(-np.abs(c[:-1]), kind="stable")
+        anchor = links["anchor_text"][0].as_py()
+        return {
+            "link_id": links["link_id"][0].as_py(),
+            "spam_probability": round(float(scores.probability[0]), 6),
+            "quality_score": int(scores.quality_score[0]),
+            "verdict": str(scores.verdict[0]),
+            "raw_score": float(scores.raw_score[0]),
+            "base_value": float(c[-1]),
+            "contributions": [
+                {
+                    "feature": spec.NAMES[j],
+                    "label": spec.FEATURES[j].label,
+                    "value": None if np.isnan(x[j]) else float(x[j]),
+                    "shown": spec.format_value(spec.FEATURES[j], x[j]),
+                    "text": spec.describe(spec.FEATURES[j], x[j], {"anchor_text": anchor}),
+                    "contribution": float(c[j]),
+                }
+                for j in order
+            ],
+            "model_version": self.model_version,
+        }
+
     def warm_up(self) -> None:
         """Score one made-up link so the first real request does not pay for JIT compiling."""
         from features.importers import from_records

@@ -16,7 +16,7 @@ _LOCK = threading.Lock()  # pyplot keeps global state; one figure at a time
 
 
 def waterfall(explained: dict[str, Any], max_display: int = 12) -> bytes:
-    """PNG of SHAP's waterfall plot for one explanation (from ``service.explanation``)."""
+    """PNG of SHAP's waterfall plot for one explanation (from ``LinkModel.explain_one``)."""
     import shap
 
     items = explained["contributions"]

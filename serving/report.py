@@ -36,13 +36,18 @@ def chunk_aggregate(links: pa.Table, scores: Scores, seed: int) -> tuple[dict, n
     hist = np.histogram(scores.probability, bins=BINS, range=(0, 1))[0].tolist()
     anchor_col = scores.X[:, spec.INDEX["anchor_type"]]
     anchor_names = np.asarray([*spec.ANCHOR_TYPES, "not given"], dtype=object)
-    anchor = anchor_names[np.where(np.isnan(anchor_col), len(spec.ANCHOR_TYPES),
-                                   np.nan_to_num(anchor_col)).astype(int)]
+    anchor = anchor_names[
+        np.where(np.isnan(anchor_col), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor_col)).astype(
+            int
+        )
+    ]
     placement = np.asarray(pc.fill_null(links["placement"], "not given").to_pylist(), object)
     cross: dict[str, dict[str, dict[str, int]]] = {"anchor": {}, "placement": {}}
     for name, values in (("anchor", anchor), ("placement", placement)):
-        pairs, counts = np.unique(np.char.add(np.char.add(values.astype(str), "\x1f"),
-                                              verdict.astype(str)), return_counts=True)
+        pairs, counts = np.unique(
+            np.char.add(np.char.add(values.astype(str), "\x1f"), verdict.astype(str)),
+            return_counts=True,
+        )
         for pair, count in zip(pairs.tolist(), counts.tolist(), strict=True):
             value, v = pair.split("\x1f")
             cross[name].setdefault(value, dict.fromkeys(VERDICTS, 0))[v] += count

@@ -1,10 +1,448 @@
-"""The review page (filled in by the review issue)."""
+"""The review page: a person checks scores and explanations and corrects labels.
+
+Served by the same BentoML service under ``/review`` (plain HTML, CSS and JavaScript from
+``serving/review/static``: no build step, no CDN). Batches (``linksift score`` output, or an
+uploaded export that is scored on upload) are loaded into the label store's database, so a
+100,000-link batch is filtered, sorted and paged by indexed SQL.
+
+JSON API under ``/review/api``; it needs the API key when one is set (the page's login stores
+it in an HTTP-only cookie). ``/review`` itself and its static files are open, so the page can
+show the login form.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import tempfile
+import threading
 from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
 
-def review_routes(current: Callable[[], Any]) -> list:
-    return []
+from features import schema, spec
+from features.extract import Profile, build_profile, extract
+from features.importers import ImportOptions, InputError, read_links
+from features.urls import sites_of
+from training.labels import LabelError, LabelStore, batch_links, batches
+
+STATIC = Path(__file__).with_name("review") / "static"
+SORTS = {
+    "risk": (batch_links.c.spam_probability.desc(), batch_links.c.position),
+    "safe": (batch_links.c.spam_probability.asc(), batch_links.c.position),
+    "row": (batch_links.c.position,),
+    "site": (batch_links.c.site, batch_links.c.position),
+}
+PER_PAGE_MAX = 200
+
+
+def labels_url() -> str:
+    url = os.environ.get("LINKSIFT_LABELS_URL")
+    return url or f"sqlite:///{(Path.cwd() / 'labels.db').resolve()}"
+
+
+def load_batch(
+    store: LabelStore, path: Path, name: str, model: Any, as_of: date | None = None
+) -> int:
+    """Load a scored file (or score an unscored export) into the review database."""
+    as_of = as_of or date.today()
+    links, _rejects = read_links(path, ImportOptions(as_of=as_of))
+    if links.num_rows == 0:
+        raise InputError(f"{name}: no rows to review")
+    profile = build_profile([links])
+    if "spam_probability" not in links.column_names:
+        from serving.batch import scored_table
+
+        scores = model.score(links, profile, as_of=as_of, explain="all")
+        links = scored_table(links, scores, model.model_version)
+    X = extract(links, profile, as_of=as_of)
+    anchor = X[:, spec.INDEX["anchor_type"]]
+    anchor_names = np.asarray([*spec.ANCHOR_TYPES, "not given"], dtype=object)
+    anchor_type = anchor_names[
+        np.where(np.isnan(anchor), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor)).astype(int)
+    ]
+    sites = sites_of(links["source_url"])
+    canonical = [c for c in links.column_names if c in schema.CANONICAL]
+
+    def col(name: str) -> list[Any]:
+        return links[name].to_pylist() if name in links.column_names else [None] * links.num_rows
+
+    p = np.asarray(
+        pc.cast(links["spam_probability"], pa.float64()).to_numpy(zero_copy_only=False), dtype=float
+    )
+    quality = col("quality_score")
+    fields = links.select(canonical).to_pylist()
+    with store.engine.begin() as conn:
+        batch_id = conn.execute(
+            batches.insert().values(
+                name=name,
+                created_at=datetime.now(UTC),
+                rows=links.num_rows,
+                model_version=str(col("model_version")[0] or model.model_version),
+                as_of=as_of.isoformat(),
+                profile=profile.to_json(),
+            )
+        ).inserted_primary_key[0]
+        rows = []
+        placement = col("placement")
+        for i in range(links.num_rows):
+            rows.append(
+                {
+                    "batch_id": batch_id,
+                    "position": i,
+                    "row": col("row")[i],
+                    "link_id": col("link_id")[i],
+                    "site": sites[i] or "",
+                    "verdict": str(col("verdict")[i]),
+                    "spam_probability": float(p[i]),
+                    "quality_score": int(float(quality[i])),
+                    "anchor_type": anchor_type[i],
+                    "placement": placement[i] or "not given",
+                    "source_url": col("source_url")[i],
+                    "target_url": col("target_url")[i],
+                    "anchor_text": col("anchor_text")[i],
+                    "reason_1": col("reason_1")[i],
+                    "reason_2": col("reason_2")[i],
+                    "reason_3": col("reason_3")[i],
+                    "model_version": str(col("model_version")[i] or model.model_version),
+                    "link": json.dumps(fields[i], default=str),
+                }
+            )
+            if len(rows) == 5000:
+                conn.execute(batch_links.insert(), rows)
+                rows = []
+        if rows:
+            conn.execute(batch_links.insert(), rows)
+    return int(batch_id)
+
+
+def _filters(q: Any, params: dict[str, str]) -> Any:
+    c = batch_links.c
+    if params.get("verdict"):
+        q = q.where(c.verdict.in_(params["verdict"].split(",")))
+    if params.get("min"):
+        q = q.where(c.spam_probability >= float(params["min"]))
+    if params.get("max"):
+        q = q.where(c.spam_probability <= float(params["max"]))
+    if params.get("site"):
+        q = q.where(c.site.contains(params["site"].strip().lower(), autoescape=True))
+    if params.get("anchor"):
+        q = q.where(c.anchor_type == params["anchor"])
+    if params.get("placement"):
+        q = q.where(c.placement == params["placement"])
+    return q
+
+
+def _bad(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class ReviewApp:
+    """Route handlers, bound to the running service's model and a label store."""
+
+    def __init__(self, current: Callable[[], Any]) -> None:
+        self.current = current
+        self._store: LabelStore | None = None
+        self._lock = threading.Lock()
+        self.retrain_state: dict[str, Any] = {"state": "idle"}
+
+    @property
+    def store(self) -> LabelStore:
+        with self._lock:
+            if self._store is None:
+                self._store = LabelStore(labels_url())
+            return self._store
+
+    @property
+    def model(self) -> Any:
+        return self.current().holder.model
+
+    async def page(self, _: Request) -> Response:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        path = (STATIC / name).resolve()
+        if not path.is_relative_to(STATIC.resolve()) or not path.is_file():
+            return _bad("not found", 404)
+        return FileResponse(path)
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        key = str(form.get("key", ""))
+        response = RedirectResponse("/review", status_code=303)
+        response.set_cookie("linksift_key", key, httponly=True, samesite="strict")
+        return response
+
+    async def list_batches(self, _: Request) -> JSONResponse:
+        def run() -> list[dict[str, Any]]:
+            q = sa.select(
+                batches.c.id,
+                batches.c.name,
+                batches.c.rows,
+                batches.c.created_at,
+                batches.c.model_version,
+            ).order_by(batches.c.id.desc())
+            with self.store.engine.connect() as conn:
+                return [
+                    {**dict(r), "created_at": r["created_at"].isoformat()}
+                    for r in conn.execute(q).mappings()
+                ]
+
+        return JSONResponse({"batches": await asyncio.to_thread(run)})
+
+    async def add_batch(self, request: Request) -> JSONResponse:
+        """Upload a file (multipart ``file``) or name one on the server (JSON ``path``)."""
+        content_type = request.headers.get("content-type", "")
+        try:
+            if content_type.startswith("multipart/"):
+                form = await request.form()
+                upload = form.get("file")
+                if upload is None or not hasattr(upload, "read"):
+                    return _bad("file: expected an uploaded export")
+                suffix = Path(upload.filename or "upload.csv").suffix or ".csv"
+                with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
+                    tmp.write(await upload.read())
+                path, name = Path(tmp.name), upload.filename or "upload"
+            else:
+                body = await request.json()
+                if not isinstance(body, dict) or not isinstance(body.get("path"), str):
+                    return _bad("path: expected the path of a scored file on the server")
+                path, name = Path(body["path"]), Path(body["path"]).name
+            batch_id = await asyncio.to_thread(load_batch, self.store, path, name, self.model)
+        except InputError as exc:
+            return _bad(str(exc))
+        except (ValueError, json.JSONDecodeError) as exc:
+            return _bad(f"body: {exc}")
+        return JSONResponse({"id": batch_id, "name": name})
+
+    async def links(self, request: Request) -> JSONResponse:
+        params = dict(request.query_params)
+        try:
+            batch_id = int(params.get("batch", ""))
+            page = max(int(params.get("page", "1")), 1)
+            per_page = min(max(int(params.get("per_page", "50")), 1), PER_PAGE_MAX)
+            for key in ("min", "max"):
+                if params.get(key):
+                    float(params[key])
+        except ValueError:
+            return _bad("batch, page, per_page, min and max must be numbers")
+        sort = SORTS.get(params.get("sort", "risk"))
+        if sort is None:
+            return _bad(f"sort: expected one of {', '.join(SORTS)}")
+
+        def run() -> dict[str, Any]:
+            c = batch_links.c
+            base = _filters(sa.select(c).where(c.batch_id == batch_id), params)
+            count = _filters(
+                sa.select(sa.func.count()).select_from(batch_links).where(c.batch_id == batch_id),
+                params,
+            )
+            with self.store.engine.connect() as conn:
+                total = conn.execute(count).scalar_one()
+                rows = [
+                    dict(r)
+                    for r in conn.execute(
+                        base.order_by(*sort).limit(per_page).offset((page - 1) * per_page)
+                    ).mappings()
+                ]
+            labels = self.store.current(r["link_id"] for r in rows)
+            for r in rows:
+                r.pop("link", None)
+                lab = labels.get(r["link_id"])
+                r["label"] = lab.label if lab else None
+                r["labelled_by"] = lab.reviewer if lab else None
+            return {"total": total, "page": page, "per_page": per_page, "rows": rows}
+
+        return JSONResponse(await asyncio.to_thread(run))
+
+    def _row(self, batch_id: int, link_id: str) -> dict[str, Any] | None:
+        c = batch_links.c
+        q = sa.select(c).where(c.batch_id == batch_id, c.link_id == link_id).limit(1)
+        with self.store.engine.connect() as conn:
+            r = conn.execute(q).mappings().first()
+            meta = (
+                conn.execute(sa.select(batches).where(batches.c.id == batch_id)).mappings().first()
+            )
+        if r is None or meta is None:
+            return None
+        return {**dict(r), "batch_as_of": meta["as_of"], "batch_profile": meta["profile"]}
+
+    def _explain(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The link's explanation against its batch's profile, as when it was scored."""
+        from features.importers import from_records
+
+        as_of = date.fromisoformat(row["batch_as_of"])
+        links, rejects = from_records([json.loads(row["link"])], ImportOptions(as_of=as_of))
+        if rejects.num_rows:
+            raise InputError(rejects.to_pylist()[0]["reason"])
+        return self.model.explain_one(links, Profile.from_json(row["batch_profile"]), as_of=as_of)
+
+    async def link(self, request: Request) -> JSONResponse:
+        try:
+            batch_id = int(request.path_params["batch"])
+        except ValueError:
+            return _bad("batch: expected a number")
+        link_id = request.path_params["link_id"]
+        row = await asyncio.to_thread(self._row, batch_id, link_id)
+        if row is None:
+            return _bad("no such link in this batch", 404)
+        explained = await asyncio.to_thread(self._explain, row)
+        history = await asyncio.to_thread(self.store.history, link_id)
+        fields = json.loads(row.pop("link"))
+        row.pop("batch_profile")
+        return JSONResponse(
+            {
+                **row,
+                "fields": fields,
+                "explanation": explained,
+                "labels": [lab.__dict__ for lab in history],
+            }
+        )
+
+    async def waterfall(self, request: Request) -> Response:
+        from serving.plots import waterfall
+
+        try:
+            batch_id = int(request.path_params["batch"])
+        except ValueError:
+            return _bad("batch: expected a number")
+        row = await asyncio.to_thread(self._row, batch_id, request.path_params["link_id"])
+        if row is None:
+            return _bad("no such link in this batch", 404)
+        explained = await asyncio.to_thread(self._explain, row)
+        png = await asyncio.to_thread(waterfall, explained)
+        return Response(png, media_type="image/png")
+
+    async def label(self, request: Request) -> JSONResponse:
+        """``{"batch", "link_id" | "site", "label", "note", "reviewer"}``."""
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _bad("body: expected JSON")
+        if not isinstance(body, dict):
+            return _bad("body: expected a JSON object")
+        try:
+            batch_id = int(body.get("batch"))
+        except (TypeError, ValueError):
+            return _bad("batch: expected a number")
+        note, reviewer = str(body.get("note") or ""), str(body.get("reviewer") or "")
+
+        def run() -> list[Any]:
+            c = batch_links.c
+            q = sa.select(c.link_id, c.link, c.model_version, c.spam_probability, c.site).where(
+                c.batch_id == batch_id
+            )
+            if body.get("site"):
+                q = q.where(c.site == str(body["site"]))
+            elif body.get("link_id"):
+                q = q.where(c.link_id == str(body["link_id"]))
+            else:
+                raise LabelError("link_id or site: one is required")
+            with self.store.engine.connect() as conn:
+                found = list(conn.execute(q).mappings())
+            if not found:
+                raise LabelError("no matching links in this batch")
+            seen: dict[str, Any] = {}
+            for r in found:
+                seen.setdefault(r["link_id"], r)
+            rows = list(seen.values())
+            links = [{**json.loads(r["link"]), "link_id": r["link_id"]} for r in rows]
+            return self.store.add_many(
+                links,
+                str(body.get("label") or ""),
+                note=note,
+                reviewer=reviewer,
+                model_version=rows[0]["model_version"],
+                probabilities=[r["spam_probability"] for r in rows],
+                sites=[r["site"] for r in rows],
+            )
+
+        try:
+            saved = await asyncio.to_thread(run)
+        except LabelError as exc:
+            return _bad(str(exc))
+        return JSONResponse({"saved": len(saved), "labels": [s.__dict__ for s in saved]})
+
+    async def export(self, _: Request) -> Response:
+        from training.labels import export_csv
+
+        def run() -> bytes:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "labels.csv"
+                export_csv(self.store, path)
+                return path.read_bytes()
+
+        blob = await asyncio.to_thread(run)
+        return Response(
+            blob,
+            media_type="text/csv",
+            headers={"content-disposition": "attachment; filename=linksift-labels.csv"},
+        )
+
+    async def retrain(self, request: Request) -> JSONResponse:
+        if request.method == "GET":
+            return JSONResponse(self.retrain_state)
+        if self.retrain_state.get("state") == "running":
+            return JSONResponse(self.retrain_state, status_code=409)
+        self.retrain_state = {"state": "running", "started": datetime.now(UTC).isoformat()}
+        threading.Thread(target=self._retrain, name="linksift-retrain", daemon=True).start()
+        return JSONResponse(self.retrain_state, status_code=202)
+
+    def _retrain(self) -> None:
+        from linksift.settings import Settings
+        from training.retrain import retrain
+
+        settings = Settings()
+        try:
+            summary = retrain(
+                os.environ.get(
+                    "LINKSIFT_BASE_DATA",
+                    str(
+                        Path(__file__).resolve().parent.parent
+                        / "data"
+                        / "sample"
+                        / "labeled.parquet"
+                    ),
+                ),
+                self.store,
+                settings.train,
+                settings.thresholds,
+                tracking_uri=settings.resolved_tracking_uri(),
+            )
+            reload = self.current().holder.reload()
+            self.retrain_state = {
+                "state": "done",
+                "message": summary.text(),
+                "promoted": summary.logged.promoted,
+                "reload": reload,
+            }
+        except Exception as exc:  # report any failure on the page instead of losing it
+            self.retrain_state = {"state": "failed", "message": str(exc)}
+
+
+def review_routes(current: Callable[[], Any]) -> list[Route]:
+    app = ReviewApp(current)
+    return [
+        Route("/review", app.page, methods=["GET"]),
+        Route("/review/static/{name:path}", app.static, methods=["GET"]),
+        Route("/review/login", app.login, methods=["POST"]),
+        Route("/review/api/batches", app.list_batches, methods=["GET"]),
+        Route("/review/api/batches", app.add_batch, methods=["POST"]),
+        Route("/review/api/links", app.links, methods=["GET"]),
+        Route("/review/api/links/{batch}/{link_id}", app.link, methods=["GET"]),
+        Route("/review/api/links/{batch}/{link_id}/waterfall.png", app.waterfall, methods=["GET"]),
+        Route("/review/api/labels", app.label, methods=["POST"]),
+        Route("/review/api/labels/export", app.export, methods=["GET"]),
+        Route("/review/api/retrain", app.retrain, methods=["GET", "POST"]),
+    ]

@@ -33,7 +33,6 @@ from datetime import date
 from typing import Any
 
 import bentoml
-import numpy as np
 import pyarrow as pa
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -45,9 +44,13 @@ from features.artifact import ModelLoadError
 from features.extract import Profile
 from features.importers import ImportOptions, InputError, from_records, records_format
 from serving.model import LinkModel
+from serving.plots import waterfall
 
 log = logging.getLogger("linksift.service")
 HEALTH_PATHS = ("/livez", "/readyz", "/healthz")
+OPEN_PATHS = (*HEALTH_PATHS, "/review", "/review/login")
+"""Paths that never need the API key: health, and the review page's shell and login form
+(the page holds no data; its API calls need the key)."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -98,7 +101,7 @@ class Guard:
         headers = dict(scope.get("headers") or [])
         key = os.environ.get("LINKSIFT_API_KEY", "")
         path = scope.get("path", "")
-        open_path = path in HEALTH_PATHS or path.startswith("/review/login")
+        open_path = path in OPEN_PATHS or path.startswith("/review/static/")
         if key and not open_path and not _authorized(headers, key.encode()):
             await error(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")(
                 scope, receive, send
@@ -254,53 +257,6 @@ def link_results(model: LinkModel, links: pa.Table, target_description: str | No
     return out
 
 
-def _value(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
-
-
-def explanation(model: LinkModel, links: pa.Table, target_description: str | None) -> dict:
-    """Every feature's contribution for one link, plus base value and raw score."""
-    scores = model.score(
-        links,
-        Profile(),
-        as_of=date.today(),
-        explain="all",
-        keep_contributions=True,
-        target_description=target_description,
-    )
-    c = scores.contributions[0]
-    x = scores.X[0]
-    order = np.argsort(-np.abs(c[:-1]), kind="stable")
-    anchor = links["anchor_text"][0].as_py()
-    return {
-        "link_id": links["link_id"][0].as_py(),
-        "spam_probability": round(float(scores.probability[0]), 6),
-        "quality_score": int(scores.quality_score[0]),
-        "verdict": str(scores.verdict[0]),
-        "raw_score": float(scores.raw_score[0]),
-        "base_value": float(c[-1]),
-        "contributions": [
-            {
-                "feature": spec.NAMES[j],
-                "label": spec.FEATURES[j].label,
-                "value": _value(x[j]),
-                "shown": spec.format_value(spec.FEATURES[j], x[j]),
-                "text": spec.describe(spec.FEATURES[j], x[j], {"anchor_text": anchor}),
-                "contribution": float(c[j]),
-            }
-            for j in order
-        ],
-        "model_version": model.model_version,
-    }
-
-
-def waterfall_png(explained: dict, max_display: int = 12) -> bytes:
-    """A SHAP waterfall picture of one explanation."""
-    from serving.plots import waterfall
-
-    return waterfall(explained, max_display)
-
-
 # ------------------------------------------------------------------------------------------------
 # the service
 # ------------------------------------------------------------------------------------------------
@@ -442,9 +398,11 @@ class Linksift:
         if rejects.num_rows:
             r = rejects.to_pylist()[0]
             return error(400, r["reason"], field=f"link.{r['field']}")
-        result = await asyncio.to_thread(explanation, self.holder.model, table, target_description)
+        result = await asyncio.to_thread(
+            self.holder.model.explain_one, table, Profile(), target_description=target_description
+        )
         if plot:
-            png = await asyncio.to_thread(waterfall_png, result)
+            png = await asyncio.to_thread(waterfall, result)
             return Response(png, media_type="image/png")
         return result
 

@@ -31,6 +31,8 @@ class Labeled:
     y: np.ndarray
     archetype: np.ndarray | None
     skipped: int = 0
+    weight: np.ndarray | None = None  # per-row training weight (reviewed labels count more)
+    forced_test: np.ndarray | None = None  # rows that must be held out (reviewed slice)
 
     def __len__(self) -> int:
         return len(self.y)

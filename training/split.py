@@ -32,13 +32,15 @@ def grouped_split(
     days: np.ndarray,
     fractions: dict[str, float],
     seed: int = 0,
+    forced_test: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Row indices of each part.
 
     ``groups``: the group of each row (referring site). ``days``: a date per row (NaN when
     unknown). ``fractions``: shares of rows for ``valid``, ``calibration`` and ``test``; the
     rest trains. Groups are ordered by their median date (undated groups are spread evenly
-    through time by a seeded hash) and the newest go to test.
+    through time by a seeded hash) and the newest go to test. Groups holding any row of
+    ``forced_test`` go to test first (a held-out slice of reviewed labels).
     """
     inverse, keys = pd.factorize(pd.Series(groups, dtype=object).fillna(""), sort=True)
     sizes = np.bincount(inverse, minlength=len(keys)).astype(float)
@@ -53,6 +55,10 @@ def grouped_split(
         time_rank = (median - lo) / (hi - lo) if hi > lo else np.zeros(len(keys))
         ranks = np.where(np.isnan(time_rank), ranks, time_rank + 1e-9 * ranks)
     order = np.argsort(ranks, kind="stable")[::-1]  # newest first
+    if forced_test is not None and forced_test.any():
+        forced = np.zeros(len(keys), dtype=bool)
+        forced[np.unique(inverse[forced_test])] = True
+        order = np.r_[order[forced[order]], order[~forced[order]]]
     cum = np.cumsum(sizes[order]) / max(sizes.sum(), 1)
     part_of_group = np.empty(len(keys), dtype=object)
     edge = 0.0

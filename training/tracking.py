@@ -107,6 +107,7 @@ def log_training(
     thresholds: Thresholds,
     experiment: str = EXPERIMENT,
     extra_params: dict[str, Any] | None = None,
+    extra_metrics: dict[str, float] | None = None,
 ) -> Logged:
     """Log one training run: params, metrics, plots, model card and the pyfunc model."""
     mlflow = _mlflow()
@@ -133,6 +134,8 @@ def log_training(
                 _flat("valid_", {k: v for k, v in trained.valid_metrics.items() if np.isfinite(v)})
             )
             mlflow.log_metrics(_flat("seconds_", trained.seconds))
+            if extra_metrics:
+                mlflow.log_metrics({k: v for k, v in extra_metrics.items() if np.isfinite(v)})
             mlflow.set_tags({"model_version": card["version"], "synthetic": str(card["synthetic"])})
             for p in plots:
                 mlflow.log_artifact(str(p), "plots")

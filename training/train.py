@@ -42,6 +42,7 @@ class Trained:
     p_test: np.ndarray
     archetype_test: np.ndarray | None
     seconds: dict[str, float] = field(default_factory=dict)
+    test_index: np.ndarray | None = None  # rows of the training data that formed the test set
 
     @property
     def artifact(self) -> artifact.Artifact:
@@ -121,6 +122,7 @@ def fit(
             "test": config.test_fraction,
         },
         config.seed,
+        data.forced_test,
     )
     for name, idx in parts.items():
         if len(idx) == 0 or len(np.unique(data.y[idx])) < 2:
@@ -131,14 +133,18 @@ def fit(
     tr, va, ca, te = (parts[p] for p in ("train", "valid", "calibration", "test"))
     params = lgb_params(config, data.y[tr])
     t = time.perf_counter()
+    weight = data.weight
     train_set = lgb.Dataset(
         X[tr],
         data.y[tr],
+        weight=weight[tr] if weight is not None else None,
         feature_name=list(spec.NAMES),
         categorical_feature=list(spec.CATEGORICAL),
         free_raw_data=False,
     )
-    valid_set = lgb.Dataset(X[va], data.y[va], reference=train_set)
+    valid_set = lgb.Dataset(
+        X[va], data.y[va], reference=train_set, weight=weight[va] if weight is not None else None
+    )
     booster = lgb.train(
         params,
         train_set,
@@ -188,6 +194,7 @@ def fit(
         p_test,
         arch[te] if arch is not None else None,
         seconds,
+        te,
     )
 
 

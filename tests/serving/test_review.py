@@ -1,0 +1,176 @@
+"""The review page in a real headless Chromium, against the real service and label store;
+and a service that follows the champion alias picks up a new champion without a restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serving.batch import BatchOptions, score_file
+from serving.model import LinkModel
+from tests.conftest import AS_OF
+from tests.serving.conftest import ROOT, start_server, stop
+from training.labels import LabelStore
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required for the review page test in CI (.ci/run installs it)")
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def review_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("review")
+    scored = tmp / "scored.csv"
+    score_file(
+        ROOT / "data" / "sample" / "export.csv", scored, LinkModel.load(), BatchOptions(as_of=AS_OF)
+    )
+    url = f"sqlite:///{tmp / 'labels.db'}"
+    server = start_server(tmp, LINKSIFT_LABELS_URL=url, LINKSIFT_API_KEY="review-key")
+    auth = {"Authorization": "Bearer review-key"}
+    r = httpx.post(
+        server.url + "/review/api/batches", json={"path": str(scored)}, headers=auth, timeout=120
+    )
+    assert r.status_code == 200, r.text
+    yield server, url, r.json()["id"]
+    stop(server)
+
+
+def test_review_page_filter_open_explain_and_label_in_a_real_browser(review_server):
+    from playwright.sync_api import sync_playwright
+
+    server, url, batch = review_server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=BROWSER_ARGS)
+        page = browser.new_page()
+        page.goto(server.url + "/review")
+        # the API key is set: the page asks for it first
+        page.wait_for_selector("#login:not([hidden])")
+        page.fill("input[name=key]", "review-key")
+        page.click("#login button[type=submit]")
+        page.wait_for_selector("#links tbody tr")
+        page.fill("#reviewer", "pat")
+        # filter: spam only, from a referring domain typed into the filter
+        page.uncheck("input[name=verdict][value=good]")
+        page.uncheck("input[name=verdict][value=review]")
+        first_site = page.inner_text("#links tbody tr:first-child td:nth-child(3)")
+        page.keyboard.press("Escape")  # leave the reviewer field, then "/" jumps to the filter
+        page.keyboard.press("/")
+        page.keyboard.type(first_site)
+        page.click("#filters button[type=submit]")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#links tbody tr')].length > 0 && "
+            "[...document.querySelectorAll('#links tbody tr td:nth-child(3)')]"
+            f".every(td => td.textContent.includes({first_site!r}))"
+        )
+        verdicts = page.eval_on_selector_all(
+            "#links tbody tr td:first-child", "tds => tds.map(t => t.textContent)"
+        )
+        assert set(verdicts) == {"spam"}
+        # open the first link with the keyboard and see its explanation picture
+        page.focus("#links tbody tr:first-child")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#detail:not([hidden])")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('#d-waterfall');"
+            " return i.complete && i.naturalWidth > 100; }"
+        )
+        assert page.locator("#d-reasons li").count() >= 3
+        link_url = page.inner_text("#d-title")
+        # label it good with a note
+        page.fill("#d-note", "editorial mention, checked")
+        page.click("#d-good")
+        page.wait_for_function(
+            "() => document.querySelector('#status').textContent.includes('Saved 1 label')"
+        )
+        page.wait_for_selector("#d-history li")
+        assert "good by pat" in page.inner_text("#d-history")
+        browser.close()
+    store = LabelStore(url)
+    current = store.export_rows()
+    assert [(r["source_url"], r["label"], r["label_reviewer"]) for r in current] == [
+        (link_url, "good", "pat")
+    ]
+    assert current[0]["label_note"] == "editorial mention, checked"
+
+
+def test_review_api_needs_the_key_and_pages_large_batches(review_server):
+    server, _, batch = review_server
+    assert httpx.get(server.url + "/review/api/batches").status_code == 401
+    assert httpx.get(server.url + "/review").status_code == 200  # the page shell is open
+    auth = {"Authorization": "Bearer review-key"}
+    r = httpx.get(
+        server.url + "/review/api/links",
+        params={"batch": batch, "page": 3, "per_page": 100, "sort": "safe"},
+        headers=auth,
+    ).json()
+    assert r["total"] == 3000 and len(r["rows"]) == 100
+    assert r["rows"][0]["spam_probability"] <= r["rows"][-1]["spam_probability"]
+    bad = httpx.get(server.url + "/review/api/links", params={"batch": "x"}, headers=auth)
+    assert bad.status_code == 400 and "must be numbers" in bad.json()["error"]
+    bulk = httpx.post(
+        server.url + "/review/api/labels",
+        headers=auth,
+        json={"batch": batch, "site": r["rows"][0]["site"], "label": "spam", "reviewer": "bulk"},
+    )
+    assert bulk.status_code == 200 and bulk.json()["saved"] >= 1
+
+
+def test_service_follows_the_champion_alias_without_a_restart(tmp_path: Path):
+    from training import tracking
+    from training.config import Thresholds, TrainConfig
+    from training.pipeline import train
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sample = ROOT / "data" / "sample" / "labeled.parquet"
+    train(
+        sample,
+        TrainConfig(n_estimators=40),
+        Thresholds(),
+        tracking_uri=uri,
+        register=True,
+        as_of=AS_OF,
+    )
+    server = start_server(
+        tmp_path, LINKSIFT_MODEL="models:/linksift@champion", MLFLOW_TRACKING_URI=uri
+    )
+    try:
+        assert httpx.get(server.url + "/model").json()["registry_version"] == "1"
+        train(
+            sample,
+            TrainConfig(n_estimators=60, seed=3),
+            Thresholds(),
+            tracking_uri=uri,
+            register=True,
+            as_of=AS_OF,
+        )
+        tracking.promote(uri, "2")
+        deadline = time.time() + 60
+        while httpx.get(server.url + "/model").json()["registry_version"] != "2":
+            assert time.time() < deadline, "the service did not pick up the new champion"
+            time.sleep(0.5)
+        tracking.rollback(uri)
+        r = httpx.post(server.url + "/model/reload").json()
+        assert r["model_version"] == "linksift/1"
+    finally:
+        stop(server)

@@ -1,0 +1,73 @@
+"""The label store on a real SQLite database: history, current labels, concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AS_OF
+from training.data import load_labeled
+from training.labels import LabelError, LabelStore, export_csv
+
+LINK = {
+    "link_id": "abc123",
+    "source_url": "https://a.example.com/x",
+    "target_url": "https://t.example.com/",
+    "anchor_text": "hello",
+    "nofollow": True,
+    "first_seen": "2025-01-02",
+}
+
+
+def test_labels_keep_history_and_the_latest_wins(tmp_path: Path):
+    store = LabelStore(f"sqlite:///{tmp_path / 'labels.db'}")
+    store.add(
+        LINK, "spam", reviewer="ann", note="looks paid", model_version="v1", spam_probability=0.9
+    )
+    store.add(LINK, "good", reviewer="bob", note="checked: a real review")
+    history = store.history("abc123")
+    assert [(h.label, h.reviewer) for h in history] == [("good", "bob"), ("spam", "ann")]
+    assert history[1].model_version == "v1" and history[1].spam_probability == 0.9
+    assert history[0].created_at >= history[1].created_at
+    assert store.current()["abc123"].label == "good"
+    with pytest.raises(LabelError, match="expected good or spam"):
+        store.add(LINK, "maybe")
+    assert store.add({**LINK, "link_id": "z"}, "1").label == "spam"
+
+
+def test_export_is_a_trainable_canonical_file(tmp_path: Path):
+    store = LabelStore(f"sqlite:///{tmp_path / 'labels.db'}")
+    store.add(LINK, "spam")
+    store.add({**LINK, "link_id": "def", "source_url": "https://b.example.com/y"}, "good")
+    out = tmp_path / "labels.csv"
+    assert export_csv(store, out) == 2
+    data = load_labeled(out, AS_OF)
+    assert sorted(data.y.tolist()) == [0, 1]
+    assert data.links["nofollow"].to_pylist() == [True, True]
+
+
+def _writer(url: str, worker: int, n: int) -> None:
+    store = LabelStore(url)
+    for i in range(n):
+        store.add(
+            {**LINK, "link_id": f"w{worker}-{i}"},
+            "spam" if i % 2 else "good",
+            reviewer=f"worker-{worker}",
+        )
+
+
+def test_concurrent_writers_from_several_processes_lose_nothing(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    LabelStore(url)  # create the tables before the writers race
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(url, w, 60)) for w in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = LabelStore(url)
+    assert store.count() == 360
+    assert len(store.current()) == 360

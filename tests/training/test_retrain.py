@@ -1,0 +1,82 @@
+"""Retraining on reviewed labels against a real MLflow store and label database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from features.extract import build_profile
+from features.importers import ImportOptions, read_links
+from serving.model import LinkModel
+from tests.conftest import AS_OF
+from training.config import Thresholds, TrainConfig
+from training.labels import LabelStore
+from training.pipeline import train
+from training.retrain import RetrainError, retrain
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample" / "labeled.parquet"
+SMALL = TrainConfig(n_estimators=80, early_stopping_rounds=15)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("retrain")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    first = train(SAMPLE, SMALL, Thresholds(), tracking_uri=uri, register=True, as_of=AS_OF)
+    assert first.logged.promoted
+    links, _ = read_links(SAMPLE, ImportOptions(as_of=AS_OF))
+    return {"uri": uri, "root": root, "links": links, "profile": build_profile([links])}
+
+
+def probabilities(uri: str, ref: str, world) -> np.ndarray:
+    model = LinkModel.load(ref, tracking_uri=uri)
+    return model.score(world["links"], world["profile"], as_of=AS_OF, explain="none").probability
+
+
+def test_no_reviewed_labels_is_a_clear_error(world):
+    store = LabelStore(f"sqlite:///{world['root'] / 'empty.db'}")
+    with pytest.raises(RetrainError, match="no reviewed labels"):
+        retrain(SAMPLE, store, SMALL, Thresholds(), tracking_uri=world["uri"], as_of=AS_OF)
+
+
+def test_contradicting_labels_move_scores_the_labelled_way_and_rollback_restores(world):
+    uri, links = world["uri"], world["links"]
+    before = probabilities(uri, "models:/linksift@champion", world)
+    spammy = np.flatnonzero(before > 0.9)[:40]
+    store = LabelStore(f"sqlite:///{world['root'] / 'labels.db'}")
+    for row in links.take(spammy).to_pylist():
+        store.add(row, "good", reviewer="tester", model_version="v1")
+    summary = retrain(SAMPLE, store, SMALL, Thresholds(), tracking_uri=uri, as_of=AS_OF)
+    assert summary.reviewed == 40 and summary.reviewed_held_out > 0
+    version = summary.logged.version
+    after = probabilities(uri, f"models:/linksift/{version}", world)
+    ids = np.asarray(links["link_id"].to_pylist())
+    trained = np.isin(ids[spammy], summary.trained_link_ids)
+    assert trained.sum() >= 10
+    moved = after[spammy][trained] - before[spammy][trained]
+    assert np.all(moved < 0), moved  # every relabelled link scored less spammy
+    from training import tracking
+
+    with tracking.tracking(uri) as client:
+        run = client.get_run(client.get_model_version("linksift", version).run_id)
+    assert run.data.params["reviewed_labels"] == "40"
+    assert "reviewed_holdout_log_loss" in run.data.metrics
+    if not summary.logged.promoted:  # make it champion by hand, to roll it back
+        tracking.promote(uri, version)
+    assert np.array_equal(probabilities(uri, "models:/linksift@champion", world), after)
+    assert "rolled back" in tracking.rollback(uri)
+    restored = probabilities(uri, "models:/linksift@champion", world)
+    assert np.array_equal(restored, before)  # exactly the previous version's predictions
+
+
+def test_a_worse_challenger_is_not_promoted_and_says_why(world):
+    store = LabelStore(f"sqlite:///{world['root'] / 'labels2.db'}")
+    store.add(world["links"].to_pylist()[0], "spam")
+    weak = TrainConfig(n_estimators=1, num_leaves=2, max_depth=1)
+    summary = retrain(SAMPLE, store, weak, Thresholds(), tracking_uri=world["uri"], as_of=AS_OF)
+    assert not summary.logged.promoted
+    assert "worse than the champion" in summary.logged.gate
+    assert "NOT promoted" in summary.text()

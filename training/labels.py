@@ -1,0 +1,281 @@
+"""The label store: people's verdicts on links, in a real database behind a URL.
+
+SQLite by default (``sqlite:///labels.db``), PostgreSQL with ``postgresql://...``. Labels are
+append-only: changing a label adds a row, so the history (who, when, what the model said) is
+kept and two reviewers writing at the same moment cannot overwrite each other. The current
+label of a link is its latest row. ``export`` writes the current labels as canonical rows with
+a ``label`` column, ready for ``linksift train``.
+
+The same database holds the review page's loaded batches (``batches``, ``batch_links``), so a
+100,000-link batch is filtered and paged by indexed SQL rather than in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from features import schema
+
+LABEL_VALUES = ("good", "spam")
+metadata = sa.MetaData()
+
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("link_id", sa.String(32), nullable=False, index=True),
+    sa.Column("label", sa.String(8), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("reviewer", sa.String(200), nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("model_version", sa.String(200), nullable=False, default=""),
+    sa.Column("spam_probability", sa.Float, nullable=True),
+    sa.Column("site", sa.String(300), nullable=False, default="", index=True),
+    sa.Column("link", sa.Text, nullable=False),  # canonical fields as JSON
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("model_version", sa.String(200), nullable=False, default=""),
+    sa.Column("as_of", sa.String(10), nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+)
+
+batch_links = sa.Table(
+    "batch_links",
+    metadata,
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("row", sa.Integer, nullable=True),
+    sa.Column("link_id", sa.String(32), nullable=False),
+    sa.Column("site", sa.String(300), nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),
+    sa.Column("spam_probability", sa.Float, nullable=False),
+    sa.Column("quality_score", sa.Integer, nullable=False),
+    sa.Column("anchor_type", sa.String(16), nullable=False),
+    sa.Column("placement", sa.String(16), nullable=False),
+    sa.Column("source_url", sa.Text, nullable=False),
+    sa.Column("target_url", sa.Text, nullable=False),
+    sa.Column("anchor_text", sa.Text, nullable=True),
+    sa.Column("reason_1", sa.Text, nullable=True),
+    sa.Column("reason_2", sa.Text, nullable=True),
+    sa.Column("reason_3", sa.Text, nullable=True),
+    sa.Column("model_version", sa.String(200), nullable=False),
+    sa.Column("link", sa.Text, nullable=False),
+)
+sa.Index(
+    "ix_batch_links_filter",
+    batch_links.c.batch_id,
+    batch_links.c.verdict,
+    batch_links.c.spam_probability,
+)
+sa.Index("ix_batch_links_site", batch_links.c.batch_id, batch_links.c.site)
+sa.Index("ix_batch_links_link", batch_links.c.batch_id, batch_links.c.link_id)
+
+
+class LabelError(ValueError):
+    """A label that cannot be stored, said plainly."""
+
+
+@dataclass(frozen=True)
+class Label:
+    link_id: str
+    label: str
+    note: str
+    reviewer: str
+    created_at: str
+    model_version: str
+    spam_probability: float | None
+
+
+def _engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA busy_timeout=30000")  # writers wait their turn, never fail
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class LabelStore:
+    """Labels and review batches in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sa.Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- labels -----------------------------------------------------------------------------------
+
+    def add(
+        self,
+        link: dict[str, Any],
+        label: str,
+        *,
+        note: str = "",
+        reviewer: str = "",
+        model_version: str = "",
+        spam_probability: float | None = None,
+        site: str = "",
+    ) -> Label:
+        """Record a person's label for a link (a new row; earlier labels stay as history)."""
+        return self.add_many(
+            [link],
+            label,
+            note=note,
+            reviewer=reviewer,
+            model_version=model_version,
+            probabilities=[spam_probability],
+            sites=[site],
+        )[0]
+
+    def add_many(
+        self,
+        links: list[dict[str, Any]],
+        label: str,
+        *,
+        note: str = "",
+        reviewer: str = "",
+        model_version: str = "",
+        probabilities: list[float | None] | None = None,
+        sites: list[str] | None = None,
+    ) -> list[Label]:
+        """Label many links at once (bulk labelling a referring site), in one transaction."""
+        label = (label or "").strip().lower()
+        label = {"0": "good", "1": "spam"}.get(label, label)
+        if label not in LABEL_VALUES:
+            raise LabelError(f"label: expected good or spam, got {label!r}")
+        if len(note) > 2000 or len(reviewer) > 200:
+            raise LabelError("note: at most 2000 characters; reviewer: at most 200")
+        now = datetime.now(UTC)
+        rows = []
+        for i, link in enumerate(links):
+            link_id = str(link.get("link_id") or "")
+            if not link_id:
+                raise LabelError("link_id: required")
+            fields = {k: link.get(k) for k in schema.CANONICAL if k != "label"}
+            rows.append(
+                {
+                    "link_id": link_id,
+                    "label": label,
+                    "note": note,
+                    "reviewer": reviewer,
+                    "created_at": now,
+                    "model_version": model_version,
+                    "spam_probability": (probabilities or [None] * len(links))[i],
+                    "site": (sites or [""] * len(links))[i] or "",
+                    "link": json.dumps(fields, default=str),
+                }
+            )
+        with self._tx() as conn:
+            conn.execute(labels.insert(), rows)
+        return [
+            Label(
+                r["link_id"],
+                label,
+                note,
+                reviewer,
+                now.isoformat(),
+                model_version,
+                r["spam_probability"],
+            )
+            for r in rows
+        ]
+
+    def history(self, link_id: str) -> list[Label]:
+        """Every label a link has had, newest first."""
+        q = sa.select(labels).where(labels.c.link_id == link_id).order_by(labels.c.id.desc())
+        with self.engine.connect() as conn:
+            return [_label(r) for r in conn.execute(q).mappings()]
+
+    def current(self, link_ids: Iterable[str] | None = None) -> dict[str, Label]:
+        """The latest label of each link (optionally only of ``link_ids``)."""
+        latest = sa.select(sa.func.max(labels.c.id)).group_by(labels.c.link_id)
+        q = sa.select(labels).where(labels.c.id.in_(latest))
+        if link_ids is not None:
+            ids = list(link_ids)
+            if not ids:
+                return {}
+            q = q.where(labels.c.link_id.in_(ids))
+        with self.engine.connect() as conn:
+            return {r["link_id"]: _label(r) for r in conn.execute(q).mappings()}
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(labels)).scalar_one())
+
+    def export_rows(self) -> list[dict[str, Any]]:
+        """Current labels as canonical link dicts with ``label`` (and who/when, for people)."""
+        latest = sa.select(sa.func.max(labels.c.id)).group_by(labels.c.link_id)
+        q = sa.select(labels).where(labels.c.id.in_(latest)).order_by(labels.c.id)
+        out = []
+        with self.engine.connect() as conn:
+            for r in conn.execute(q).mappings():
+                row = json.loads(r["link"])
+                row.update(
+                    label=r["label"],
+                    label_note=r["note"],
+                    label_reviewer=r["reviewer"],
+                    label_time=r["created_at"].isoformat() if r["created_at"] else "",
+                )
+                out.append(row)
+        return out
+
+
+def _label(r: Any) -> Label:
+    created = r["created_at"]
+    return Label(
+        r["link_id"],
+        r["label"],
+        r["note"],
+        r["reviewer"],
+        created.isoformat() if created else "",
+        r["model_version"],
+        r["spam_probability"],
+    )
+
+
+def export_csv(store: LabelStore, path: Any) -> int:
+    """Write the current labels as a canonical CSV with a ``label`` column; returns rows."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rows = store.export_rows()
+    names = [c for c in schema.CANONICAL if c != "label"] + [
+        "label",
+        "label_note",
+        "label_reviewer",
+        "label_time",
+    ]
+    table = pa.table(
+        {
+            n: pa.array([None if r.get(n) is None else str(r.get(n)) for r in rows], pa.string())
+            for n in names
+        }
+    )
+    pacsv.write_csv(table, path)
+    return len(rows)
