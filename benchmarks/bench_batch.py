@@ -60,25 +60,26 @@ def links_csv(n: int, seed: int) -> Path:
     return path
 
 
-def run(quick: bool = False) -> list[Result]:
-    n = 100_000 if quick else 1_000_000
-    src = links_csv(n, seed=5)
-    table = pacsv.read_csv(src)
+def component_seconds(src: Path) -> tuple[int, float, float, float]:
+    """(rows, predict s, fast explainer s, pred_contrib s) on the precomputed feature matrix."""
     from features.importers import ImportOptions, read_links
 
     links, _ = read_links(src, ImportOptions(as_of=AS_OF))
     X = extract(links, build_profile([links]), as_of=AS_OF)
-    del table
     scorer = Scorer.load(ROOT / "models" / "default")
     fast = FastTreeShap(scorer.artifact.booster_text)
     fast.contributions(X[:1000])
     predict_s = best_of(lambda: scorer.booster.predict(X, raw_score=True), 2)
     explain_s = best_of(lambda: fast.contributions(X), 2)
     sub = X[: min(len(X), 100_000)]
-    contrib_s = (
-        best_of(lambda: scorer.booster.predict(sub, pred_contrib=True), 1) * len(X) / len(sub)
-    )
-    del X, links
+    per_row = best_of(lambda: scorer.booster.predict(sub, pred_contrib=True), 1) / len(sub)
+    return len(X), predict_s, explain_s, per_row * len(X)
+
+
+def run(quick: bool = False) -> list[Result]:
+    n = 100_000 if quick else 1_000_000
+    src = links_csv(n, seed=5)
+    n, predict_s, explain_s, contrib_s = component_seconds(src)
     with_reasons = scorer_run(src, WORK / "scored-all.parquet", "all")
     without = scorer_run(src, WORK / "scored-none.parquet", "none")
     small, big = (20_000, 200_000) if quick else (200_000, 2_000_000)

@@ -59,7 +59,7 @@ def review_server(tmp_path_factory):
 def test_review_page_filter_open_explain_and_label_in_a_real_browser(review_server):
     from playwright.sync_api import sync_playwright
 
-    server, url, batch = review_server
+    server, url, _batch = review_server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=BROWSER_ARGS)
         page = browser.new_page()
