@@ -11,7 +11,6 @@ In one run, on the same 1M links:
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -27,29 +26,55 @@ from training.synth import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = """
-import json, resource, sys, time
+import json, sys, time
 from datetime import date
 from serving.batch import BatchOptions, score_file
 from serving.model import LinkModel
-t = time.perf_counter()
-s = score_file(sys.argv[1], sys.argv[2], LinkModel.load(),
-               BatchOptions(explain=sys.argv[3], as_of=date(2026, 11, 25)))
-# VmHWM, not ru_maxrss: ru_maxrss carries over from the benchmark's own (large) process
-hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(json.dumps({"seconds": time.perf_counter() - t, "read": s.read,
-                  "rss_mb": int(hwm.split()[1]) / 1024}))
+if __name__ == "__main__":
+    t = time.perf_counter()
+    s = score_file(sys.argv[1], sys.argv[2], LinkModel.load(),
+                   BatchOptions(explain=sys.argv[3], as_of=date(2026, 11, 25)))
+    print(json.dumps({"seconds": time.perf_counter() - t, "read": s.read}))
 """
 
 
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants (the worker processes)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(
+                next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1]
+            )
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
 def scorer_run(src: Path, out: Path, explain: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", RUN, str(src), str(out), explain],
+    """Run the scorer in a fresh process; peak memory sums it and its workers."""
+    script = WORK / "run_scorer.py"
+    script.write_text(RUN)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(src), str(out), explain],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-        check=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kb(proc.pid))
+        time.sleep(0.05)
+    stdout = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode:
+        raise RuntimeError(f"scorer failed ({proc.returncode})")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["rss_mb"] = peak / 1024
+    return result
 
 
 def links_csv(n: int, seed: int) -> Path:

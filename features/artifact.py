@@ -151,6 +151,7 @@ class Scorer:
         import lightgbm  # the model library itself; imported here so importers stay light
 
         self.artifact = artifact
+        self.threads = 0  # LightGBM's default (all cores); 1 inside batch worker processes
         try:
             self.booster = lightgbm.Booster(model_str=artifact.booster_text)
         except Exception as exc:  # LightGBM raises its own error type for a damaged model
@@ -169,6 +170,8 @@ class Scorer:
         """Log-odds before calibration (what SHAP contributions add up to)."""
         if len(X) == 0:
             return np.zeros(0)
+        if self.threads:
+            return self.booster.predict(X, raw_score=True, num_threads=self.threads)
         return self.booster.predict(X, raw_score=True)
 
     def probability(self, X: np.ndarray) -> np.ndarray:

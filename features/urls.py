@@ -76,7 +76,7 @@ TRACKING_PARAMS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HostInfo:
     host: str
     site: str
@@ -110,7 +110,7 @@ def _is_ip(host: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=131_072)  # bounded: memory must not grow with the export
 def host_info(host: str) -> HostInfo:
     """Everything linksift derives from a host name, cached because hosts repeat a lot."""
     host = host.strip(".").lower()

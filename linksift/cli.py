@@ -289,7 +289,7 @@ def score(
     report: Annotated[Path | None, typer.Option(help="Write an HTML audit report here.")] = None,
     explain: Annotated[str, typer.Option(help="Reasons for all|flagged|none links.")] = "all",
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (memory vs overhead).")] = 100_000,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (memory vs overhead).")] = 50_000,
     format: FormatOpt = "auto",
     target: TargetOpt = None,
     as_of: AsOfOpt = None,

@@ -20,7 +20,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,12 +55,12 @@ class BatchError(ValueError):
 @dataclass
 class BatchOptions:
     explain: Explain = "all"
-    chunk_rows: int = 100_000
+    chunk_rows: int = 50_000
     resume: bool = False
     as_of: date = field(default_factory=date.today)
     format: str = "auto"
     target: str | None = None
-    threads: int = 2
+    processes: int = 1
     disavow: Path | None = None
     report: Path | None = None
 
@@ -321,20 +320,24 @@ def _chunks(input: Path, options: BatchOptions) -> Iterator[ImportChunk]:
 
 
 def import_and_profile(
-    input: Path, options: BatchOptions, work: WorkFolder
+    input: Path, options: BatchOptions, work: WorkFolder, pool: _Pool
 ) -> tuple[Profile, int, int]:
     """Pass 1: validate the file into canonical chunks (kept in the work folder, so pass 2
-    and a resumed run never parse the input again) and build the profile of the whole file.
+    and a resumed run never parse the input again) and build the profile of the whole file
+    (partial profiles per chunk, merged; counts merge exactly).
 
     Returns (profile, records, chunks)."""
     builder = ProfileBuilder()
     records = chunks = 0
+    futures = []
     for i, chunk in enumerate(_chunks(input, options)):
         _atomic_parquet(chunk.rejects, work.rejects(i))
         _atomic_parquet(chunk.links, work.canonical(i))
-        builder.add(chunk.links)
+        futures.append(pool.submit(_profile_job, str(work.canonical(i))))
         records += chunk.links.num_rows + chunk.rejects.num_rows
         chunks = i + 1
+    for f in futures:
+        builder.merge(f.result())
     return builder.build(), records, chunks
 
 
@@ -359,6 +362,98 @@ def score_chunk(
     )
     aggregate, sample = report.chunk_aggregate(links, scores, seed=index)
     return ChunkResult(scored_table(links, scores, model.model_version), aggregate, sample)
+
+
+@dataclass
+class ChunkCounts:
+    """What a finished chunk adds to the summary."""
+
+    scored: int
+    verdicts: dict[str, int]
+    duplicates: int
+
+
+def _counts(scored: pa.Table) -> ChunkCounts:
+    counts = pc.value_counts(scored["verdict"])
+    verdicts = dict(
+        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
+    )
+    return ChunkCounts(scored.num_rows, verdicts, int(pc.sum(scored["duplicate"]).as_py() or 0))
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(folder: str, thresholds: dict[str, float], single_thread: bool) -> None:
+    """Load the model once per worker process (from its folder: no pickle)."""
+    if single_thread:
+        import numba
+
+        numba.set_num_threads(1)  # the processes are the parallelism
+    _WORKER["model"] = LinkModel.load(folder, thresholds=thresholds)
+    if single_thread:
+        _WORKER["model"].scorer.threads = 1
+
+
+def _profile_job(canonical: str) -> ProfileBuilder:
+    return ProfileBuilder().add(pq.read_table(canonical))
+
+
+def _score_job(i: int, work: WorkFolder, options: BatchOptions) -> ChunkCounts:
+    """Score chunk ``i`` from the work folder and save it there (runs in a worker)."""
+    if "profile" not in _WORKER or _WORKER.get("profile_dir") != str(work.dir):
+        _WORKER["profile"] = work.profile()
+        _WORKER["profile_dir"] = str(work.dir)
+    result = score_chunk(
+        _WORKER["model"], pq.read_table(work.canonical(i)), _WORKER["profile"], options, i
+    )
+    work.save(i, result)
+    counts = _counts(result.scored)
+    del result
+    pa.default_memory_pool().release_unused()  # give freed chunk buffers back to the system
+    return counts
+
+
+class _Pool:
+    """Chunk jobs in worker processes (several chunks) or in this process (one chunk).
+
+    Processes rather than threads: feature extraction and reason rendering are partly
+    Python, and two processes keep both cores busy where threads would queue on the GIL.
+    """
+
+    def __init__(self, model: LinkModel, processes: int) -> None:
+        self.processes = processes
+        self.executor = None
+        if processes > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.executor = ProcessPoolExecutor(
+                processes,
+                mp_context=mp.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(str(model.folder), model.thresholds, True),
+            )
+        else:
+            _WORKER["model"] = model
+            _WORKER.pop("profile", None)
+            _WORKER.pop("profile_dir", None)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.executor is not None:
+            return self.executor.submit(fn, *args)
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # surfaces through .result(), as in a real pool
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def score_file(
@@ -394,48 +489,42 @@ def score_file(
     }
     work = WorkFolder(output, state, options.resume)
     summary = BatchSummary(str(input), str(output), None, model_version=model.model_version)
-    profile = work.profile()
-    saved = json.loads((work.dir / "state.json").read_text())
-    total, n_chunks = saved.get("records"), saved.get("chunks")
-    if profile is None or total is None or n_chunks is None:
-        profile, total, n_chunks = import_and_profile(input, options, work)
-        work.save_profile(profile)
-        _atomic_write(
-            work.dir / "state.json",
-            json.dumps({**state, "records": total, "chunks": n_chunks}).encode(),
-        )
-
-    done_rows = 0
-
-    def finish(i: int, result: ChunkResult | None) -> None:
-        nonlocal done_rows
-        rejected = pq.read_metadata(work.rejects(i)).num_rows
-        if result is None:  # finished by an earlier, interrupted run
-            summary.resumed_chunks += 1
-            scored = pq.read_table(work.part(i), columns=["verdict", "duplicate"])
-        else:
-            work.save(i, result)
-            scored = result.scored
-        _count(summary, scored, rejected)
-        done_rows += scored.num_rows + rejected
-        if progress:
-            progress(done_rows, total)
-
-    # pass 2: score chunks on a small pool (Arrow, NumPy, LightGBM and the explainer release
-    # the GIL), finishing them in order so the work folder always holds a prefix of the file
-    with ThreadPoolExecutor(max_workers=max(1, options.threads)) as pool:
-        pending: list[tuple[int, Any]] = []
+    big = input.stat().st_size > options.chunk_rows * 200  # roughly: more than one chunk
+    pool = _Pool(model, options.processes if big else 1)
+    try:
+        profile = work.profile()
+        saved = json.loads((work.dir / "state.json").read_text())
+        total, n_chunks = saved.get("records"), saved.get("chunks")
+        if profile is None or total is None or n_chunks is None:
+            profile, total, n_chunks = import_and_profile(input, options, work, pool)
+            work.save_profile(profile)
+        if pool.executor is None:  # in this process: share the profile instead of re-reading it
+            _WORKER["profile"], _WORKER["profile_dir"] = profile, str(work.dir)
+            _atomic_write(
+                work.dir / "state.json",
+                json.dumps({**state, "records": total, "chunks": n_chunks}).encode(),
+            )
+        # pass 2: every chunk not finished by an earlier run is scored and saved by a worker;
+        # each chunk's part is complete or absent, so a kill at any point is resumable
+        futures = {}
         for i in range(n_chunks):
             if work.done(i):
-                pending.append((i, None))
+                summary.resumed_chunks += 1
+                _add(
+                    summary,
+                    _counts(pq.read_table(work.part(i), columns=["verdict", "duplicate"])),
+                    pq.read_metadata(work.rejects(i)).num_rows,
+                )
             else:
-                links = pq.read_table(work.canonical(i))
-                pending.append((i, pool.submit(score_chunk, model, links, profile, options, i)))
-            while len(pending) >= options.threads or (pending and pending[0][1] is None):
-                j, future = pending.pop(0)
-                finish(j, future.result() if future is not None else None)
-        for j, future in pending:
-            finish(j, future.result() if future is not None else None)
+                futures[i] = pool.submit(_score_job, i, work, options)
+        if progress:
+            progress(summary.read, total)
+        for i, future in futures.items():
+            _add(summary, future.result(), pq.read_metadata(work.rejects(i)).num_rows)
+            if progress:
+                progress(summary.read, total)
+    finally:
+        pool.close()
     n_parts = n_chunks
     _assemble(work, n_parts, output, summary)
     if options.disavow or options.report:
@@ -474,16 +563,13 @@ def score_file(
     return summary
 
 
-def _count(summary: BatchSummary, scored: pa.Table, rejected: int) -> None:
-    summary.scored += scored.num_rows
+def _add(summary: BatchSummary, counts: ChunkCounts, rejected: int) -> None:
+    summary.scored += counts.scored
     summary.rejected += rejected
-    summary.read += scored.num_rows + rejected
-    counts = pc.value_counts(scored["verdict"])
-    for value, count in zip(
-        counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-    ):
-        summary.verdicts[value] = summary.verdicts.get(value, 0) + count
-    summary.duplicates += int(pc.sum(scored["duplicate"]).as_py() or 0)
+    summary.read += counts.scored + rejected
+    summary.duplicates += counts.duplicates
+    for value, n in counts.verdicts.items():
+        summary.verdicts[value] = summary.verdicts.get(value, 0) + n
 
 
 def _assemble(work: WorkFolder, n_parts: int, output: Path, summary: BatchSummary) -> None:

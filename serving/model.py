@@ -85,6 +85,7 @@ class LinkModel:
         t = {"review": 0.35, "spam": 0.7, **card_thresholds, **(thresholds or {})}
         self.thresholds = {"review": float(t["review"]), "spam": float(t["spam"])}
         self.explainer = FastTreeShap(scorer.artifact.booster_text)
+        self.folder: Path | None = None  # where it was loaded from (workers reload from it)
 
     @classmethod
     def load(
@@ -116,7 +117,9 @@ class LinkModel:
             folder = find_folder(text) if text not in ("", "default") else DEFAULT_MODEL
             scorer = Scorer.load(folder)
             info = ModelInfo(str(folder), card=scorer.artifact.card)
-        return cls(scorer, info, thresholds)
+        model = cls(scorer, info, thresholds)
+        model.folder = Path(folder)
+        return model
 
     @property
     def model_version(self) -> str:

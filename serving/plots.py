@@ -6,13 +6,20 @@ import io
 import threading
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 _LOCK = threading.Lock()  # pyplot keeps global state; one figure at a time
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported on first use (it is heavy, and most
+    scoring never draws)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def waterfall(explained: dict[str, Any], max_display: int = 12) -> bytes:
@@ -27,6 +34,7 @@ def waterfall(explained: dict[str, Any], max_display: int = 12) -> bytes:
         values=values, base_values=explained["base_value"], data=shown, feature_names=names
     )
     with _LOCK:
+        plt = pyplot()
         plt.figure()
         shap.plots.waterfall(exp, max_display=max_display, show=False)
         fig = plt.gcf()

@@ -14,17 +14,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import spec
 from serving.model import VERDICTS, Scores
-from serving.plots import _LOCK
+from serving.plots import _LOCK, pyplot
 
 BINS = 20
 SAMPLE_PER_CHUNK = 400
@@ -87,16 +83,16 @@ def merge(aggs: list[dict]) -> dict:
     return {"hist": hist.tolist(), "cross": cross, "weights": weights, "reasons": reasons}
 
 
-def _png(fig: plt.Figure) -> str:
+def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def _histogram(hist: list[int], thresholds: dict[str, float]) -> str:
     with _LOCK:
-        fig, ax = plt.subplots(figsize=(7, 3))
+        fig, ax = pyplot().subplots(figsize=(7, 3))
         edges = np.linspace(0, 1, BINS + 1)
         colors = [
             "#2e7d32"

@@ -391,6 +391,141 @@ def _contributions(
                             row[lf[fs + i]] += table[off + i]
 
 
+# ------------------------------------------------------------------------------------------------
+# decision tables: for small trees, one row per possible vector of node decisions
+# ------------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _fill_decision_table(
+    n_nodes, left, right, slot, fresh, feature_col, leaf_base, lfs, lfl, lf, lts, table, out
+):
+    """out[code, j]: the tree's contribution to its j-th feature when node n goes left iff bit
+    n of ``code`` is set. Each leaf's pattern is read off its path under that code, exactly as
+    the per-link walk would, and the leaf's pattern-table row is added."""
+    stack_node = np.empty(64, np.int64)
+    stack_pattern = np.empty(64, np.int64)
+    for code in range(1 << n_nodes):
+        top = 0
+        stack_node[0] = 0
+        stack_pattern[0] = 0
+        while top >= 0:
+            node = stack_node[top]
+            pattern = stack_pattern[top]
+            top -= 1
+            go_left = (code >> node) & 1 == 1
+            bit = np.int64(1) << slot[node]
+            if fresh[node]:
+                p_left = pattern | bit if go_left else pattern
+                p_right = pattern if go_left else pattern | bit
+            else:
+                p_left = pattern if go_left else pattern & ~bit
+                p_right = pattern & ~bit if go_left else pattern
+            for child, p in ((right[node], p_right), (left[node], p_left)):
+                if child >= 0:
+                    top += 1
+                    stack_node[top] = child
+                    stack_pattern[top] = p
+                else:
+                    leaf = leaf_base + ~child
+                    d = lfl[leaf]
+                    off = lts[leaf] + p * d
+                    fs = lfs[leaf]
+                    for i in range(d):
+                        out[code, feature_col[lf[fs + i]]] += table[off + i]
+
+
+def _decision_contributions(
+    X, out, bias, tns, tnc, sf, th, dt, cs, cl, words, dstart, dfeat_start, dfeat_len, dfeat, dtable
+):
+    """Per link and tree: the node decisions form a code; add that code's row."""
+    n = X.shape[0]
+    k = X.shape[1]
+    for r in numba.prange(n):
+        x = X[r]
+        row = out[r]
+        for j in range(k):
+            row[j] = 0.0
+        row[k] = bias
+        for t in range(tns.shape[0]):
+            nodes = tnc[t]
+            if nodes == 0:
+                continue
+            base = tns[t]
+            code = 0
+            for node in range(nodes):
+                g = base + node
+                if _goes_left(x[sf[g]], th[g], dt[g], cs[g], cl[g], words):
+                    code |= 1 << node
+            width = dfeat_len[t]
+            off = dstart[t] + code * width
+            fs = dfeat_start[t]
+            for i in range(width):
+                row[dfeat[fs + i]] += dtable[off + i]
+
+
+_decision_parallel = numba.njit(parallel=True, cache=True)(_decision_contributions)
+_decision_serial = numba.njit(cache=True)(_decision_contributions)
+DECISION_TABLE_BYTES = 256 * 2**20
+"""Largest decision-table set built; bigger (deeper or wider) trees use the pattern tables."""
+
+
+@dataclass
+class DecisionTables:
+    start: np.ndarray  # per tree: offset of its rows in ``table``
+    feat_start: np.ndarray  # per tree: offset of its feature list in ``feat``
+    feat_len: np.ndarray
+    feat: np.ndarray
+    table: np.ndarray
+
+
+def build_decision_tables(t: Tables, limit: int = DECISION_TABLE_BYTES) -> DecisionTables | None:
+    """Decision tables for every tree, or None when they would take more than ``limit``."""
+    sizes = []
+    feats: list[np.ndarray] = []
+    for i in range(len(t.tree_node_start)):
+        nodes = int(t.tree_node_count[i])
+        f = np.unique(t.split_feature[t.tree_node_start[i] : t.tree_node_start[i] + nodes])
+        feats.append(f.astype(np.int64))
+        sizes.append((1 << nodes) * len(f) if nodes else 0)
+        if nodes > 20 or sum(sizes) * 8 > limit:
+            return None
+    start = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+    table = np.zeros(int(sum(sizes)))
+    col = np.full(t.n_features, -1, np.int64)
+    for i, f in enumerate(feats):
+        nodes = int(t.tree_node_count[i])
+        if nodes == 0:
+            continue
+        col[:] = -1
+        col[f] = np.arange(len(f))
+        view = table[start[i] : start[i] + sizes[i]].reshape(1 << nodes, len(f))
+        b = int(t.tree_node_start[i])
+        _fill_decision_table(
+            nodes,
+            t.left[b : b + nodes],
+            t.right[b : b + nodes],
+            t.slot[b : b + nodes],
+            t.fresh[b : b + nodes],
+            col,
+            int(t.tree_leaf_start[i]),
+            t.leaf_feat_start,
+            t.leaf_feat_len,
+            t.leaf_feat,
+            t.leaf_table_start,
+            t.table,
+            view,
+        )
+    lens = np.asarray([len(f) for f in feats], np.int64)
+    return DecisionTables(
+        start,
+        np.r_[0, np.cumsum(lens)[:-1]].astype(np.int64),
+        lens,
+        np.concatenate(feats) if feats else np.zeros(0, np.int64),
+        table,
+    )
+
+
 _contributions_parallel = numba.njit(parallel=True, cache=True)(_contributions)
 _contributions_serial = numba.njit(cache=True)(_contributions)
 PARALLEL_FROM = 256
@@ -405,18 +540,42 @@ class FastTreeShap:
     def __init__(self, model_text: str) -> None:
         self.tables = build(model_text)
         self.max_depth = int(max(self.tables.max_depth, 1))
+        self.decisions = build_decision_tables(self.tables)
 
     @property
     def table_bytes(self) -> int:
-        return int(self.tables.table.nbytes)
+        extra = self.decisions.table.nbytes if self.decisions is not None else 0
+        return int(self.tables.table.nbytes + extra)
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:
+    def contributions(self, X: np.ndarray, *, use_decisions: bool = True) -> np.ndarray:
+        """Exact contributions, one row per link, the base value last."""
         X = np.ascontiguousarray(X, dtype=np.float64)
         t = self.tables
         if X.ndim != 2 or X.shape[1] != t.n_features:
             raise ValueError(f"expected a matrix with {t.n_features} columns, got shape {X.shape}")
         out = np.empty((X.shape[0], t.n_features + 1))
-        if len(X):
+        d = self.decisions
+        if len(X) and use_decisions and d is not None:
+            kernel = _decision_parallel if len(X) >= PARALLEL_FROM else _decision_serial
+            kernel(
+                X,
+                out,
+                t.bias,
+                t.tree_node_start,
+                t.tree_node_count,
+                t.split_feature,
+                t.threshold,
+                t.decision_type,
+                t.cat_start,
+                t.cat_len,
+                t.cat_words,
+                d.start,
+                d.feat_start,
+                d.feat_len,
+                d.feat,
+                d.table,
+            )
+        elif len(X):
             kernel = _contributions_parallel if len(X) >= PARALLEL_FROM else _contributions_serial
             kernel(
                 X,
