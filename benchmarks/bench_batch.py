@@ -165,6 +165,4 @@ if __name__ == "__main__":  # pragma: no cover
     t = time.perf_counter()
     for r in run(quick="--quick" in sys.argv):
         print(r.row())
-    print(
-        f"{time.perf_counter() - t:.0f} s; max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
-    )
+    print(f"{time.perf_counter() - t:.0f} s")
