@@ -275,9 +275,16 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
     buffer: list[pa.RecordBatch] = []
     buffered = 0
 
-    def flush() -> tuple[pa.Table, np.ndarray, list]:
+    def flush(limit: int | None = None) -> tuple[pa.Table, np.ndarray, list]:
+        """The first ``limit`` buffered records (all when None) as one chunk."""
         nonlocal emitted, buffer, buffered, pending_bad
         table = pa.Table.from_batches(buffer, schema=reader.schema)
+        if limit is not None and len(table) > limit:
+            rest = table.slice(limit)
+            table = table.slice(0, limit)
+            buffer, buffered = rest.to_batches(), rest.num_rows
+        else:
+            buffer, buffered = [], 0
         if positions is None:
             rows = np.arange(emitted + 1, emitted + len(table) + 1, dtype=np.int64)
         else:
@@ -286,7 +293,6 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
         bad = [b for b in pending_bad if b[0] <= last] if len(rows) else list(pending_bad)
         pending_bad = [b for b in pending_bad if b not in bad]
         emitted += len(table)
-        buffer, buffered = [], 0
         return table, rows, bad
 
     try:
@@ -295,8 +301,8 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
                 positions, pending_bad = _malformed_records(layout)
             buffer.append(batch)
             buffered += batch.num_rows
-            if buffered >= chunk_rows:
-                yield flush()
+            while buffered >= chunk_rows:  # Arrow reads in blocks; chunks are exactly chunk_rows
+                yield flush(chunk_rows)
     except pa.ArrowInvalid as exc:
         raise InputError(f"{layout.path}: cannot read as CSV: {exc}") from exc
     if damaged and positions is None:

@@ -144,7 +144,7 @@ class Guard:
             if _is_json_api(scope, headers) and body:
                 try:
                     json.loads(body)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
                     await error(400, f"body: expected JSON ({exc.__class__.__name__}: {exc})")(
                         scope, receive, send
                     )
