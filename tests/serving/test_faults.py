@@ -205,7 +205,7 @@ def test_kill_at_any_moment_then_resume_gives_every_row_once(
     proc.wait()
     assert not out.exists()
     resumed = subprocess.run(
-        _score_cmd(big_input, out, 200) + ["--resume"],
+        [*_score_cmd(big_input, out, 200), "--resume"],
         cwd=ROOT,
         capture_output=True,
         text=True,
