@@ -54,6 +54,11 @@ def run(quick: bool = False) -> list[Result]:
         ours = measure(service.url, seconds)
     finally:
         stop(service)
+    reference = start_server(tmp, LINKSIFT_EXPLAINER="lightgbm")
+    try:
+        with_pred_contrib = measure(reference.url, seconds)
+    finally:
+        stop(reference)
     return [
         Result(
             "api",

@@ -34,8 +34,12 @@ class Result:
 
     def row(self) -> str:
         ratio = f"{self.ratio:.2f}" if self.ratio is not None else ""
-        base = f"{self.baseline:,.1f} {self.unit} ({self.baseline_name})" if self.baseline else ""
-        return f"| {self.group} | {self.name} | {self.value:,.1f} {self.unit} | {base} | {ratio} | {self.target} |"
+        fmt = ",.4f" if self.unit == "" else ",.1f"
+        base = f"{self.baseline:{fmt}} {self.unit} ({self.baseline_name})" if self.baseline else ""
+        return (
+            f"| {self.group} | {self.name} | {self.value:{fmt}} {self.unit} | {base} "
+            f"| {ratio} | {self.target} |"
+        )
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> float:

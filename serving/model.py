@@ -84,7 +84,13 @@ class LinkModel:
         card_thresholds = scorer.artifact.card.get("thresholds", {})
         t = {"review": 0.35, "spam": 0.7, **card_thresholds, **(thresholds or {})}
         self.thresholds = {"review": float(t["review"]), "spam": float(t["spam"])}
-        self.explainer = FastTreeShap(scorer.artifact.booster_text)
+        if explainer not in ("fast", "lightgbm"):
+            raise ValueError(f"explainer: expected fast or lightgbm, got {explainer!r}")
+        self.explainer: FastTreeShap | LightGBMContributions = (
+            FastTreeShap(scorer.artifact.booster_text)
+            if explainer == "fast"
+            else LightGBMContributions(scorer)
+        )
         self.folder: Path | None = None  # where it was loaded from (workers reload from it)
 
     @classmethod
@@ -117,7 +123,7 @@ class LinkModel:
             folder = find_folder(text) if text not in ("", "default") else DEFAULT_MODEL
             scorer = Scorer.load(folder)
             info = ModelInfo(str(folder), card=scorer.artifact.card)
-        model = cls(scorer, info, thresholds)
+        model = cls(scorer, info, thresholds, explainer)
         model.folder = Path(folder)
         return model
 
@@ -233,10 +239,6 @@ class LinkModel:
             ]
         )
         self.score(links, Profile())
-
-    def base_value(self) -> float:
-        """The expected raw score over the training data (SHAP's base value)."""
-        return float(self.explainer.tables.bias)
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /model`` returns."""

@@ -181,7 +181,8 @@ class ModelHolder:
     def __init__(self, source: str | None, tracking_uri: str | None) -> None:
         self.source = source
         self.tracking_uri = tracking_uri
-        self.model = LinkModel.load(source, tracking_uri=tracking_uri)
+        self.explainer = os.environ.get("LINKSIFT_EXPLAINER", "fast")
+        self.model = LinkModel.load(source, tracking_uri=tracking_uri, explainer=self.explainer)
         self.model.warm_up()
         self.lock = threading.Lock()
         self.last_error = ""
@@ -190,7 +191,9 @@ class ModelHolder:
         with self.lock:
             before = self.model.model_version
             try:
-                fresh = LinkModel.load(self.source, tracking_uri=self.tracking_uri)
+                fresh = LinkModel.load(
+                    self.source, tracking_uri=self.tracking_uri, explainer=self.explainer
+                )
                 fresh.warm_up()
             except (ModelLoadError, ValueError, OSError) as exc:
                 self.last_error = str(exc)
