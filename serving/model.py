@@ -73,11 +73,26 @@ def _registry_parts(uri: str) -> tuple[str, str | None, str | None]:
     return name, version or None, None
 
 
+class LightGBMContributions:
+    """LightGBM's own ``pred_contrib``: the reference the fast explainer is tested against,
+    selectable (``LINKSIFT_EXPLAINER=lightgbm``) to compare the two in one benchmark run."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        self.scorer = scorer
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        return self.scorer.booster.predict(X, pred_contrib=True)
+
+
 class LinkModel:
     """A loaded model: scores, contributions, reasons and verdicts."""
 
     def __init__(
-        self, scorer: Scorer, info: ModelInfo, thresholds: dict[str, float] | None = None
+        self,
+        scorer: Scorer,
+        info: ModelInfo,
+        thresholds: dict[str, float] | None = None,
+        explainer: str = "fast",
     ) -> None:
         self.scorer = scorer
         self.info = info
@@ -100,6 +115,7 @@ class LinkModel:
         *,
         tracking_uri: str | None = None,
         thresholds: dict[str, float] | None = None,
+        explainer: str = "fast",
     ) -> LinkModel:
         """Load from a folder, a ``models:/`` URI, or the shipped default (``None``)."""
         text = "" if source is None else str(source)
