@@ -41,24 +41,25 @@ def measure(url: str, seconds: float) -> dict[str, float]:
     }
 
 
+def measure_service(measure_fn, seconds: float, trivial: bool = False, **env: str) -> dict:
+    """Start linksift (or the trivial baseline service), measure it, stop it."""
+    tmp = Path(tempfile.mkdtemp(prefix="linksift-bench-"))
+    server = (
+        start_server(tmp, cwd=ROOT / "benchmarks", target="trivial_service:Trivial")
+        if trivial
+        else start_server(tmp, **env)
+    )
+    try:
+        return measure_fn(server.url, seconds)
+    finally:
+        stop(server)
+
+
 def run(quick: bool = False) -> list[Result]:
     seconds = 4.0 if quick else 15.0
-    tmp = Path(tempfile.mkdtemp(prefix="linksift-bench-api-"))
-    trivial = start_server(tmp, cwd=ROOT / "benchmarks", target="trivial_service:Trivial")
-    try:
-        base = measure(trivial.url, seconds)
-    finally:
-        stop(trivial)
-    service = start_server(tmp)
-    try:
-        ours = measure(service.url, seconds)
-    finally:
-        stop(service)
-    reference = start_server(tmp, LINKSIFT_EXPLAINER="lightgbm")
-    try:
-        with_pred_contrib = measure(reference.url, seconds)
-    finally:
-        stop(reference)
+    base = measure_service(measure, seconds, trivial=True)
+    ours = measure_service(measure, seconds)
+    with_pred_contrib = measure_service(measure, seconds, LINKSIFT_EXPLAINER="lightgbm")
     return [
         Result(
             "api",

@@ -4,13 +4,11 @@ ten-link requests, against the trivial BentoML service under the same load in th
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
-from benchmarks.bench_api import LINK
+from benchmarks.bench_api import LINK, measure_service
 from benchmarks.common import Result
 from benchmarks.loadgen import load
-from tests.serving.conftest import start_server, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,17 +31,8 @@ def measure(url: str, seconds: float) -> dict[str, float]:
 
 def run(quick: bool = False) -> list[Result]:
     seconds = 8.0 if quick else 30.0
-    tmp = Path(tempfile.mkdtemp(prefix="linksift-bench-load-"))
-    trivial = start_server(tmp, cwd=ROOT / "benchmarks", target="trivial_service:Trivial")
-    try:
-        base = measure(trivial.url, seconds)
-    finally:
-        stop(trivial)
-    service = start_server(tmp)
-    try:
-        ours = measure(service.url, seconds)
-    finally:
-        stop(service)
+    base = measure_service(measure, seconds, trivial=True)
+    ours = measure_service(measure, seconds)
     return [
         Result(
             "load",

@@ -106,9 +106,10 @@ class ProfileBuilder:
         self.anchor_links.update(_count(p.anchor_key))
         self.brands.update(zip(p.target_site_values, p.target_brand_values, strict=True))
         # document frequency of content words (source text and anchor) per target site
-        rows = np.concatenate([p.doc_rows, p.anchor_rows])
-        toks = np.concatenate([p.doc_tokens, p.anchor_tokens])
-        keep = p.content[toks] & (p.target_site_ids[rows] >= 0)
+        rows = np.concatenate([p.doc_rows[: p.topical], p.anchor_rows])
+        toks = np.concatenate([p.doc_tokens[: p.topical], p.anchor_tokens])
+        topical = np.fromiter((text.is_topical(t) for t in p.vocab), bool, len(p.vocab))
+        keep = topical[toks] & (p.target_site_ids[rows] >= 0)
         v = max(len(p.vocab), 1)
         pairs, _ = _unique_counts(rows[keep] * v + toks[keep])
         keys, counts = _unique_counts(p.target_site_ids[pairs // v] * v + pairs % v)
@@ -249,6 +250,7 @@ class _Prepared:
     content: np.ndarray
     doc_tokens: np.ndarray
     doc_rows: np.ndarray
+    topical: int  # doc_tokens[:topical] are the page's own words (the rest: its host name)
     anchor_tokens: np.ndarray
     anchor_rows: np.ndarray
 
@@ -281,7 +283,6 @@ def _prepare(links: pa.Table) -> _Prepared:
     anchor_key = pc.binary_join_element_wise(target_site, text.normalize_anchor(anchor), "\x1f")
     doc = pc.binary_join_element_wise(
         fill(_str(links, "source_title"), ""),
-        src["host"],
         fill(src["path"], ""),
         fill(_str(links, "left_context"), ""),
         fill(_str(links, "right_context"), ""),
@@ -289,6 +290,12 @@ def _prepare(links: pa.Table) -> _Prepared:
     )
     doc_lists, anchor_lists = text.tokens(doc), text.tokens(anchor)
     doc_flat, doc_rows = _flatten(doc_lists)
+    # host words count for relevance and spam terms, but not as topical terms of the target:
+    # they name sites, and counting them per target would grow with every referring site
+    host_flat, host_rows = _flatten(text.tokens(fill(src["host"], "")))
+    topical = len(doc_flat)
+    doc_flat = pa.concat_arrays([doc_flat, host_flat])
+    doc_rows = np.concatenate([doc_rows, host_rows])
     anc_flat, anc_rows = _flatten(anchor_lists)
     enc = pc.dictionary_encode(pa.concat_arrays([doc_flat, anc_flat]))
     vocab = enc.dictionary.to_pylist()
@@ -314,6 +321,7 @@ def _prepare(links: pa.Table) -> _Prepared:
         content=content,
         doc_tokens=ids[: len(doc_flat)],
         doc_rows=doc_rows,
+        topical=topical,
         anchor_tokens=ids[len(doc_flat) :],
         anchor_rows=anc_rows,
     )

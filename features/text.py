@@ -91,6 +91,12 @@ def normalize_anchor(anchor: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(spaced)
 
 
+def is_topical(token: str) -> bool:
+    """A content token that can name a topic: no digits (ids, dates and sizes never do, and
+    counting them per target would grow with every page)."""
+    return is_content(token) and not any(ch.isdigit() for ch in token)
+
+
 def words(text: str) -> list[str]:
     """Content words of one string (for the few values handled one by one)."""
     out = []

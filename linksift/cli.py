@@ -29,6 +29,10 @@ FormatOpt = Annotated[
 TargetOpt = Annotated[
     str | None, typer.Option("--target", help="Target URL for exports without one (GSC).")
 ]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Model folder or models:/ URI (default: shipped model)."),
+]
 AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Measure ages from this day (YYYY-MM-DD); default today."),
@@ -193,9 +197,7 @@ def train(
 @app.command()
 def evaluate(
     data: Annotated[Path, typer.Option("--data", "-d", help="Labeled file.")],
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
-    ] = None,
+    model: ModelOpt = None,
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
 ) -> None:
@@ -282,9 +284,7 @@ def models_rollback(config: ConfigOpt = None) -> None:
 def score(
     input: Annotated[Path, typer.Argument(help="Export to score (any format linksift imports).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Scored CSV or Parquet.")],
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
-    ] = None,
+    model: ModelOpt = None,
     disavow: Annotated[Path | None, typer.Option(help="Write a Google disavow file here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write an HTML audit report here.")] = None,
     explain: Annotated[str, typer.Option(help="Reasons for all|flagged|none links.")] = "all",
@@ -464,9 +464,7 @@ def labels_load(
         Path, typer.Argument(help="`linksift score` output (or an export to score).")
     ],
     labels: Annotated[str | None, typer.Option(help="Label store URL.")] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
-    ] = None,
+    model: ModelOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Load a scored batch into the review page's database."""
@@ -493,9 +491,7 @@ def labels_load(
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Folder or models:/ URI.")
-    ] = None,
+    model: ModelOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Start the HTTP API and review page (BentoML) on HOST:PORT."""

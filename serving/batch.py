@@ -329,14 +329,20 @@ def import_and_profile(
     Returns (profile, records, chunks)."""
     builder = ProfileBuilder()
     records = chunks = 0
-    futures = []
+    pending: list[Any] = []
     for i, chunk in enumerate(_chunks(input, options)):
         _atomic_parquet(chunk.rejects, work.rejects(i))
         _atomic_parquet(chunk.links, work.canonical(i))
-        futures.append(pool.submit(_profile_job, str(work.canonical(i))))
+        # worker processes read the chunk back from disk; in this process, hand it over
+        job = chunk.links if pool.executor is None else str(work.canonical(i))
+        pending.append(pool.submit(_profile_job, job))
         records += chunk.links.num_rows + chunk.rejects.num_rows
         chunks = i + 1
-    for f in futures:
+        del chunk, job
+        while len(pending) > pool.processes:  # merge as they finish: memory stays flat
+            builder.merge(pending.pop(0).result())
+        pa.default_memory_pool().release_unused()
+    for f in pending:
         builder.merge(f.result())
     return builder.build(), records, chunks
 
@@ -395,8 +401,10 @@ def _init_worker(folder: str, thresholds: dict[str, float], single_thread: bool)
         _WORKER["model"].scorer.threads = 1
 
 
-def _profile_job(canonical: str) -> ProfileBuilder:
-    return ProfileBuilder().add(pq.read_table(canonical))
+def _profile_job(canonical: str | pa.Table) -> ProfileBuilder:
+    """A partial profile of one chunk (given as a table, or a Parquet path in a worker)."""
+    table = pq.read_table(canonical) if isinstance(canonical, str) else canonical
+    return ProfileBuilder().add(table)
 
 
 def _score_job(i: int, work: WorkFolder, options: BatchOptions) -> ChunkCounts:

@@ -317,6 +317,60 @@ def _goes_left(fval, threshold, dtype, cat_start, cat_len, words):
     return fval <= threshold
 
 
+@numba.njit(cache=True, inline="always")
+def _add_tree(
+    decisions,
+    left,
+    right,
+    slot,
+    fresh,
+    leaf_base,
+    lfs,
+    lfl,
+    lf,
+    lts,
+    table,
+    columns,
+    out,
+    stack_node,
+    stack_pattern,
+):
+    """Add one tree's contributions to ``out`` for one vector of node decisions.
+
+    Walks the tree once carrying the pattern of the path so far: a node's feature has a fixed
+    slot on every path through it (its first appearance from the root); the child's pattern
+    sets that slot's bit (first appearance) or keeps it only if it was already set. At a leaf,
+    the pattern picks the row of its table. ``columns`` maps feature → column of ``out``.
+    """
+    top = 0
+    stack_node[0] = 0
+    stack_pattern[0] = 0
+    while top >= 0:
+        node = stack_node[top]
+        pattern = stack_pattern[top]
+        top -= 1
+        go_left = decisions[node]
+        bit = np.int64(1) << slot[node]
+        if fresh[node]:
+            p_left = pattern | bit if go_left else pattern
+            p_right = pattern if go_left else pattern | bit
+        else:
+            p_left = pattern if go_left else pattern & ~bit
+            p_right = pattern & ~bit if go_left else pattern
+        for child, p in ((right[node], p_right), (left[node], p_left)):
+            if child >= 0:
+                top += 1
+                stack_node[top] = child
+                stack_pattern[top] = p
+            else:
+                leaf = leaf_base + ~child
+                d = lfl[leaf]
+                off = lts[leaf] + p * d
+                fs = lfs[leaf]
+                for i in range(d):
+                    out[columns[lf[fs + i]]] += table[off + i]
+
+
 def _contributions(
     X,
     out,
@@ -341,17 +395,14 @@ def _contributions(
     table,
     max_depth,
 ):
-    """Walk each tree once per link, carrying the pattern of the path so far.
-
-    At an internal node the link either follows the left or the right edge. The node's feature
-    has a fixed slot on every path through it (its first appearance from the root); the child's
-    pattern sets that slot's bit (first appearance) or keeps it only if it was already set.
-    """
+    """Per link: evaluate each tree's node decisions, then walk the tree adding leaf rows."""
     n = X.shape[0]
     k = X.shape[1]
+    identity = np.arange(k)
     for r in numba.prange(n):
         stack_node = np.empty(max_depth + 2, np.int64)
         stack_pattern = np.empty(max_depth + 2, np.int64)
+        decisions = np.empty(max(1, tnc.max()), np.bool_)
         x = X[r]
         row = out[r]
         for j in range(k):
@@ -359,36 +410,29 @@ def _contributions(
         row[k] = bias
         for t in range(tns.shape[0]):
             base = tns[t]
-            if tnc[t] == 0:
+            nodes = tnc[t]
+            if nodes == 0:
                 continue
-            top = 0
-            stack_node[0] = 0
-            stack_pattern[0] = 0
-            while top >= 0:
-                node = stack_node[top]
-                pattern = stack_pattern[top]
-                top -= 1
+            for node in range(nodes):
                 g = base + node
-                go_left = _goes_left(x[sf[g]], th[g], dt[g], cs[g], cl[g], words)
-                bit = np.int64(1) << slot[g]
-                if fresh[g]:
-                    p_left = pattern | bit if go_left else pattern
-                    p_right = pattern if go_left else pattern | bit
-                else:
-                    p_left = pattern if go_left else pattern & ~bit
-                    p_right = pattern & ~bit if go_left else pattern
-                for child, p in ((right[g], p_right), (left[g], p_left)):
-                    if child >= 0:
-                        top += 1
-                        stack_node[top] = child
-                        stack_pattern[top] = p
-                    else:
-                        leaf = leaf_base[t] + ~child
-                        d = lfl[leaf]
-                        off = lts[leaf] + p * d
-                        fs = lfs[leaf]
-                        for i in range(d):
-                            row[lf[fs + i]] += table[off + i]
+                decisions[node] = _goes_left(x[sf[g]], th[g], dt[g], cs[g], cl[g], words)
+            _add_tree(
+                decisions,
+                left[base : base + nodes],
+                right[base : base + nodes],
+                slot[base : base + nodes],
+                fresh[base : base + nodes],
+                leaf_base[t],
+                lfs,
+                lfl,
+                lf,
+                lts,
+                table,
+                identity,
+                row,
+                stack_node,
+                stack_pattern,
+            )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -401,38 +445,30 @@ def _fill_decision_table(
     n_nodes, left, right, slot, fresh, feature_col, leaf_base, lfs, lfl, lf, lts, table, out
 ):
     """out[code, j]: the tree's contribution to its j-th feature when node n goes left iff bit
-    n of ``code`` is set. Each leaf's pattern is read off its path under that code, exactly as
-    the per-link walk would, and the leaf's pattern-table row is added."""
+    n of ``code`` is set: the same walk as per link, once per possible decision vector."""
     stack_node = np.empty(64, np.int64)
     stack_pattern = np.empty(64, np.int64)
+    decisions = np.empty(n_nodes, np.bool_)
     for code in range(1 << n_nodes):
-        top = 0
-        stack_node[0] = 0
-        stack_pattern[0] = 0
-        while top >= 0:
-            node = stack_node[top]
-            pattern = stack_pattern[top]
-            top -= 1
-            go_left = (code >> node) & 1 == 1
-            bit = np.int64(1) << slot[node]
-            if fresh[node]:
-                p_left = pattern | bit if go_left else pattern
-                p_right = pattern if go_left else pattern | bit
-            else:
-                p_left = pattern if go_left else pattern & ~bit
-                p_right = pattern & ~bit if go_left else pattern
-            for child, p in ((right[node], p_right), (left[node], p_left)):
-                if child >= 0:
-                    top += 1
-                    stack_node[top] = child
-                    stack_pattern[top] = p
-                else:
-                    leaf = leaf_base + ~child
-                    d = lfl[leaf]
-                    off = lts[leaf] + p * d
-                    fs = lfs[leaf]
-                    for i in range(d):
-                        out[code, feature_col[lf[fs + i]]] += table[off + i]
+        for node in range(n_nodes):
+            decisions[node] = (code >> node) & 1 == 1
+        _add_tree(
+            decisions,
+            left,
+            right,
+            slot,
+            fresh,
+            leaf_base,
+            lfs,
+            lfl,
+            lf,
+            lts,
+            table,
+            feature_col,
+            out[code],
+            stack_node,
+            stack_pattern,
+        )
 
 
 def _decision_contributions(

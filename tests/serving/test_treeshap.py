@@ -62,9 +62,11 @@ def test_exact_on_random_models_with_nans_zeros_and_categoricals(params):
     )
     probe = _data(rng, 2000, zeros=0.25, nans=0.2)
     ref = booster.predict(probe, pred_contrib=True)
-    got = FastTreeShap(booster.model_to_string()).contributions(probe)
-    assert got.shape == ref.shape
-    assert np.abs(ref - got).max() < 1e-9
+    fast = FastTreeShap(booster.model_to_string())
+    for decisions in (True, False):  # per-decision-vector tables and the per-leaf pattern walk
+        got = fast.contributions(probe, use_decisions=decisions)
+        assert got.shape == ref.shape
+        assert np.abs(ref - got).max() < 1e-9
 
 
 def test_trees_with_a_single_leaf_only_move_the_base_value():
