@@ -319,6 +319,9 @@ class Linksift:
         # from walking it during requests (shorter latency tails)
         gc.collect()
         gc.freeze()
+        # scoring allocates many short-lived objects; collect the young generation less often
+        # so collections do not land inside a request as often (p99 latency)
+        gc.set_threshold(50_000, 20, 100)
 
     async def _score_jobs(self, jobs: tuple[Job, ...]) -> list[dict[str, Any]]:
         """A batch from the dispatcher, scored in a worker thread so the event loop keeps
@@ -382,12 +385,16 @@ class Linksift:
             self._in_flight -= 1
         if isinstance(answer, Response):  # the dispatcher's overload fallback
             return answer
-        return {
-            "model_version": self.holder.model.model_version,
-            "scored": len(answer["results"]),
-            "rejected_count": len(answer["rejected"]),
-            **answer,
-        }
+        # answered as a ready JSON response: BentoML would otherwise validate and re-serialise
+        # the dict, which costs a measurable share of a one-link request
+        return JSONResponse(
+            {
+                "model_version": self.holder.model.model_version,
+                "scored": len(answer["results"]),
+                "rejected_count": len(answer["rejected"]),
+                **answer,
+            }
+        )
 
     @bentoml.api(route="/explain")
     async def explain(
