@@ -151,7 +151,6 @@ class Scorer:
         import lightgbm  # the model library itself; imported here so importers stay light
 
         self.artifact = artifact
-        self.threads = 0  # LightGBM's default (all cores); 1 inside batch worker processes
         try:
             self.booster = lightgbm.Booster(model_str=artifact.booster_text)
         except Exception as exc:  # LightGBM raises its own error type for a damaged model
@@ -166,12 +165,13 @@ class Scorer:
     def load(cls, folder: str | Path) -> Scorer:
         return cls(read(find_folder(folder)))
 
-    def raw_score(self, X: np.ndarray) -> np.ndarray:
-        """Log-odds before calibration (what SHAP contributions add up to)."""
+    def raw_score(self, X: np.ndarray, threads: int = 0) -> np.ndarray:
+        """Log-odds before calibration (what SHAP contributions add up to); ``threads`` 0 is
+        LightGBM's default (all cores)."""
         if len(X) == 0:
             return np.zeros(0)
-        if self.threads:
-            return self.booster.predict(X, raw_score=True, num_threads=self.threads)
+        if threads:
+            return self.booster.predict(X, raw_score=True, num_threads=threads)
         return self.booster.predict(X, raw_score=True)
 
     def probability(self, X: np.ndarray) -> np.ndarray:

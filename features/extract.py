@@ -379,7 +379,7 @@ def _anchor_shape(anchor: str) -> tuple[str | None, str, frozenset[str]]:
         return "empty", "", frozenset()
     if _NAKED.match(a):
         return "naked_url", "", frozenset()
-    folded = " ".join("".join(ch if ch.isalnum() else " " for ch in a).split())
+    folded = " ".join(text.WORD.findall(a))
     if folded in text.GENERIC_ANCHORS or a in text.GENERIC_ANCHORS:
         return "generic", "", frozenset()
     return None, folded.replace(" ", ""), frozenset(text.words(folded))

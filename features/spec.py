@@ -20,7 +20,9 @@ from typing import Any, Literal
 from features.schema import PLACEMENTS
 from features.urls import TLD_CLASSES
 
-VERSION = "1"
+VERSION = "2"
+"""Bumped whenever a feature's meaning changes. 2: ``anchor_words`` counts words only (1 also
+counted an empty token for punctuation at either end of the anchor)."""
 
 ANCHOR_TYPES = ("exact", "partial", "branded", "naked_url", "generic", "empty", "other")
 PAGE_TYPES = (
@@ -404,6 +406,8 @@ def check_compatible(saved: dict[str, Any]) -> None:
         detail.append(f"features this code computes but the model lacks: {missing}")
     if extra:
         detail.append(f"features the model expects but this code lacks: {extra}")
+    if not detail and saved.get("version") != VERSION:
+        detail.append("the features are computed differently in this version")
     if not detail:
         detail.append("same names, but order, types, categories or directions differ")
     raise SpecMismatch(

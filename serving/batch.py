@@ -20,6 +20,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -60,7 +61,7 @@ class BatchOptions:
     as_of: date = field(default_factory=date.today)
     format: str = "auto"
     target: str | None = None
-    processes: int = 1
+    threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     disavow: Path | None = None
     report: Path | None = None
 
@@ -324,22 +325,21 @@ def import_and_profile(
 ) -> tuple[Profile, int, int]:
     """Pass 1: validate the file into canonical chunks (kept in the work folder, so pass 2
     and a resumed run never parse the input again) and build the profile of the whole file
-    (partial profiles per chunk, merged; counts merge exactly).
+    (partial profiles per chunk, merged; counts merge exactly). Chunk ``i``'s partial profile
+    is built on a pool thread while this thread reads chunk ``i + 1``.
 
     Returns (profile, records, chunks)."""
     builder = ProfileBuilder()
     records = chunks = 0
-    pending: list[Any] = []
+    pending: list[Future] = []
     for i, chunk in enumerate(_chunks(input, options)):
         _atomic_parquet(chunk.rejects, work.rejects(i))
         _atomic_parquet(chunk.links, work.canonical(i))
-        # worker processes read the chunk back from disk; in this process, hand it over
-        job = chunk.links if pool.executor is None else str(work.canonical(i))
-        pending.append(pool.submit(_profile_job, job))
+        pending.append(pool.submit(ProfileBuilder().add, chunk.links))
         records += chunk.links.num_rows + chunk.rejects.num_rows
         chunks = i + 1
-        del chunk, job
-        while len(pending) > pool.processes:  # merge as they finish: memory stays flat
+        del chunk
+        while len(pending) > pool.threads:  # merge as they finish: memory stays flat
             builder.merge(pending.pop(0).result())
         pa.default_memory_pool().release_unused()
     for f in pending:
@@ -365,6 +365,7 @@ def score_chunk(
         as_of=options.as_of,
         explain=options.explain,
         keep_contributions=options.explain != "none",
+        parallel=options.threads <= 1,  # with several threads, each chunk keeps to its own
     )
     aggregate, sample = report.chunk_aggregate(links, scores, seed=index)
     return ChunkResult(scored_table(links, scores, model.model_version), aggregate, sample)
@@ -387,34 +388,11 @@ def _counts(scored: pa.Table) -> ChunkCounts:
     return ChunkCounts(scored.num_rows, verdicts, int(pc.sum(scored["duplicate"]).as_py() or 0))
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(folder: str, thresholds: dict[str, float], single_thread: bool) -> None:
-    """Load the model once per worker process (from its folder: no pickle)."""
-    if single_thread:
-        import numba
-
-        numba.set_num_threads(1)  # the processes are the parallelism
-    _WORKER["model"] = LinkModel.load(folder, thresholds=thresholds)
-    if single_thread:
-        _WORKER["model"].scorer.threads = 1
-
-
-def _profile_job(canonical: str | pa.Table) -> ProfileBuilder:
-    """A partial profile of one chunk (given as a table, or a Parquet path in a worker)."""
-    table = pq.read_table(canonical) if isinstance(canonical, str) else canonical
-    return ProfileBuilder().add(table)
-
-
-def _score_job(i: int, work: WorkFolder, options: BatchOptions) -> ChunkCounts:
-    """Score chunk ``i`` from the work folder and save it there (runs in a worker)."""
-    if "profile" not in _WORKER or _WORKER.get("profile_dir") != str(work.dir):
-        _WORKER["profile"] = work.profile()
-        _WORKER["profile_dir"] = str(work.dir)
-    result = score_chunk(
-        _WORKER["model"], pq.read_table(work.canonical(i)), _WORKER["profile"], options, i
-    )
+def _score_job(
+    i: int, work: WorkFolder, model: LinkModel, profile: Profile, options: BatchOptions
+) -> ChunkCounts:
+    """Score chunk ``i`` from the work folder and save it there."""
+    result = score_chunk(model, pq.read_table(work.canonical(i)), profile, options, i)
     work.save(i, result)
     counts = _counts(result.scored)
     del result
@@ -423,35 +401,21 @@ def _score_job(i: int, work: WorkFolder, options: BatchOptions) -> ChunkCounts:
 
 
 class _Pool:
-    """Chunk jobs in worker processes (several chunks) or in this process (one chunk).
+    """Chunk jobs on ``threads`` threads, or in the calling thread when there is one.
 
-    Processes rather than threads: feature extraction and reason rendering are partly
-    Python, and two processes keep both cores busy where threads would queue on the GIL.
+    Threads rather than processes: the heavy parts (Arrow kernels, CSV and Parquet I/O,
+    LightGBM, the explainer's kernels) release the GIL, so two threads keep two cores
+    mostly busy, without a second copy of the libraries and the model in memory. At most
+    ``threads`` chunks are in memory at once.
     """
 
-    def __init__(self, model: LinkModel, processes: int) -> None:
-        self.processes = processes
-        self.executor = None
-        if processes > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
+    def __init__(self, threads: int) -> None:
+        self.threads = max(threads, 1)
+        self.executor = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
-            self.executor = ProcessPoolExecutor(
-                processes,
-                mp_context=mp.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(str(model.folder), model.thresholds, True),
-            )
-        else:
-            _WORKER["model"] = model
-            _WORKER.pop("profile", None)
-            _WORKER.pop("profile_dir", None)
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         if self.executor is not None:
             return self.executor.submit(fn, *args)
-        from concurrent.futures import Future
-
         future: Future = Future()
         try:
             future.set_result(fn(*args))
@@ -498,7 +462,7 @@ def score_file(
     work = WorkFolder(output, state, options.resume)
     summary = BatchSummary(str(input), str(output), None, model_version=model.model_version)
     big = input.stat().st_size > options.chunk_rows * 200  # roughly: more than one chunk
-    pool = _Pool(model, options.processes if big else 1)
+    pool = _Pool(options.threads if big else 1)
     try:
         profile = work.profile()
         saved = json.loads((work.dir / "state.json").read_text())
@@ -506,15 +470,13 @@ def score_file(
         if profile is None or total is None or n_chunks is None:
             profile, total, n_chunks = import_and_profile(input, options, work, pool)
             work.save_profile(profile)
-        if pool.executor is None:  # in this process: share the profile instead of re-reading it
-            _WORKER["profile"], _WORKER["profile_dir"] = profile, str(work.dir)
-            _atomic_write(
-                work.dir / "state.json",
-                json.dumps({**state, "records": total, "chunks": n_chunks}).encode(),
-            )
-        # pass 2: every chunk not finished by an earlier run is scored and saved by a worker;
-        # each chunk's part is complete or absent, so a kill at any point is resumable
-        futures = {}
+        _atomic_write(
+            work.dir / "state.json",
+            json.dumps({**state, "records": total, "chunks": n_chunks}).encode(),
+        )
+        # pass 2: every chunk not finished by an earlier run is scored and saved; each
+        # chunk's part is complete or absent, so a kill at any point is resumable
+        futures: dict[int, Future] = {}
         for i in range(n_chunks):
             if work.done(i):
                 summary.resumed_chunks += 1
@@ -524,7 +486,7 @@ def score_file(
                     pq.read_metadata(work.rejects(i)).num_rows,
                 )
             else:
-                futures[i] = pool.submit(_score_job, i, work, options)
+                futures[i] = pool.submit(_score_job, i, work, model, profile, options)
         if progress:
             progress(summary.read, total)
         for i, future in futures.items():

@@ -22,7 +22,7 @@ from features import spec
 from features.artifact import ModelLoadError, Scorer, find_folder
 from features.extract import Profile, extract
 from serving.reasons import Reasons, top_reasons
-from serving.treeshap import FastTreeShap
+from serving.treeshap import PARALLEL_FROM, FastTreeShap
 
 Explain = Literal["all", "flagged", "none"]
 VERDICTS = ("good", "review", "spam")
@@ -80,8 +80,10 @@ class LightGBMContributions:
     def __init__(self, scorer: Scorer) -> None:
         self.scorer = scorer
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        return self.scorer.booster.predict(X, pred_contrib=True)
+    def contributions(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
+        if parallel:
+            return self.scorer.booster.predict(X, pred_contrib=True)
+        return self.scorer.booster.predict(X, pred_contrib=True, num_threads=1)
 
 
 class LinkModel:
@@ -173,14 +175,19 @@ class LinkModel:
         top: int = 3,
         target_description: str | None = None,
         keep_contributions: bool = False,
+        parallel: bool = True,
     ) -> Scores:
         """Probability, verdict, quality score and (per ``explain``) the top reasons.
 
         ``profile`` is the profile the links are measured against: the whole input for batch
         scoring, ``Profile()`` (none) for the API, ``None`` for "these links themselves".
+        ``parallel=False`` keeps prediction and explanation on the calling thread (batch
+        scoring runs one chunk per thread).
         """
         X = self.features(links, profile, as_of=as_of, target_description=target_description)
-        raw = self.scorer.raw_score(X)
+        # a few rows (an API request) are predicted on this thread: starting LightGBM's
+        # thread team costs more than it saves and lengthens the latency tail
+        raw = self.scorer.raw_score(X, threads=0 if parallel and len(X) >= PARALLEL_FROM else 1)
         p = self.scorer.artifact.calibration.probability(raw)
         verdict = self.verdicts(p)
         quality = np.rint(100 * (1 - p)).astype(np.int64)
@@ -191,7 +198,7 @@ class LinkModel:
         scores.explained = rows
         contributions = np.zeros((len(X), len(spec.NAMES) + 1))
         if rows.any():
-            contributions[rows] = self.explainer.contributions(X[rows])
+            contributions[rows] = self.explainer.contributions(X[rows], parallel=parallel)
         anchors = np.asarray(links["anchor_text"].to_pylist(), dtype=object)
         scores.reasons = top_reasons(contributions, X, anchors, top)
         if keep_contributions:

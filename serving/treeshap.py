@@ -18,7 +18,9 @@ Memory is trees x leaves x 2^D x D doubles, which is why training caps the depth
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -471,37 +473,61 @@ def _fill_decision_table(
         )
 
 
+BLOCK = 256
+"""Rows explained together, tree by tree: one tree's decision table (~100 KB) stays in the
+core's cache for a whole block instead of every row touching every tree's table (~25 MB)."""
+
+
 def _decision_contributions(
     X, out, bias, tns, tnc, sf, th, dt, cs, cl, words, dstart, dfeat_start, dfeat_len, dfeat, dtable
 ):
-    """Per link and tree: the node decisions form a code; add that code's row."""
+    """Per link and tree: the node decisions form a code; add that code's row.
+
+    Trees are added in the same order for every row, so the sums do not depend on blocking.
+    """
     n = X.shape[0]
     k = X.shape[1]
-    for r in numba.prange(n):
-        x = X[r]
-        row = out[r]
-        for j in range(k):
-            row[j] = 0.0
-        row[k] = bias
+    for b in numba.prange((n + BLOCK - 1) // BLOCK):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        for r in range(lo, hi):
+            for j in range(k):
+                out[r, j] = 0.0
+            out[r, k] = bias
         for t in range(tns.shape[0]):
             nodes = tnc[t]
             if nodes == 0:
                 continue
             base = tns[t]
-            code = 0
-            for node in range(nodes):
-                g = base + node
-                if _goes_left(x[sf[g]], th[g], dt[g], cs[g], cl[g], words):
-                    code |= 1 << node
             width = dfeat_len[t]
-            off = dstart[t] + code * width
             fs = dfeat_start[t]
-            for i in range(width):
-                row[dfeat[fs + i]] += dtable[off + i]
+            ds = dstart[t]
+            for r in range(lo, hi):
+                code = 0
+                for node in range(nodes):
+                    g = base + node
+                    if _goes_left(X[r, sf[g]], th[g], dt[g], cs[g], cl[g], words):
+                        code |= 1 << node
+                off = ds + code * width
+                for i in range(width):
+                    out[r, dfeat[fs + i]] += dtable[off + i]
 
 
-_decision_parallel = numba.njit(parallel=True, cache=True)(_decision_contributions)
-_decision_serial = numba.njit(cache=True)(_decision_contributions)
+def _compiled(fn: Any, parallel: bool) -> Any:
+    """``fn`` compiled for many cores or for the calling thread alone (both release the GIL).
+
+    The parallel variant is compiled from a copy of ``fn`` under its own name: numba's disk
+    cache keys entries by function name, line and signature, not by ``parallel``, so the two
+    variants would otherwise share one entry and both run whichever was compiled first.
+    """
+    if parallel:
+        fn = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel")
+        fn.__qualname__ = fn.__name__
+    return numba.njit(parallel=parallel, nogil=True, cache=True)(fn)
+
+
+_decision_parallel = _compiled(_decision_contributions, parallel=True)
+_decision_serial = _compiled(_decision_contributions, parallel=False)
 DECISION_TABLE_BYTES = 256 * 2**20
 """Largest decision-table set built; bigger (deeper or wider) trees use the pattern tables."""
 
@@ -562,8 +588,8 @@ def build_decision_tables(t: Tables, limit: int = DECISION_TABLE_BYTES) -> Decis
     )
 
 
-_contributions_parallel = numba.njit(parallel=True, cache=True)(_contributions)
-_contributions_serial = numba.njit(cache=True)(_contributions)
+_contributions_parallel = _compiled(_contributions, parallel=True)
+_contributions_serial = _compiled(_contributions, parallel=False)
 PARALLEL_FROM = 256
 """Rows from which the kernel runs on all cores; below, thread dispatch costs more than it
 saves (one link in the API)."""
@@ -583,8 +609,14 @@ class FastTreeShap:
         extra = self.decisions.table.nbytes if self.decisions is not None else 0
         return int(self.tables.table.nbytes + extra)
 
-    def contributions(self, X: np.ndarray, *, use_decisions: bool = True) -> np.ndarray:
-        """Exact contributions, one row per link, the base value last."""
+    def contributions(
+        self, X: np.ndarray, *, use_decisions: bool = True, parallel: bool = True
+    ) -> np.ndarray:
+        """Exact contributions, one row per link, the base value last.
+
+        ``parallel=False`` keeps the work on the calling thread (the kernels release the GIL),
+        for callers that already run several of these at once, such as batch scoring threads.
+        """
         X = np.ascontiguousarray(X, dtype=np.float64)
         t = self.tables
         if X.ndim != 2 or X.shape[1] != t.n_features:
@@ -592,7 +624,9 @@ class FastTreeShap:
         out = np.empty((X.shape[0], t.n_features + 1))
         d = self.decisions
         if len(X) and use_decisions and d is not None:
-            kernel = _decision_parallel if len(X) >= PARALLEL_FROM else _decision_serial
+            kernel = (
+                _decision_parallel if parallel and len(X) >= PARALLEL_FROM else _decision_serial
+            )
             kernel(
                 X,
                 out,
@@ -612,7 +646,11 @@ class FastTreeShap:
                 d.table,
             )
         elif len(X):
-            kernel = _contributions_parallel if len(X) >= PARALLEL_FROM else _contributions_serial
+            kernel = (
+                _contributions_parallel
+                if parallel and len(X) >= PARALLEL_FROM
+                else _contributions_serial
+            )
             kernel(
                 X,
                 out,

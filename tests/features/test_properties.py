@@ -10,9 +10,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from features import text
 from features.extract import extract
 from features.importers import ImportOptions, InputError, from_records, read_links
 from serving.model import LinkModel
@@ -169,3 +172,33 @@ def test_files_with_boms_and_mixed_line_endings_import_row_for_row(
     assert sorted(table["row"].to_pylist() + rejects["row"].to_pylist()) == list(
         range(1, n_records + 1)
     )
+
+
+def _reference_fold(values: pa.Array, separators: str) -> pa.Array:
+    """The plain Arrow path the fast tokeniser must agree with (lower, then regex)."""
+    return pc.replace_substring_regex(pc.utf8_lower(values), separators, " ")
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=40),
+            st.text(alphabet="AbZ z-_./:!?\t\n\x0b\u00a0\u2019é", max_size=20),
+        ),
+        max_size=8,
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_fast_tokeniser_agrees_with_the_regex_path(values, skip):
+    """Tokens and anchor keys are the same whichever path (byte table or regex) a row takes,
+    for plain, sliced and null-holding arrays."""
+    arr = pa.array(["PAD"] * skip + values, pa.string()).slice(skip)
+    folded = pc.utf8_trim_whitespace(_reference_fold(arr, text.SEPARATORS))
+    expected_tokens = pc.utf8_split_whitespace(folded)
+    assert text.tokens(arr).to_pylist() == [
+        None if t is None else [w for w in t if w] for t in expected_tokens.to_pylist()
+    ]
+    expected_anchor = pc.utf8_trim_whitespace(_reference_fold(arr, text.ANCHOR_SEPARATORS))
+    assert text.normalize_anchor(arr).to_pylist() == expected_anchor.to_pylist()

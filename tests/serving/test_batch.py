@@ -70,9 +70,9 @@ def test_every_row_is_scored_or_rejected(export: Path, tmp_path: Path, model):
     assert "2,503 rows read = 2,500 scored + 3 rejected" in summary.text()
 
 
-def test_chunk_size_does_not_change_results(export: Path, tmp_path: Path, model):
-    small = score_file(export, tmp_path / "a.parquet", model, opts(chunk_rows=97))
-    big = score_file(export, tmp_path / "b.parquet", model, opts(chunk_rows=100_000, processes=1))
+def test_chunk_size_and_threads_do_not_change_results(export: Path, tmp_path: Path, model):
+    small = score_file(export, tmp_path / "a.parquet", model, opts(chunk_rows=97, threads=2))
+    big = score_file(export, tmp_path / "b.parquet", model, opts(chunk_rows=100_000, threads=1))
     assert small.read == big.read
     a = pq.read_table(tmp_path / "a.parquet")
     b = pq.read_table(tmp_path / "b.parquet")
