@@ -289,7 +289,15 @@ def score(
     report: Annotated[Path | None, typer.Option(help="Write an HTML audit report here.")] = None,
     explain: Annotated[str, typer.Option(help="Reasons for all|flagged|none links.")] = "all",
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk (memory vs overhead).")] = 50_000,
+    chunk_rows: Annotated[
+        int | None, typer.Option(help="Rows per chunk, memory vs overhead (default 25,000).")
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Chunks scored at once, memory grows with it (default: cores, at most 4)."
+        ),
+    ] = None,
     format: FormatOpt = "auto",
     target: TargetOpt = None,
     as_of: AsOfOpt = None,
@@ -306,8 +314,9 @@ def score(
         fail(f"--explain: expected all, flagged or none, got {explain!r}")
     if engine not in ("local", "spark"):
         fail(f"--engine: expected local or spark, got {engine!r}")
-    if chunk_rows < 1:
-        fail(f"--chunk-rows: expected a positive number, got {chunk_rows}")
+    for name, value in (("--chunk-rows", chunk_rows), ("--threads", threads)):
+        if value is not None and value < 1:
+            fail(f"{name}: expected a positive number, got {value}")
     try:
         from serving.model import LinkModel
 
@@ -333,15 +342,16 @@ def score(
         return
     from serving.batch import BatchError, BatchOptions, score_file
 
+    sizes = {"chunk_rows": chunk_rows, "threads": threads}
     options = BatchOptions(
-        explain=explain,
-        chunk_rows=chunk_rows,
-        resume=resume,  # type: ignore[arg-type]
+        explain=explain,  # type: ignore[arg-type]
+        resume=resume,
         as_of=parse_day(as_of),
         format=format,
         target=target,
         disavow=disavow,
         report=report,
+        **{k: v for k, v in sizes.items() if v is not None},
     )
     try:
         with progress_bar() as update:

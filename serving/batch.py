@@ -56,7 +56,7 @@ class BatchError(ValueError):
 @dataclass
 class BatchOptions:
     explain: Explain = "all"
-    chunk_rows: int = 50_000
+    chunk_rows: int = 25_000
     resume: bool = False
     as_of: date = field(default_factory=date.today)
     format: str = "auto"

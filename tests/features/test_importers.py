@@ -298,3 +298,16 @@ def test_canonical_schema_documents_every_column():
         assert f"`{name}`" in doc
     assert "Referring page URL" in doc and "Page ascore" in doc
     assert pa.types.is_date(schema.arrow_type("first_seen"))
+
+
+def test_duplicates_are_flagged_across_chunks(tmp_path: Path):
+    """A copy is flagged whichever chunk its first occurrence was in; firsts never are."""
+    pairs = [(i % 7, i % 3) for i in range(40)]
+    lines = ["source_url,target_url"] + [
+        f"https://s{a}.example.com/p,https://t.example.com/{b}" for a, b in pairs
+    ]
+    src = tmp_path / "dups.csv"
+    src.write_text("\n".join(lines) + "\n")
+    links, _ = read_links(src, ImportOptions(chunk_rows=4))
+    expected = [pairs.index(p) != i for i, p in enumerate(pairs)]
+    assert links["duplicate"].to_pylist() == expected
