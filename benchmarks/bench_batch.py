@@ -40,7 +40,7 @@ if __name__ == "__main__":
 
 
 def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants (the worker processes)."""
+    """Resident memory of a process and all its descendants."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
@@ -57,7 +57,7 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 def scorer_run(src: Path, out: Path, explain: str) -> dict:
-    """Run the scorer in a fresh process; peak memory sums it and its workers."""
+    """Run the scorer in a fresh process and sample its peak resident memory."""
     script = WORK / "run_scorer.py"
     script.write_text(RUN)
     proc = subprocess.Popen(
