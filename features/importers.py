@@ -59,6 +59,7 @@ SIGNATURES: dict[str, tuple[frozenset[str], ...]] = {
         frozenset({"source url", "target url"}),
     ),
     "gsc": (frozenset({"linking page"}), frozenset({"linking pages"})),
+    "crawler": (frozenset({"backlink", "target_url", "is_dofollow"}),),
 }
 
 REJECT_SCHEMA = pa.schema(

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 Kind = Literal["url", "text", "category", "bool", "number", "date", "label"]
 
-VENDORS = ("canonical", "ahrefs", "semrush", "majestic", "moz", "gsc")
+VENDORS = ("canonical", "ahrefs", "semrush", "majestic", "moz", "gsc", "crawler")
 
 PLACEMENTS = (
     "content",
@@ -102,6 +102,20 @@ def _src(*headers: str, **kw: object) -> Source:
 
 
 _FLAG = {"empty": "false"}  # Majestic: a blank flag means "not set"
+# the open-source backlinks-analysis crawler names the HTML section a link sits in
+_POSITIONS = {
+    "body": "content",
+    "main": "content",
+    "article": "content",
+    "content": "content",
+    "header": "header",
+    "nav": "navigation",
+    "footer": "footer",
+    "aside": "sidebar",
+    "sidebar": "sidebar",
+    "comment": "comment",
+    "comments": "comment",
+}
 
 COLUMNS: tuple[Column, ...] = (
     Column(
@@ -115,6 +129,7 @@ COLUMNS: tuple[Column, ...] = (
             "majestic": _src("Source URL"),
             "moz": _src("URL", "Source URL"),
             "gsc": _src("Linking page", "Linking pages"),
+            "crawler": _src("backlink"),
         },
     ),
     Column(
@@ -127,6 +142,7 @@ COLUMNS: tuple[Column, ...] = (
             "semrush": _src("Target url"),
             "majestic": _src("Target URL"),
             "moz": _src("Target URL"),
+            "crawler": _src("target_url"),
         },
     ),
     Column(
@@ -138,6 +154,7 @@ COLUMNS: tuple[Column, ...] = (
             "semrush": _src("Anchor"),
             "majestic": _src("Anchor Text"),
             "moz": _src("Anchor Text"),
+            "crawler": _src("anchor_text"),
         },
     ),
     Column(
@@ -169,6 +186,7 @@ COLUMNS: tuple[Column, ...] = (
         sources={
             "ahrefs": _src("Content", values={"true": "content", "false": "unknown"}),
             "semrush": _src("Form", values={"true": "comment"}),
+            "crawler": _src("position", values=_POSITIONS, other="unknown"),
         },
     ),
     Column(
@@ -180,6 +198,7 @@ COLUMNS: tuple[Column, ...] = (
             "semrush": _src("Nofollow"),
             "majestic": _src("FlagNoFollow", **_FLAG),
             "moz": _src("Only rel=nofollow"),
+            "crawler": _src("is_doFollow", values={"true": "false", "false": "true"}),
         },
     ),
     Column(
@@ -202,6 +221,7 @@ COLUMNS: tuple[Column, ...] = (
             "ahrefs": _src("Type", values={"image": "true"}, other="false"),
             "semrush": _src("Image"),
             "majestic": _src("FlagImageLink", **_FLAG),
+            "crawler": _src("anchor_type", values={"image": "true", "text": "false"}),
         },
     ),
     Column(
@@ -273,7 +293,11 @@ COLUMNS: tuple[Column, ...] = (
         "number",
         "Outbound (external) links on the source page.",
         low=0,
-        sources={"ahrefs": _src("External links"), "semrush": _src("External links")},
+        sources={
+            "ahrefs": _src("External links"),
+            "semrush": _src("External links"),
+            "crawler": _src("externalLinks"),
+        },
     ),
     Column(
         "source_internal_links",
@@ -288,7 +312,7 @@ COLUMNS: tuple[Column, ...] = (
         "HTTP status of the source page when last crawled.",
         low=100,
         high=599,
-        sources={"ahrefs": _src("Referring page HTTP code")},
+        sources={"ahrefs": _src("Referring page HTTP code"), "crawler": _src("status_code")},
     ),
     Column(
         "source_language",

@@ -4,6 +4,7 @@ feature importance. Written with matplotlib's Agg backend (no display needed).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -26,13 +27,17 @@ def beeswarm(contributions: np.ndarray, X: np.ndarray, title: str) -> plt.Figure
     import shap
 
     plt.figure()
-    shap.summary_plot(
-        contributions[:, : len(spec.NAMES)],
-        X,
-        feature_names=[f.label for f in spec.FEATURES],
-        show=False,
-        max_display=15,
-    )
+    with warnings.catch_warnings():
+        # a feature the export never carries (Semrush has no traffic) is all NaN: shap then
+        # colours its dots grey, and numpy warns while finding the colour range
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        shap.summary_plot(
+            contributions[:, : len(spec.NAMES)],
+            X,
+            feature_names=[f.label for f in spec.FEATURES],
+            show=False,
+            max_display=15,
+        )
     fig = plt.gcf()
     fig.suptitle(title)
     fig.tight_layout()

@@ -311,3 +311,20 @@ def test_duplicates_are_flagged_across_chunks(tmp_path: Path):
     links, _ = read_links(src, ImportOptions(chunk_rows=4))
     expected = [pairs.index(p) != i for i, p in enumerate(pairs)]
     assert links["duplicate"].to_pylist() == expected
+
+
+def test_crawler_export_maps_position_dofollow_and_status():
+    """The open-source backlinks-analysis crawler: is_doFollow is inverted into nofollow,
+    HTML positions become placements, and anchors lose the page's indentation."""
+    rows, rejects = read("crawler.csv")
+    assert rejects == []
+    first, lost, image = rows
+    assert first["source_url"].startswith("https://www.gardenjournal.example.org/")
+    assert first["anchor_text"] == "compostkit.example.com/"
+    assert first["placement"] == "content" and first["nofollow"] is False
+    assert first["is_image"] is False and first["source_external_links"] == 42.0
+    assert lost["nofollow"] is True and lost["source_http_status"] == 403.0
+    assert lost["placement"] is None and lost["is_image"] is None  # blank: unknown
+    assert image["placement"] == "footer" and image["is_image"] is True
+    assert first["source_authority"] is None  # Open PageRank is not on a 0-100 scale: kept as is
+    assert first["pagerank"] == "4.72" and first["countryCode"] == "FR"
