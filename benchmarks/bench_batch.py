@@ -88,7 +88,7 @@ def links_csv(n: int, seed: int) -> Path:
 
 def component_seconds(src: Path) -> tuple[int, float, float, float]:
     """(rows, predict s, fast explainer s, pred_contrib s) on the precomputed feature matrix,
-    each taken in the scorer's 50k-row slices (as ``linksift score`` does)."""
+    each taken in slices of the scorer's chunk size (as ``linksift score`` does)."""
     from features.importers import ImportOptions, read_links
 
     links, _ = read_links(src, ImportOptions(as_of=AS_OF))
