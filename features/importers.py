@@ -432,6 +432,17 @@ def canonicalize(
             fields[i] = name
             values_out[i] = value[:200]
 
+    if fmt in schema.NOT_A_LINK:
+        name, values, expect = schema.NOT_A_LINK[fmt]
+        header = next((h for h in raw.column_names if norm_header(h) == norm_header(name)), None)
+        if header is not None:
+            cells = parse.as_string(raw.column(header))
+            flag(
+                parse._mask(pc.is_in(pc.utf8_lower(parse.clean(cells)), pa.array(values))),
+                name,
+                cells,
+                expect,
+            )
     for col in schema.COLUMNS:
         if col.name in mapping:
             header, src = mapping[col.name]

@@ -353,6 +353,13 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 
+NOT_A_LINK: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "crawler": ("is_exist", ("false", "0"), "expected a page that still carries the link"),
+}
+"""Vendor rows that are not backlinks (the crawler also lists pages where it found no link):
+format -> (header, values that say so, what was expected). Such rows are rejected with that
+reason before anything else is checked."""
+
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 CANONICAL = tuple(c.name for c in COLUMNS)
 REQUIRED = tuple(c.name for c in COLUMNS if c.required)

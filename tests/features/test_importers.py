@@ -317,7 +317,9 @@ def test_crawler_export_maps_position_dofollow_and_status():
     """The open-source backlinks-analysis crawler: is_doFollow is inverted into nofollow,
     HTML positions become placements, and anchors lose the page's indentation."""
     rows, rejects = read("crawler.csv")
-    assert rejects == []
+    assert [(r["row"], r["reason"]) for r in rejects] == [
+        (4, "is_exist: expected a page that still carries the link, got 'False'")
+    ]
     first, lost, image = rows
     assert first["source_url"].startswith("https://www.gardenjournal.example.org/")
     assert first["anchor_text"] == "compostkit.example.com/"
