@@ -63,8 +63,9 @@ def test_exact_on_random_models_with_nans_zeros_and_categoricals(params):
     probe = _data(rng, 2000, zeros=0.25, nans=0.2)
     ref = booster.predict(probe, pred_contrib=True)
     fast = FastTreeShap(booster.model_to_string())
-    for decisions in (True, False):  # per-decision-vector tables and the per-leaf pattern walk
-        got = fast.contributions(probe, use_decisions=decisions)
+    # per-decision-vector tables and the per-leaf pattern walk, on all cores and on one
+    for decisions, parallel in ((True, True), (True, False), (False, True), (False, False)):
+        got = fast.contributions(probe, use_decisions=decisions, parallel=parallel)
         assert got.shape == ref.shape
         assert np.abs(ref - got).max() < 1e-9
 
