@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -461,8 +461,9 @@ def score_file(
     }
     work = WorkFolder(output, state, options.resume)
     summary = BatchSummary(str(input), str(output), None, model_version=model.model_version)
-    big = input.stat().st_size > options.chunk_rows * 200  # roughly: more than one chunk
-    pool = _Pool(options.threads if big else 1)
+    if input.stat().st_size <= options.chunk_rows * 200:  # roughly: a single chunk
+        options = replace(options, threads=1)  # so it is scored with all cores, on this thread
+    pool = _Pool(options.threads)
     try:
         profile = work.profile()
         saved = json.loads((work.dir / "state.json").read_text())

@@ -22,7 +22,7 @@ from features import spec
 from features.artifact import ModelLoadError, Scorer, find_folder
 from features.extract import Profile, extract
 from serving.reasons import Reasons, top_reasons
-from serving.treeshap import PARALLEL_FROM, FastTreeShap
+from serving.treeshap import FastTreeShap, on_all_cores
 
 Explain = Literal["all", "flagged", "none"]
 VERDICTS = ("good", "review", "spam")
@@ -187,7 +187,7 @@ class LinkModel:
         X = self.features(links, profile, as_of=as_of, target_description=target_description)
         # a few rows (an API request) are predicted on this thread: starting LightGBM's
         # thread team costs more than it saves and lengthens the latency tail
-        raw = self.scorer.raw_score(X, threads=0 if parallel and len(X) >= PARALLEL_FROM else 1)
+        raw = self.scorer.raw_score(X, threads=0 if on_all_cores(len(X), parallel) else 1)
         p = self.scorer.artifact.calibration.probability(raw)
         verdict = self.verdicts(p)
         quality = np.rint(100 * (1 - p)).astype(np.int64)

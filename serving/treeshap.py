@@ -617,6 +617,12 @@ PARALLEL_FROM = 256
 saves (one link in the API)."""
 
 
+def on_all_cores(rows: int, parallel: bool = True) -> bool:
+    """Whether work on ``rows`` rows should start a thread team (explainer kernels, LightGBM
+    predict): only for enough rows, and not when the caller is itself one of several threads."""
+    return parallel and rows >= PARALLEL_FROM
+
+
 class FastTreeShap:
     """Exact SHAP contributions for a LightGBM text model; ``contributions(X)`` matches
     ``booster.predict(X, pred_contrib=True)``."""
@@ -645,46 +651,27 @@ class FastTreeShap:
             raise ValueError(f"expected a matrix with {t.n_features} columns, got shape {X.shape}")
         out = np.empty((X.shape[0], t.n_features + 1))
         d = self.decisions
+        many = on_all_cores(len(X), parallel)
+        nodes = (
+            t.bias,
+            t.tree_node_start,
+            t.tree_node_count,
+            t.split_feature,
+            t.threshold,
+            t.decision_type,
+            t.cat_start,
+            t.cat_len,
+            t.cat_words,
+        )
         if len(X) and use_decisions and d is not None:
-            kernel = (
-                _decision_parallel if parallel and len(X) >= PARALLEL_FROM else _decision_serial
-            )
-            kernel(
-                X,
-                out,
-                t.bias,
-                t.tree_node_start,
-                t.tree_node_count,
-                t.split_feature,
-                t.threshold,
-                t.decision_type,
-                t.cat_start,
-                t.cat_len,
-                t.cat_words,
-                d.start,
-                d.feat_start,
-                d.feat_len,
-                d.feat,
-                d.table,
-            )
+            kernel = _decision_parallel if many else _decision_serial
+            kernel(X, out, *nodes, d.start, d.feat_start, d.feat_len, d.feat, d.table)
         elif len(X):
-            kernel = (
-                _contributions_parallel
-                if parallel and len(X) >= PARALLEL_FROM
-                else _contributions_serial
-            )
+            kernel = _contributions_parallel if many else _contributions_serial
             kernel(
                 X,
                 out,
-                t.bias,
-                t.tree_node_start,
-                t.tree_node_count,
-                t.split_feature,
-                t.threshold,
-                t.decision_type,
-                t.cat_start,
-                t.cat_len,
-                t.cat_words,
+                *nodes,
                 t.left,
                 t.right,
                 t.slot,
