@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features import schema, spec, text
+from features import rx, schema, spec, text
 from features.parse import fill
 from features.urls import TLD_CLASSES, HostInfo, host_info, split_urls, strip_tracking
 
@@ -53,7 +53,10 @@ _PAGE_TYPES = (
         r"/catalog|/sites/|/business/|/companies/|/bookmarks?/",
     ),
     ("tag_archive", r"/tags?/|/archives?/|/category/|/page/\d+|/\d{4}/\d{2}/?$|/label/"),
+    ("homepage", r"^(/|/index\.(html?|php|aspx?))?\??$"),
+    ("article", r"[^-_/.?&=#\s]+[-_][^-_/.?&=#\s]+[-_][^-_/.?&=#\s]+|\.html?(\?|$)|/\d{3,}"),
 )
+"""Page types by path and query (lower case), first match wins; anything else is "other"."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,13 +343,8 @@ def _codes(values: list[Any], categories: tuple[str, ...]) -> np.ndarray:
 def _page_type(path: pa.Array, query: pa.Array) -> np.ndarray:
     s = pc.utf8_lower(pc.binary_join_element_wise(fill(path, ""), fill(query, ""), "?"))
     out = np.full(len(s), np.nan)
-    patterns = [
-        *_PAGE_TYPES,
-        ("homepage", r"^(/|/index\.(html?|php|aspx?))?\??$"),
-        ("article", r"[^-_/.?&=#\s]+[-_][^-_/.?&=#\s]+[-_][^-_/.?&=#\s]+|\.html?(\?|$)|/\d{3,}"),
-    ]
-    for name, pattern in patterns:
-        hit = _np(pc.match_substring_regex(s, pattern), bool)
+    for name, pattern in _PAGE_TYPES:
+        hit = _np(rx.match(s, pattern), bool)
         out = np.where(np.isnan(out) & hit, spec.PAGE_TYPES.index(name), out)
     return np.where(np.isnan(out), spec.PAGE_TYPES.index("other"), out)
 
@@ -531,7 +529,7 @@ def extract(
         "",
     )
     X[:, col["url_length"]] = _np(pc.utf8_length(norm))
-    X[:, col["url_digits"]] = _np(pc.count_substring_regex(norm, r"\d"))
+    X[:, col["url_digits"]] = _np(rx.count(norm, r"\d"))
     spam_vocab = np.fromiter((t in text.SPAM_TERMS for t in p.vocab), bool, len(p.vocab))
     hits = p.doc_rows[spam_vocab[p.doc_tokens]] if len(p.vocab) else p.doc_rows
     X[:, col["source_spam_terms"]] = _bincount(hits, n)

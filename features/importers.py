@@ -384,12 +384,14 @@ def _parse_column(col: schema.Column, arr: pa.Array) -> tuple[pa.Array, np.ndarr
     raise AssertionError(col.kind)
 
 
+_HEX = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
+
+
 def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Stable 16-hex-digit id of each (source, target, anchor), and the raw 64-bit hashes."""
     key = pc.binary_join_element_wise(fill(source, ""), fill(target, ""), fill(anchor, ""), "\x1f")
     hashes = pd.util.hash_array(key.to_numpy(zero_copy_only=False), categorize=False)
-    lut = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
-    digits = lut[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)]
+    digits = _HEX[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)]
     ids = np.ascontiguousarray(digits).view("S16").ravel().astype(str)
     return pa.array(ids, pa.string()), hashes
 

@@ -9,11 +9,14 @@ reject reasons, so nothing is silently dropped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from features import rx
 
 TRUE = ("true", "1", "yes", "y", "t", "+", "x")
 FALSE = ("false", "0", "no", "n", "f", "-")
@@ -117,43 +120,55 @@ def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     s = clean(arr)
-    thousands = pc.match_substring_regex(s, _THOUSANDS)
-    s = pc.if_else(thousands, pc.replace_substring_regex(s, r"[,' ]", ""), s)
-    comma = pc.match_substring_regex(s, _DECIMAL_COMMA)
+    thousands = rx.match(s, _THOUSANDS)
+    s = pc.if_else(thousands, rx.replace(s, r"[,' ]", ""), s)
+    comma = rx.match(s, _DECIMAL_COMMA)
     s = pc.if_else(comma, pc.replace_substring(s, ",", "."), s)
-    ok = _mask(pc.match_substring_regex(s, _NUMBER))
+    ok = _mask(rx.match(s, _NUMBER))
     values = pc.cast(_null_where(s, ~ok), pa.float64())
     finite = _mask(pc.is_finite(values))
     values = _null_where(values, ~finite)
     return values, ~(finite | blank(s))
 
 
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?$"
+
+
+def _date_of(value: str) -> date | None:
+    v = value.strip()
+    if rx.search(_ISO_DATE, v):  # ISO date or datetime: the date part
+        v, formats = v[:10], _DATE_FORMATS[:1]
+    else:
+        formats = _DATE_FORMATS
+    for fmt in formats:
+        try:
+            return datetime.strptime(v, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def parse_date(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """ISO dates and datetimes, ``Sep 15, 2026``, ``15 Sep 2026``, ``2026/09/15``, ``15.09.2026``."""
-    s = clean(arr)
-    iso = pc.match_substring_regex(s, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?$")
-    s = pc.if_else(iso, pc.utf8_slice_codeunits(s, 0, 10), s)
-    out = pa.nulls(len(s), pa.timestamp("s"))
-    all_iso = not (~_mask(iso) & ~blank(s)).any()
-    for fmt in _DATE_FORMATS[:1] if all_iso else _DATE_FORMATS:  # exports are usually all ISO
-        parsed = pc.strptime(s, format=fmt, unit="s", error_is_null=True)
-        out = pc.coalesce(out, parsed)
-    values = pc.cast(out, pa.date32())
-    return values, _mask(pc.is_null(values)) & ~blank(s)
+    """ISO dates and datetimes, ``Sep 15, 2026``, ``15 Sep 2026``, ``2026/09/15``, ``15.09.2026``.
+
+    Parsed once per distinct value: an export holds a few thousand distinct days at most.
+    """
+    return parse_distinct(arr, _date_of, pa.date32())
 
 
 def parse_url(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """http(s) URLs; ``example.com/page`` and ``//example.com`` get an ``http`` scheme."""
     s = clean(arr)
-    protocol_relative = pc.starts_with(s, "//")
-    s = pc.if_else(protocol_relative, pc.binary_join_element_wise("http:", s, ""), s)
-    if not pc.all(pc.match_substring(s, "://")).as_py():  # some lack a scheme
-        has_scheme = pc.match_substring_regex(s, _SCHEME)
-        hostlike = pc.match_substring_regex(s, _HOSTLIKE)
-        add_scheme = pc.and_(pc.invert(has_scheme), hostlike)
+    ok = _mask(rx.match(s, _VALID_URL))
+    if not ok.all():  # some lack a scheme, or are not URLs at all
+        protocol_relative = pc.starts_with(s, "//")
+        s = pc.if_else(protocol_relative, pc.binary_join_element_wise("http:", s, ""), s)
+        add_scheme = pc.and_(pc.invert(rx.match(s, _SCHEME)), rx.match(s, _HOSTLIKE))
         s = pc.if_else(add_scheme, pc.binary_join_element_wise("http://", s, ""), s)
-    ok = _mask(pc.match_substring_regex(s, _VALID_URL))
+        ok = _mask(rx.match(s, _VALID_URL))
     ok &= np.asarray(fill(pc.utf8_length(s), 0).to_numpy(zero_copy_only=False)) <= MAX_URL_LENGTH
+    if ok.all():
+        return s, np.zeros(len(s), dtype=bool)
     return _null_where(s, ~ok), ~(ok | blank(s))
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features import rx
+
 STOPWORDS = frozenset(
     """
     a an the and or but if of at by for with about against between into through during before
@@ -115,7 +117,7 @@ def _fold(text: pa.Array, lut: np.ndarray, separators: str) -> pa.Array:
     other = pc.fill_null(pc.invert(pc.string_is_ascii(text)), False)
     if not pc.any(other).as_py():
         return fast
-    slow = pc.replace_substring_regex(pc.utf8_lower(text.filter(other)), separators, " ")
+    slow = rx.replace(pc.utf8_lower(text.filter(other)), separators, " ")
     return pc.replace_with_mask(fast, other, slow)
 
 
@@ -149,7 +151,7 @@ def is_content(token: str) -> bool:
 def normalize_anchor(anchor: pa.Array) -> pa.Array:
     """Lower-case anchor with punctuation folded to single spaces (for counting repeats)."""
     folded = _fold(anchor, _ANCHOR_BYTES, ANCHOR_SEPARATORS)
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(folded, "  +", " "))
+    return pc.utf8_trim_whitespace(rx.replace(folded, "  +", " "))
 
 
 def is_topical(token: str) -> bool:

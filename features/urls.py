@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import tldextract
 
+from features import rx
 from features.parse import as_string, fill
 
 _EXTRACT = tldextract.TLDExtract(
@@ -156,7 +157,7 @@ _URL_PARTS = (
 
 def split_urls(urls: pa.Array) -> dict[str, pa.Array]:
     """Lower-cased host, path and query of each URL (vectorised)."""
-    parts = pc.extract_regex(as_string(urls), _URL_PARTS)
+    parts = rx.extract(as_string(urls), _URL_PARTS)
     return {
         "host": pc.utf8_lower(pc.struct_field(parts, "host")),
         "path": pc.struct_field(parts, "path"),
@@ -168,10 +169,8 @@ def strip_tracking(query: pa.Array) -> pa.Array:
     """Drop tracking parameters (utm_*, fbclid, gclid...) from query strings."""
     if not pc.any(pc.not_equal(query, "")).as_py():
         return query
-    q = pc.replace_substring_regex(
-        query, rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?", "", max_replacements=None
-    )
-    return pc.replace_substring_regex(q, r"^&+", "")
+    q = rx.replace(query, rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?", "")
+    return rx.replace(q, r"^&+", "")
 
 
 def normalize_urls(urls: pa.Array) -> pa.Array:

@@ -1,0 +1,86 @@
+"""The two ways of running a pattern (Arrow's kernels, RE2's own binding for a few rows) give
+the same answers for every pattern the features use."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from features import extract, parse, rx, text, urls
+from tests.features.test_properties import SETTINGS
+
+ARROW, VALUE_BY_VALUE = {"small": -1}, {"small": 10**9}
+MATCHED = [
+    parse._VALID_URL,
+    parse._SCHEME,
+    parse._HOSTLIKE,
+    parse._NUMBER,
+    parse._THOUSANDS,
+    parse._DECIMAL_COMMA,
+    parse._ISO_DATE,
+    *(pattern for _, pattern in extract._PAGE_TYPES),
+]
+REPLACED = [
+    (text.SEPARATORS, " "),
+    (text.ANCHOR_SEPARATORS, " "),
+    ("  +", " "),
+    (rf"(^|&)({urls.TRACKING_PARAMS})(=[^&]*)?", ""),
+    (r"^&+", ""),
+    (r"[,' ]", ""),
+]
+pieces = st.sampled_from(
+    [
+        "http://", "https://", "HTTP://", "//", "www.", "a.com", "[::1]", ":8080", "/", "?",
+        "#", "&", "=", "-", "_", ".", ",", "'", " ", "  ", "\t", "\n", "\v", "\x00", "\u00a0",
+        "utm_source=x", "fbclid=1", "2024", "/05/", "7", "1,234", "3,5", "1e5", "index.html",
+        "forum", "/tags/", "comment", "Über", "例え", "😀", "-", "T10:00", "2026-09-15",
+    ]
+)  # fmt: skip
+strings = st.lists(
+    st.one_of(st.none(), st.lists(pieces, max_size=8).map("".join), st.text(max_size=12)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@pytest.mark.parametrize("pattern", MATCHED)
+@SETTINGS
+@given(values=strings)
+def test_match_agrees(pattern: str, values: list[str | None]) -> None:
+    arr = pa.array(values, pa.string())
+    assert rx.match(arr, pattern, **ARROW).equals(rx.match(arr, pattern, **VALUE_BY_VALUE))
+
+
+@SETTINGS
+@given(values=strings)
+def test_count_agrees(values: list[str | None]) -> None:
+    """Counting is used for digits only (Arrow re-anchors ``^`` after each match when it
+    counts, so anchored patterns would count differently)."""
+    arr = pa.array(values, pa.string())
+    assert rx.count(arr, r"\d", **ARROW).equals(rx.count(arr, r"\d", **VALUE_BY_VALUE))
+
+
+@pytest.mark.parametrize(("pattern", "replacement"), REPLACED)
+@SETTINGS
+@given(values=strings)
+def test_replace_agrees(pattern: str, replacement: str, values: list[str | None]) -> None:
+    arr = pa.array(values, pa.string())
+    fast = rx.replace(arr, pattern, replacement, **VALUE_BY_VALUE)
+    assert rx.replace(arr, pattern, replacement, **ARROW).equals(fast)
+
+
+@SETTINGS
+@given(values=strings)
+def test_extract_agrees(values: list[str | None]) -> None:
+    arr = pa.array(values, pa.string())
+    by_arrow = rx.extract(arr, urls._URL_PARTS, **ARROW)
+    assert by_arrow.to_pylist() == rx.extract(arr, urls._URL_PARTS, **VALUE_BY_VALUE).to_pylist()
+
+
+def test_small_arrays_take_the_value_by_value_path() -> None:
+    """A one-link request must not pay Arrow's per-call pattern compilation."""
+    arr = pa.array(["https://a.com/x"])
+    assert rx._values(arr, None) == ["https://a.com/x"]
+    assert rx._values(pa.array(["x"] * (rx.SMALL + 1)), None) is None
