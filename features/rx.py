@@ -58,9 +58,7 @@ def count(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Array:
     return pa.array([None if v is None else len(findall(v)) for v in values], pa.int32())
 
 
-def replace(
-    arr: pa.Array, pattern: str, replacement: str, *, small: int | None = None
-) -> pa.Array:
+def replace(arr: pa.Array, pattern: str, replacement: str, *, small: int | None = None) -> pa.Array:
     """Every match replaced by the literal ``replacement`` (null stays null)."""
     values = _values(arr, small)
     if values is None:
@@ -83,4 +81,3 @@ def extract(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Stru
         m = None if v is None else compiled.search(v)
         rows.append(None if m is None else {k: m.group(k) or "" for k in names})
     return pa.array(rows, pa.struct([(k, pa.string()) for k in names]))
-
