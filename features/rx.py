@@ -27,6 +27,12 @@ def _compiled(pattern: str) -> Any:
     return re2.compile(pattern)
 
 
+@functools.cache
+def _group_names(pattern: str) -> tuple[str, ...]:
+    groups = _compiled(pattern).groupindex
+    return tuple(sorted(groups, key=groups.get))
+
+
 def _values(arr: pa.Array, small: int | None) -> list[str | None] | None:
     """The values when the array is small enough for the value-by-value path."""
     limit = SMALL if small is None else small
@@ -74,10 +80,9 @@ def extract(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Stru
     values = _values(arr, small)
     if values is None:
         return pc.extract_regex(arr, pattern)
-    compiled = _compiled(pattern)
-    names = sorted(compiled.groupindex, key=compiled.groupindex.get)
+    search, names = _compiled(pattern).search, _group_names(pattern)
     rows: list[dict[str, str] | None] = []
     for v in values:
-        m = None if v is None else compiled.search(v)
-        rows.append(None if m is None else {k: m.group(k) or "" for k in names})
+        m = None if v is None else search(v)
+        rows.append(None if m is None else {k: g or "" for k, g in m.groupdict().items()})
     return pa.array(rows, pa.struct([(k, pa.string()) for k in names]))
