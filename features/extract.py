@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
-from features.parse import fill
+from features.parse import distinct, fill
 from features.urls import TLD_CLASSES, HostInfo, host_info, split_urls, strip_tracking
 
 PROFILE_TERMS = 40
@@ -225,21 +225,7 @@ class _Distinct:
     """Values of an array as (distinct values, index of each row's value; -1 for null)."""
 
     def __init__(self, arr: pa.Array) -> None:
-        if len(arr) <= rx.SMALL:  # a few rows (an API request): cheaper without a kernel call
-            first: dict[Any, int] = {}
-            rows = arr.to_pylist()
-            self.index = np.fromiter(
-                (-1 if v is None else first.setdefault(v, len(first)) for v in rows),
-                np.int64,
-                len(rows),
-            )
-            self.values = list(first)
-            return
-        enc = pc.dictionary_encode(arr)
-        if isinstance(enc, pa.ChunkedArray):
-            enc = enc.combine_chunks()
-        self.values: list[Any] = enc.dictionary.to_pylist()
-        self.index = _np(fill(enc.indices, -1), np.int64)
+        self.values, self.index = distinct(arr)
 
     def spread(
         self, per_value: list[Any] | np.ndarray, null: Any = np.nan, dtype: Any = np.float64
@@ -312,11 +298,13 @@ def _prepare(links: pa.Table) -> _Prepared:
         fill(_str(links, "right_context"), ""),
         " ",
     )
-    doc_lists, anchor_lists = text.tokens(doc), text.tokens(anchor)
+    # one tokeniser call for the three texts (its cost per call matters for one link)
+    lists = text.tokens(pa.concat_arrays([doc, anchor, fill(src["host"], "")]))
+    doc_lists, anchor_lists = lists.slice(0, n), lists.slice(n, n)
     doc_flat, doc_rows = _flatten(doc_lists)
     # host words count for relevance and spam terms, but not as topical terms of the target:
     # they name sites, and counting them per target would grow with every referring site
-    host_flat, host_rows = _flatten(text.tokens(fill(src["host"], "")))
+    host_flat, host_rows = _flatten(lists.slice(2 * n, n))
     topical = len(doc_flat)
     doc_flat = pa.concat_arrays([doc_flat, host_flat])
     doc_rows = np.concatenate([doc_rows, host_rows])
@@ -381,6 +369,16 @@ def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ordered = np.sort(keys, kind="stable")
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     return ordered[starts], np.diff(np.r_[starts, len(ordered)])
+
+
+def _isin(keys: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """``np.isin`` by binary search: members are few, and ``np.isin``'s own overhead shows
+    when the API scores one link."""
+    members = np.sort(members)
+    if len(members) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(members, keys), len(members) - 1)
+    return members[pos] == keys
 
 
 def _bincount(rows: np.ndarray, n: int) -> np.ndarray:
@@ -466,7 +464,7 @@ def extract(
     keep = p.content[p.doc_tokens]
     pairs, _ = _unique_counts(p.doc_rows[keep] * v + p.doc_tokens[keep])
     pair_rows = pairs // v
-    hit = np.isin(target.index[pair_rows] * v + pairs % v, np.asarray(t_keys, dtype=np.int64))
+    hit = _isin(target.index[pair_rows] * v + pairs % v, np.asarray(t_keys, dtype=np.int64))
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = np.sqrt(_bincount(pair_rows, n) * t_size)
         X[:, col["topic_relevance"]] = np.where(

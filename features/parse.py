@@ -77,25 +77,44 @@ def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr)
 
 
+def distinct(arr: pa.Array | pa.ChunkedArray) -> tuple[list[Any], np.ndarray]:
+    """Distinct non-null values (in order of first appearance) and each row's position among
+    them (-1 for null).
+
+    A few rows (an API request) are counted in Python: cheaper than a kernel call there.
+    """
+    if len(arr) <= rx.SMALL:
+        first: dict[Any, int] = {}
+        rows = arr.to_pylist()
+        index = np.fromiter(
+            (-1 if v is None else first.setdefault(v, len(first)) for v in rows),
+            np.int64,
+            len(rows),
+        )
+        return list(first), index
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    index = np.asarray(fill(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return enc.dictionary.to_pylist(), index
+
+
 def parse_distinct(
     arr: pa.Array, fn: Callable[[str], Any], type: pa.DataType
 ) -> tuple[pa.Array, np.ndarray]:
     """A parser from ``fn``, applied once per distinct value (``None`` = cannot parse).
 
-    For columns with few distinct values (flags, categories): a dictionary lookup per distinct
-    value instead of a kernel call per rule, which matters both for a million rows and for
-    the single link the API scores.
+    For columns with few distinct values (flags, categories, dates): a dictionary lookup per
+    distinct value instead of a kernel call per rule, which matters both for a million rows
+    and for the single link the API scores.
     """
-    enc = pc.dictionary_encode(as_string(arr))
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
-    distinct = enc.dictionary.to_pylist()
-    parsed = [fn(v) for v in distinct]
+    values, index = distinct(as_string(arr))
+    parsed = [fn(v) for v in values]
     bad = np.asarray(
-        [p is None and v.strip() != "" for v, p in zip(distinct, parsed, strict=True)] + [False]
+        [p is None and v.strip() != "" for v, p in zip(values, parsed, strict=True)] + [False]
     )
-    index = np.asarray(fill(enc.indices, len(distinct)).to_numpy(zero_copy_only=False))
-    return pa.array(parsed, type).take(enc.indices), bad[index]
+    slot = np.where(index < 0, len(values), index)
+    return pa.array([*parsed, None], type).take(pa.array(slot)), bad[slot]
 
 
 def _bool_of(value: str) -> bool | None:
