@@ -268,11 +268,15 @@ class _Prepared:
 def _prepare(links: pa.Table) -> _Prepared:
     """Parse URLs, look up sites and tokenise once; both the profile and features use it."""
     n = links.num_rows
-    src = split_urls(_str(links, "source_url"))
     targets = _Distinct(_str(links, "target_url"))  # few distinct targets: split those only
+    # one split for source URLs and the distinct targets (its cost per call matters for one link)
+    parts = split_urls(
+        pa.concat_arrays([_str(links, "source_url"), pa.array(targets.values, pa.string())])
+    )
+    src = {k: v.slice(0, n) for k, v in parts.items()}
     tgt = {
-        k: v.take(pa.array(targets.index, mask=targets.index < 0))
-        for k, v in split_urls(pa.array(targets.values, pa.string())).items()
+        k: v.slice(n).take(pa.array(targets.index, mask=targets.index < 0))
+        for k, v in parts.items()
     }
     source_host = _Distinct(src["host"])
     source_infos = [host_info(h) for h in source_host.values]

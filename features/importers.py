@@ -500,6 +500,8 @@ def canonicalize(
     table = pa.table(out)
     if not ok.all():
         table = table.take(keep)
+    if ok.all():
+        return table, REJECT_SCHEMA.empty_table()
     bad_idx = np.flatnonzero(~ok)
     rejects = pa.table(
         {
