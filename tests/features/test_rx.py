@@ -19,7 +19,6 @@ MATCHED = [
     parse._NUMBER,
     parse._THOUSANDS,
     parse._DECIMAL_COMMA,
-    parse._ISO_DATE,
     *(pattern for _, pattern in extract._PAGE_TYPES),
 ]
 REPLACED = [
