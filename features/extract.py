@@ -353,13 +353,16 @@ def _codes(values: list[Any], categories: tuple[str, ...]) -> np.ndarray:
     return np.fromiter((lookup.get(v, np.nan) for v in values), np.float64, len(values))
 
 
+_PAGE_TYPE_CODES = np.asarray(
+    [spec.PAGE_TYPES.index(name) for name, _ in _PAGE_TYPES] + [spec.PAGE_TYPES.index("other")],
+    dtype=np.float64,
+)
+
+
 def _page_type(path: pa.Array, query: pa.Array) -> np.ndarray:
     s = pc.utf8_lower(pc.binary_join_element_wise(fill(path, ""), fill(query, ""), "?"))
-    out = np.full(len(s), np.nan)
-    for name, pattern in _PAGE_TYPES:
-        hit = _np(rx.match(s, pattern), bool)
-        out = np.where(np.isnan(out) & hit, spec.PAGE_TYPES.index(name), out)
-    return np.where(np.isnan(out), spec.PAGE_TYPES.index("other"), out)
+    first = rx.first_match(s, tuple(pattern for _, pattern in _PAGE_TYPES))
+    return _PAGE_TYPE_CODES[first]  # -1 (no match) picks the last entry, "other"
 
 
 def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -396,6 +396,9 @@ def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.A
     return pa.array(ids, pa.string()), hashes
 
 
+_NO_REJECTS = REJECT_SCHEMA.empty_table()
+
+
 def canonicalize(
     raw: pa.Table,
     rows: np.ndarray,
@@ -501,7 +504,7 @@ def canonicalize(
     if not ok.all():
         table = table.take(keep)
     if ok.all():
-        return table, REJECT_SCHEMA.empty_table()
+        return table, _NO_REJECTS
     bad_idx = np.flatnonzero(~ok)
     rejects = pa.table(
         {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import re2
@@ -31,6 +32,16 @@ def _compiled(pattern: str) -> Any:
 def _group_names(pattern: str) -> tuple[str, ...]:
     groups = _compiled(pattern).groupindex
     return tuple(sorted(groups, key=groups.get))
+
+
+@functools.cache
+def _set(patterns: tuple[str, ...]) -> Any:
+    """The patterns compiled together: one pass over a value tells which of them match."""
+    compiled = re2.Set.SearchSet()
+    for pattern in patterns:
+        compiled.Add(pattern)
+    compiled.Compile()
+    return compiled
 
 
 def _values(arr: pa.Array, small: int | None) -> list[str | None] | None:
@@ -86,3 +97,23 @@ def extract(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Stru
         m = None if v is None else search(v)
         rows.append(None if m is None else {k: g or "" for k, g in m.groupdict().items()})
     return pa.array(rows, pa.struct([(k, pa.string()) for k in names]))
+
+
+def first_match(
+    arr: pa.Array, patterns: tuple[str, ...], *, small: int | None = None
+) -> np.ndarray:
+    """Per value, the index of the first of ``patterns`` that matches it (-1: none, or null)."""
+    values = _values(arr, small)
+    if values is None:
+        out = np.full(len(arr), -1, dtype=np.int64)
+        for i, pattern in enumerate(patterns):
+            hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+            out[(out < 0) & hit.to_numpy(zero_copy_only=False)] = i
+        return out
+    matches = _set(patterns).Match
+    out = np.full(len(values), -1, dtype=np.int64)
+    for row, v in enumerate(values):
+        hits = None if v is None else matches(v)
+        if hits:
+            out[row] = min(hits)
+    return out

@@ -54,6 +54,15 @@ def test_match_agrees(pattern: str, values: list[str | None]) -> None:
 
 @SETTINGS
 @given(values=strings)
+def test_first_match_agrees(values: list[str | None]) -> None:
+    arr = pa.array(values, pa.string())
+    patterns = tuple(pattern for _, pattern in extract._PAGE_TYPES)
+    by_arrow = rx.first_match(arr, patterns, **ARROW)
+    assert (by_arrow == rx.first_match(arr, patterns, **VALUE_BY_VALUE)).all()
+
+
+@SETTINGS
+@given(values=strings)
 def test_count_agrees(values: list[str | None]) -> None:
     """Counting is used for digits only (Arrow re-anchors ``^`` after each match when it
     counts, so anchored patterns would count differently)."""
