@@ -171,6 +171,8 @@ class Tables:
     leaf_feat: np.ndarray
     leaf_table_start: np.ndarray
     table: np.ndarray
+    tree_value_start: np.ndarray  # per tree: offset of its leaf values in ``leaf_value``
+    leaf_value: np.ndarray  # every tree's leaf values, single-leaf trees included
 
 
 def build(text: str) -> Tables:
@@ -198,6 +200,8 @@ def build(text: str) -> Tables:
             "lfl",
             "lf",
             "lts",
+            "tvs",
+            "lv",
         )
     }
     tables: list[np.ndarray] = []
@@ -207,6 +211,8 @@ def build(text: str) -> Tables:
         cols["tns"].append(node_base)
         cols["tnc"].append(n_nodes)
         cols["tls"].append(leaf_base)
+        cols["tvs"].append(len(cols["lv"]))
+        cols["lv"].extend(tree.leaf_value.tolist())
         if n_nodes == 0:
             bias += float(tree.leaf_value[0])
             continue
@@ -291,6 +297,8 @@ def build(text: str) -> Tables:
         np.asarray(cols["lf"], i64),
         np.asarray(cols["lts"], i64),
         np.concatenate(tables) if tables else np.zeros(0),
+        np.asarray(cols["tvs"], i64),
+        np.asarray(cols["lv"], np.float64),
     )
 
 
@@ -435,6 +443,29 @@ def _contributions(
                 stack_node,
                 stack_pattern,
             )
+
+
+def _raw_score(X, out, tns, tnc, sf, th, dt, cs, cl, words, left, right, tvs, leaf_value):
+    """Per link: the sum of its leaves' values, tree by tree from 0.0, as LightGBM's own
+    predict adds them (so the result is the same to the last bit). The nodes sit in a few
+    flat arrays, which matters when one link is scored with cold caches: LightGBM's own
+    predict took ~100 µs there (~25 µs warm)."""
+    for r in numba.prange(X.shape[0]):
+        x = X[r]
+        total = 0.0
+        for t in range(tns.shape[0]):
+            node = 0
+            if tnc[t] > 0:
+                base = tns[t]
+                while node >= 0:
+                    g = base + node
+                    if _goes_left(x[sf[g]], th[g], dt[g], cs[g], cl[g], words):
+                        node = left[g]
+                    else:
+                        node = right[g]
+                node = ~node
+            total += leaf_value[tvs[t] + node]
+        out[r] = total
 
 
 # ------------------------------------------------------------------------------------------------
@@ -610,6 +641,8 @@ def build_decision_tables(t: Tables, limit: int = DECISION_TABLE_BYTES) -> Decis
     )
 
 
+_raw_score_parallel = _compiled(_raw_score, parallel=True)
+_raw_score_serial = _compiled(_raw_score, parallel=False)
 _contributions_parallel = _compiled(_contributions, parallel=True)
 _contributions_serial = _compiled(_contributions, parallel=False)
 PARALLEL_FROM = 256
@@ -637,6 +670,39 @@ class FastTreeShap:
         extra = self.decisions.table.nbytes if self.decisions is not None else 0
         return int(self.tables.table.nbytes + extra)
 
+    def _matrix(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.tables.n_features:
+            raise ValueError(
+                f"expected a matrix with {self.tables.n_features} columns, got shape {X.shape}"
+            )
+        return X
+
+    def raw_score(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
+        """Log-odds, exactly LightGBM's ``predict(X, raw_score=True)`` (the same trees)."""
+        X = self._matrix(X)
+        t = self.tables
+        out = np.empty(len(X))
+        if len(X):
+            kernel = _raw_score_parallel if on_all_cores(len(X), parallel) else _raw_score_serial
+            kernel(
+                X,
+                out,
+                t.tree_node_start,
+                t.tree_node_count,
+                t.split_feature,
+                t.threshold,
+                t.decision_type,
+                t.cat_start,
+                t.cat_len,
+                t.cat_words,
+                t.left,
+                t.right,
+                t.tree_value_start,
+                t.leaf_value,
+            )
+        return out
+
     def contributions(
         self, X: np.ndarray, *, use_decisions: bool = True, parallel: bool = True
     ) -> np.ndarray:
@@ -645,10 +711,8 @@ class FastTreeShap:
         ``parallel=False`` keeps the work on the calling thread (the kernels release the GIL),
         for callers that already run several of these at once, such as batch scoring threads.
         """
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        X = self._matrix(X)
         t = self.tables
-        if X.ndim != 2 or X.shape[1] != t.n_features:
-            raise ValueError(f"expected a matrix with {t.n_features} columns, got shape {X.shape}")
         out = np.empty((X.shape[0], t.n_features + 1))
         d = self.decisions
         many = on_all_cores(len(X), parallel)

@@ -27,6 +27,9 @@ def test_exact_on_the_shipped_model():
     assert np.abs(ref - got).max() < 1e-9
     # contributions add up to the raw score
     assert np.abs(got.sum(axis=1) - scorer.raw_score(X)).max() < 1e-9
+    # and the explainer's own prediction is LightGBM's to the last bit
+    assert np.array_equal(fast.raw_score(X), scorer.raw_score(X))
+    assert np.array_equal(fast.raw_score(X[:5], parallel=False), scorer.raw_score(X[:5]))
 
 
 def _data(rng: np.random.Generator, n: int, zeros: float, nans: float) -> np.ndarray:
@@ -68,6 +71,9 @@ def test_exact_on_random_models_with_nans_zeros_and_categoricals(params):
         got = fast.contributions(probe, use_decisions=decisions, parallel=parallel)
         assert got.shape == ref.shape
         assert np.abs(ref - got).max() < 1e-9
+    raw = booster.predict(probe, raw_score=True)
+    for parallel in (True, False):
+        assert np.array_equal(fast.raw_score(probe, parallel=parallel), raw)
 
 
 def test_trees_with_a_single_leaf_only_move_the_base_value():
@@ -76,8 +82,9 @@ def test_trees_with_a_single_leaf_only_move_the_base_value():
     booster = lgb.train({"objective": "binary", "verbosity": -1}, lgb.Dataset(X, y), 3)
     _, trees = parse_model(booster.model_to_string())
     assert all(len(t.split_feature) == 0 for t in trees)
-    got = FastTreeShap(booster.model_to_string()).contributions(X[:5])
-    assert np.allclose(got, booster.predict(X[:5], pred_contrib=True))
+    fast = FastTreeShap(booster.model_to_string())
+    assert np.allclose(fast.contributions(X[:5]), booster.predict(X[:5], pred_contrib=True))
+    assert np.array_equal(fast.raw_score(X[:5]), booster.predict(X[:5], raw_score=True))
 
 
 def test_refuses_a_matrix_of_the_wrong_width():
