@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
-from features.parse import distinct, fill
-from features.urls import TLD_CLASSES, HostInfo, host_info, split_urls, strip_tracking
+from features.parse import distinct, fill, join
+from features.urls import TLD_CLASSES, HostInfo, host_info, join_url, split_urls
 
 PROFILE_TERMS = 40
 PROFILE_MIN_SHARE = 0.03
@@ -294,13 +294,13 @@ def _prepare(links: pa.Table) -> _Prepared:
     )
 
     anchor = _str(links, "anchor_text")
-    anchor_key = pc.binary_join_element_wise(target_site, text.normalize_anchor(anchor), "\x1f")
-    doc = pc.binary_join_element_wise(
+    anchor_key = join(target_site, text.normalize_anchor(anchor), sep="\x1f")
+    doc = join(
         fill(_str(links, "source_title"), ""),
         fill(src["path"], ""),
         fill(_str(links, "left_context"), ""),
         fill(_str(links, "right_context"), ""),
-        " ",
+        sep=" ",
     )
     # one tokeniser call for the three texts (its cost per call matters for one link)
     lists = text.tokens(pa.concat_arrays([doc, anchor, fill(src["host"], "")]))
@@ -360,7 +360,7 @@ _PAGE_TYPE_CODES = np.asarray(
 
 
 def _page_type(path: pa.Array, query: pa.Array) -> np.ndarray:
-    s = pc.utf8_lower(pc.binary_join_element_wise(fill(path, ""), fill(query, ""), "?"))
+    s = pc.utf8_lower(join(fill(path, ""), fill(query, ""), sep="?"))
     first = rx.first_match(s, tuple(pattern for _, pattern in _PAGE_TYPES))
     return _PAGE_TYPE_CODES[first]  # -1 (no match) picks the last entry, "other"
 
@@ -456,9 +456,7 @@ def extract(
     v = max(len(p.vocab), 1)
     vocab_pos = {t: i for i, t in enumerate(p.vocab)}
     described = set(text.words(target_description or ""))
-    target = _Distinct(
-        pc.binary_join_element_wise(fill(p.target_site, ""), fill(p.target_path, ""), "\x1f")
-    )
+    target = _Distinct(join(fill(p.target_site, ""), fill(p.target_path, ""), sep="\x1f"))
     keyword_sets: list[frozenset[str]] = []
     t_keys: list[int] = []
     for uid, key in enumerate(target.values):
@@ -546,14 +544,7 @@ def extract(
     X[:, col["ip_host"]] = host.spread([float(i.is_ip) for i in infos])
     X[:, col["subdomain_depth"]] = host.spread([float(i.subdomain_depth) for i in infos])
     X[:, col["host_hyphens"]] = host.spread([float(i.host.count("-")) for i in infos])
-    query = strip_tracking(fill(p.source_query, ""))
-    norm = pc.binary_join_element_wise(
-        src_host_of(p),
-        fill(p.source_path, ""),
-        pc.if_else(pc.equal(query, ""), "", "?"),
-        query,
-        "",
-    )
+    norm = join_url(src_host_of(p), p.source_path, p.source_query)
     X[:, col["url_length"]] = _np(pc.utf8_length(norm))
     X[:, col["url_digits"]] = _np(rx.count(norm, r"\d"))
     spam_vocab = np.fromiter((t in text.SPAM_TERMS for t in p.vocab), bool, len(p.vocab))

@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features import parse, schema
-from features.parse import fill
+from features.parse import fill, join, string
 
 FORMATS = ("auto", *schema.VENDORS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -330,10 +330,12 @@ def _apply_source(arr: pa.Array, src: schema.Source | None) -> pa.Array:
         for raw, value in src.values.items():
             mapped = pc.if_else(pc.equal(low, raw), value, mapped)
         other = pa.scalar(src.other, pa.string())
-        mapped = pc.if_else(pc.and_(pc.is_null(mapped), pc.not_equal(low, "")), other, mapped)
-        s = pc.if_else(pc.equal(low, ""), "", mapped)
+        mapped = pc.if_else(
+            pc.and_(pc.is_null(mapped), pc.not_equal(low, string(""))), other, mapped
+        )
+        s = pc.if_else(pc.equal(low, string("")), string(""), mapped)
     if src.empty is not None:
-        s = pc.if_else(pc.equal(fill(s, ""), ""), src.empty, s)
+        s = pc.if_else(pc.equal(fill(s, ""), string("")), src.empty, s)
     return s
 
 
@@ -389,7 +391,7 @@ _HEX = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
 
 def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Stable 16-hex-digit id of each (source, target, anchor), and the raw 64-bit hashes."""
-    key = pc.binary_join_element_wise(fill(source, ""), fill(target, ""), fill(anchor, ""), "\x1f")
+    key = join(fill(source, ""), fill(target, ""), fill(anchor, ""), sep="\x1f")
     hashes = pd.util.hash_array(key.to_numpy(zero_copy_only=False), categorize=False)
     digits = _HEX[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)]
     ids = np.ascontiguousarray(digits).view("S16").ravel().astype(str)

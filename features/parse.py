@@ -8,6 +8,7 @@ reject reasons, so nothing is silently dropped.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -52,10 +53,25 @@ def as_string(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
+@functools.cache
+def string(value: str) -> pa.Scalar:
+    """``value`` as a ready Arrow scalar. Kernels convert a Python string argument on every
+    call, which costs more than their work on the one link an API request carries."""
+    return pa.scalar(value, pa.string())
+
+
 def fill(arr: pa.Array, value: object) -> pa.Array:
     """``fill_null`` that skips the kernel call when there is nothing to fill (per-call cost
     matters when the API scores one link)."""
-    return arr if arr.null_count == 0 else pc.fill_null(arr, value)
+    if arr.null_count == 0:
+        return arr
+    return pc.fill_null(arr, string(value) if isinstance(value, str) else value)
+
+
+def join(*parts: pa.Array | str, sep: str) -> pa.Array:
+    """Row-wise concatenation with ``sep`` (null if any part is null); string parts repeat."""
+    args = [string(p) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*args, string(sep))
 
 
 def clean(arr: pa.Array) -> pa.Array:
@@ -66,7 +82,7 @@ def clean(arr: pa.Array) -> pa.Array:
 
 def blank(arr: pa.Array) -> np.ndarray:
     """Mask of null or empty cells."""
-    return _mask(pc.or_kleene(pc.is_null(arr), pc.equal(arr, "")))
+    return _mask(pc.or_kleene(pc.is_null(arr), pc.equal(arr, string(""))))
 
 
 def _mask(arr: pa.Array) -> np.ndarray:
@@ -132,7 +148,7 @@ def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     arr = as_string(arr)
     try:  # the common case, plain decimals: one cast instead of the regex path below
         values = pc.cast(
-            pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr), pa.float64()
+            pc.if_else(pc.equal(arr, string("")), pa.scalar(None, pa.string()), arr), pa.float64()
         )
         finite = _mask(pc.is_finite(values))
         return _null_where(values, ~finite), ~(finite | blank(arr))
@@ -191,9 +207,9 @@ def parse_url(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     ok = _mask(rx.match(s, _VALID_URL))
     if not ok.all():  # some lack a scheme, or are not URLs at all
         protocol_relative = pc.starts_with(s, "//")
-        s = pc.if_else(protocol_relative, pc.binary_join_element_wise("http:", s, ""), s)
+        s = pc.if_else(protocol_relative, join("http:", s, sep=""), s)
         add_scheme = pc.and_(pc.invert(rx.match(s, _SCHEME)), rx.match(s, _HOSTLIKE))
-        s = pc.if_else(add_scheme, pc.binary_join_element_wise("http://", s, ""), s)
+        s = pc.if_else(add_scheme, join("http://", s, sep=""), s)
         ok = _mask(rx.match(s, _VALID_URL))
     ok &= np.asarray(fill(pc.utf8_length(s), 0).to_numpy(zero_copy_only=False)) <= MAX_URL_LENGTH
     if ok.all():

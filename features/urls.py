@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import tldextract
 
 from features import rx
-from features.parse import as_string, fill
+from features.parse import as_string, fill, join, string
 
 _EXTRACT = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
@@ -167,7 +167,7 @@ def split_urls(urls: pa.Array) -> dict[str, pa.Array]:
 
 def strip_tracking(query: pa.Array) -> pa.Array:
     """Drop tracking parameters (utm_*, fbclid, gclid...) from query strings."""
-    if not pc.any(pc.not_equal(query, "")).as_py():
+    if not pc.any(pc.not_equal(query, string(""))).as_py():
         return query
     q = rx.replace(query, rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?", "")
     return rx.replace(q, r"^&+", "")
@@ -180,9 +180,14 @@ def normalize_urls(urls: pa.Array) -> pa.Array:
     whatever case its host is written in or which campaign tags it carries.
     """
     parts = split_urls(urls)
-    query = strip_tracking(fill(parts["query"], ""))
-    sep = pc.if_else(pc.equal(query, ""), "", "?")
-    return pc.binary_join_element_wise(parts["host"], parts["path"], sep, query, "")
+    return join_url(parts["host"], parts["path"], parts["query"])
+
+
+def join_url(host: pa.Array, path: pa.Array, query: pa.Array) -> pa.Array:
+    """The normalised URL (see ``normalize_urls``) from its split parts."""
+    query = strip_tracking(fill(query, ""))
+    sep = pc.if_else(pc.equal(query, string("")), string(""), string("?"))
+    return join(host, fill(path, ""), sep, query, sep="")
 
 
 def sites_of(urls: pa.Array | pa.ChunkedArray) -> np.ndarray:
