@@ -678,6 +678,20 @@ class FastTreeShap:
             )
         return X
 
+    def _nodes(self) -> tuple[np.ndarray, ...]:
+        """The node arrays every kernel reads (what a decision at each node needs)."""
+        t = self.tables
+        return (
+            t.tree_node_start,
+            t.tree_node_count,
+            t.split_feature,
+            t.threshold,
+            t.decision_type,
+            t.cat_start,
+            t.cat_len,
+            t.cat_words,
+        )
+
     def raw_score(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
         """Log-odds, exactly LightGBM's ``predict(X, raw_score=True)`` (the same trees)."""
         X = self._matrix(X)
@@ -685,22 +699,7 @@ class FastTreeShap:
         out = np.empty(len(X))
         if len(X):
             kernel = _raw_score_parallel if on_all_cores(len(X), parallel) else _raw_score_serial
-            kernel(
-                X,
-                out,
-                t.tree_node_start,
-                t.tree_node_count,
-                t.split_feature,
-                t.threshold,
-                t.decision_type,
-                t.cat_start,
-                t.cat_len,
-                t.cat_words,
-                t.left,
-                t.right,
-                t.tree_value_start,
-                t.leaf_value,
-            )
+            kernel(X, out, *self._nodes(), t.left, t.right, t.tree_value_start, t.leaf_value)
         return out
 
     def contributions(
@@ -716,17 +715,7 @@ class FastTreeShap:
         out = np.empty((X.shape[0], t.n_features + 1))
         d = self.decisions
         many = on_all_cores(len(X), parallel)
-        nodes = (
-            t.bias,
-            t.tree_node_start,
-            t.tree_node_count,
-            t.split_feature,
-            t.threshold,
-            t.decision_type,
-            t.cat_start,
-            t.cat_len,
-            t.cat_words,
-        )
+        nodes = (t.bias, *self._nodes())
         if len(X) and use_decisions and d is not None:
             kernel = _decision_parallel if many else _decision_serial
             kernel(X, out, *nodes, d.start, d.feat_start, d.feat_len, d.feat, d.table)
