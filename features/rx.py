@@ -85,18 +85,22 @@ def replace(arr: pa.Array, pattern: str, replacement: str, *, small: int | None 
     return pa.array([None if v is None else sub(literal, v) for v in values], pa.string())
 
 
-def extract(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.StructArray:
-    """Named groups of the first match as a struct per value; null where it does not match, an
-    empty string for a group that took no part in the match (Arrow's convention)."""
+def extract(arr: pa.Array, pattern: str, *, small: int | None = None) -> dict[str, pa.Array]:
+    """Each named group of the first match, per value: null where the pattern does not match,
+    an empty string for a group that took no part in the match (Arrow's convention)."""
     values = _values(arr, small)
+    names = _group_names(pattern)
     if values is None:
-        return pc.extract_regex(arr, pattern)
-    search, names = _compiled(pattern).search, _group_names(pattern)
-    rows: list[dict[str, str] | None] = []
+        parts = pc.extract_regex(arr, pattern)
+        return {k: pc.struct_field(parts, k) for k in names}
+    search = _compiled(pattern).search
+    columns: dict[str, list[str | None]] = {k: [] for k in names}
     for v in values:
         m = None if v is None else search(v)
-        rows.append(None if m is None else {k: g or "" for k, g in m.groupdict().items()})
-    return pa.array(rows, pa.struct([(k, pa.string()) for k in names]))
+        groups = {} if m is None else m.groupdict()
+        for k in names:
+            columns[k].append(None if m is None else groups[k] or "")
+    return {k: pa.array(column, pa.string()) for k, column in columns.items()}
 
 
 def first_match(

@@ -158,11 +158,7 @@ _URL_PARTS = (
 def split_urls(urls: pa.Array) -> dict[str, pa.Array]:
     """Lower-cased host, path and query of each URL (vectorised)."""
     parts = rx.extract(as_string(urls), _URL_PARTS)
-    return {
-        "host": pc.utf8_lower(pc.struct_field(parts, "host")),
-        "path": pc.struct_field(parts, "path"),
-        "query": pc.struct_field(parts, "query"),
-    }
+    return {"host": pc.utf8_lower(parts["host"]), "path": parts["path"], "query": parts["query"]}
 
 
 def strip_tracking(query: pa.Array) -> pa.Array:
