@@ -343,7 +343,7 @@ def _typed(arr: pa.Array, kind: str) -> pa.Array | None:
     """Parquet columns that already have the canonical type skip string parsing."""
     t = arr.type
     if kind == "number" and (pa.types.is_floating(t) or pa.types.is_integer(t)):
-        return pc.cast(arr, pa.float64())
+        return arr if t == pa.float64() else pc.cast(arr, pa.float64())
     if kind == "bool" and pa.types.is_boolean(t):
         return arr
     if kind == "date" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
@@ -359,7 +359,8 @@ def _parse_column(col: schema.Column, arr: pa.Array) -> tuple[pa.Array, np.ndarr
     if typed is not None:
         if col.kind == "number":
             finite = np.asarray(fill(pc.is_finite(typed), True).to_numpy(zero_copy_only=False))
-            typed = pc.if_else(pa.array(finite), typed, pa.scalar(None, pa.float64()))
+            if not finite.all():
+                typed = pc.if_else(pa.array(finite), typed, pa.scalar(None, pa.float64()))
             return typed, ~finite, "expected a finite number"
         return typed, np.zeros(len(arr), dtype=bool), ""
     arr = parse.as_string(arr)
