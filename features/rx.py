@@ -50,18 +50,13 @@ def _values(arr: pa.Array, small: int | None) -> list[str | None] | None:
     return arr.to_pylist() if len(arr) <= limit else None
 
 
-def search(pattern: str, value: str) -> bool:
-    """Does ``pattern`` match anywhere in one string."""
-    return _compiled(pattern).search(value) is not None
-
-
 def match(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Array:
     """Boolean per value: does ``pattern`` match anywhere in it (null stays null)."""
     values = _values(arr, small)
     if values is None:
         return pc.match_substring_regex(arr, pattern)
-    search = _compiled(pattern).search
-    return pa.array([None if v is None else search(v) is not None for v in values], pa.bool_())
+    find = _compiled(pattern).search
+    return pa.array([None if v is None else find(v) is not None for v in values], pa.bool_())
 
 
 def count(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Array:
@@ -93,10 +88,10 @@ def extract(arr: pa.Array, pattern: str, *, small: int | None = None) -> dict[st
     if values is None:
         parts = pc.extract_regex(arr, pattern)
         return {k: pc.struct_field(parts, k) for k in names}
-    search = _compiled(pattern).search
+    find = _compiled(pattern).search
     columns: dict[str, list[str | None]] = {k: [] for k in names}
     for v in values:
-        m = None if v is None else search(v)
+        m = None if v is None else find(v)
         groups = {} if m is None else m.groupdict()
         for k in names:
             columns[k].append(None if m is None else groups[k] or "")
