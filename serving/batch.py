@@ -43,7 +43,7 @@ from features.importers import (
     InputError,
 )
 from serving import disavow, report
-from serving.model import VERDICTS, Explain, LinkModel, Scores
+from serving.model import VERDICTS, Explain, LinkModel, Scores, fewer_collections
 
 WORK_SUFFIX = ".linksift-work"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -438,6 +438,17 @@ def score_file(
 ) -> BatchSummary:
     """Score a whole export to ``output``; rejected rows go to ``OUTPUT.rejects.csv``;
     optionally write a disavow file and an HTML report."""
+    with fewer_collections():
+        return _score_file(input, output, model, options, progress)
+
+
+def _score_file(
+    input: str | Path,
+    output: str | Path,
+    model: LinkModel,
+    options: BatchOptions | None,
+    progress: Progress | None,
+) -> BatchSummary:
     options = options or BatchOptions()
     input, output = Path(input), Path(output)
     if output.resolve() == input.resolve():

@@ -10,6 +10,9 @@ folder whose checksums or feature spec do not match is refused with the reason.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -71,6 +74,25 @@ def _registry_parts(uri: str) -> tuple[str, str | None, str | None]:
         return name, None, alias
     name, _, version = rest.partition("/")
     return name, version or None, None
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+"""Python's young-generation threshold while scoring (API and batch). Scoring allocates many
+short-lived objects next to many long-lived ones (host cache, model tables, profile
+counters); with the default (700) the collector walked the long-lived ones ~2,000 times per
+million links in batch: 4.4 s of a 35 s run, all of it holding the GIL the scoring threads
+share. Raised: 0.4 s, and 12-13% more links/s (1M links, with and without reasons)."""
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """``GC_THRESHOLDS`` for the duration, then the previous thresholds again."""
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 class LightGBMContributions:

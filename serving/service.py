@@ -43,7 +43,7 @@ from features import schema, spec
 from features.artifact import ModelLoadError
 from features.extract import Profile
 from features.importers import ImportOptions, InputError, from_records, records_format
-from serving.model import LinkModel
+from serving.model import GC_THRESHOLDS, LinkModel
 from serving.plots import waterfall
 
 log = logging.getLogger("linksift.service")
@@ -319,10 +319,10 @@ class Linksift:
         # from walking it during requests (shorter latency tails)
         gc.collect()
         gc.freeze()
-        # scoring allocates many short-lived objects; collect the young generation less often
-        # (over five interleaved rounds against Python's default thresholds: p50 3.8 vs
-        # 4.1 ms, 621 vs 566 req/s at concurrency 16; single runs are too noisy to tell)
-        gc.set_threshold(50_000, 20, 100)
+        # collect the young generation less often (see GC_THRESHOLDS; for the API, over five
+        # interleaved rounds against Python's default thresholds: p50 3.8 vs 4.1 ms, 621 vs
+        # 566 req/s at concurrency 16; single runs are too noisy to tell)
+        gc.set_threshold(*GC_THRESHOLDS)
 
     async def _score_jobs(self, jobs: tuple[Job, ...]) -> list[dict[str, Any]]:
         """A batch from the dispatcher, scored in a worker thread so the event loop keeps
