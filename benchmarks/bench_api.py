@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.common import Result
 from benchmarks.loadgen import Run, load
-from tests.serving.conftest import start_server, stop
+from tests.serving.conftest import Server, start_server, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK = {
@@ -46,16 +46,13 @@ def measure_interleaved(services: dict[str, dict[str, str]], seconds: float) -> 
     """Start every service (name -> environment; ``trivial`` is the baseline service), then
     measure them in turn for ``seconds`` in all, split over ``ROUNDS`` rounds."""
     tmp = Path(tempfile.mkdtemp(prefix="linksift-bench-"))
-    servers = {
-        name: start_server(tmp, cwd=ROOT / "benchmarks", target="trivial_service:Trivial")
-        if name == "trivial"
-        else start_server(tmp, **env)
-        for name, env in services.items()
-    }
     body = json.dumps({"links": [LINK]}).encode()
-    single: dict[str, list[Run]] = {name: [] for name in servers}
-    many: dict[str, list[Run]] = {name: [] for name in servers}
+    servers: dict[str, Server] = {}
+    single: dict[str, list[Run]] = {name: [] for name in services}
+    many: dict[str, list[Run]] = {name: [] for name in services}
     try:
+        for name, env in services.items():
+            servers[name] = start_service(tmp, trivial=name == "trivial", **env)
         for server in servers.values():  # warm up (and train BentoML's batching optimiser)
             load(server.url, "/score", body, 4, 3.0)
         for _ in range(ROUNDS):
@@ -78,14 +75,16 @@ def measure_interleaved(services: dict[str, dict[str, str]], seconds: float) -> 
     return out
 
 
+def start_service(tmp: Path, trivial: bool = False, **env: str) -> Server:
+    """linksift (with ``env``), or the trivial baseline service."""
+    if trivial:
+        return start_server(tmp, cwd=ROOT / "benchmarks", target="trivial_service:Trivial")
+    return start_server(tmp, **env)
+
+
 def measure_service(measure_fn, seconds: float, trivial: bool = False, **env: str) -> dict:
     """Start linksift (or the trivial baseline service), measure it, stop it."""
-    tmp = Path(tempfile.mkdtemp(prefix="linksift-bench-"))
-    server = (
-        start_server(tmp, cwd=ROOT / "benchmarks", target="trivial_service:Trivial")
-        if trivial
-        else start_server(tmp, **env)
-    )
+    server = start_service(Path(tempfile.mkdtemp(prefix="linksift-bench-")), trivial, **env)
     try:
         return measure_fn(server.url, seconds)
     finally:

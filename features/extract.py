@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
-from features.parse import distinct, fill, join
+from features.parse import distinct, fill, in_sorted, join
 from features.urls import TLD_CLASSES, HostInfo, host_info, join_url, split_urls
 
 PROFILE_TERMS = 40
@@ -378,16 +378,6 @@ def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.r_[starts, len(ordered)])
 
 
-def _isin(keys: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """``np.isin`` by binary search: members are few, and ``np.isin``'s own overhead shows
-    when the API scores one link."""
-    members = np.sort(members)
-    if len(members) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(members, keys), len(members) - 1)
-    return members[pos] == keys
-
-
 def _bincount(rows: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(rows, minlength=n).astype(np.float64)[:n]
 
@@ -469,7 +459,7 @@ def extract(
     keep = p.content[p.doc_tokens]
     pairs, _ = _unique_counts(p.doc_rows[keep] * v + p.doc_tokens[keep])
     pair_rows = pairs // v
-    hit = _isin(target.index[pair_rows] * v + pairs % v, np.asarray(t_keys, dtype=np.int64))
+    hit = in_sorted(target.index[pair_rows] * v + pairs % v, np.sort(np.asarray(t_keys, np.int64)))
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = np.sqrt(_bincount(pair_rows, n) * t_size)
         X[:, col["topic_relevance"]] = np.where(

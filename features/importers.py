@@ -489,7 +489,6 @@ def canonicalize(
         columns[col.name] = values
 
     ok = ~rejected
-    keep = pa.array(np.flatnonzero(ok))
     ids, _ = link_ids(columns["source_url"], columns["target_url"], columns["anchor_text"])
     out: dict[str, pa.Array] = {
         "row": pa.array(rows, pa.int64()),
@@ -504,10 +503,9 @@ def canonicalize(
         out_name = f"input_{name}" if name.lower() in RESERVED else name
         out[out_name] = raw.column(name)
     table = pa.table(out)
-    if not ok.all():
-        table = table.take(keep)
     if ok.all():
         return table, _NO_REJECTS
+    table = table.take(pa.array(np.flatnonzero(ok)))
     bad_idx = np.flatnonzero(~ok)
     rejects = pa.table(
         {
@@ -578,9 +576,7 @@ class Importer:
         _, hashes = link_ids(links["source_url"], links["target_url"], links["anchor_text"])
         hashes = hashes.astype(np.uint64)
         seen = self._seen  # sorted hashes of earlier chunks
-        pos = np.minimum(np.searchsorted(seen, hashes), max(len(seen) - 1, 0))
-        earlier = seen[pos] == hashes if len(seen) else np.zeros(len(hashes), dtype=bool)
-        dup = pd.Series(hashes).duplicated().to_numpy() | earlier
+        dup = pd.Series(hashes).duplicated().to_numpy() | parse.in_sorted(hashes, seen)
         # merged in one pass (searchsorted + insert), not re-sorted: the cost per chunk grows
         # with the file only as a copy, which keeps a 2M-row import linear in practice
         fresh = np.unique(hashes[~dup])

@@ -103,12 +103,12 @@ class LightGBMContributions:
         self.scorer = scorer
 
     def contributions(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
-        if parallel:
+        if on_all_cores(len(X), parallel):
             return self.scorer.booster.predict(X, pred_contrib=True)
         return self.scorer.booster.predict(X, pred_contrib=True, num_threads=1)
 
     def raw_score(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
-        return self.scorer.raw_score(X, threads=0 if parallel else 1)
+        return self.scorer.raw_score(X, threads=0 if on_all_cores(len(X), parallel) else 1)
 
 
 class LinkModel:
@@ -211,9 +211,8 @@ class LinkModel:
         """
         X = self.features(links, profile, as_of=as_of, target_description=target_description)
         # the explainer's own walk of the same trees: equal to LightGBM's predict to the last
-        # bit (tested), faster, and much faster for one link with cold caches (the API); a
-        # few rows are predicted on this thread, where a thread team costs more than it saves
-        raw = self.explainer.raw_score(X, parallel=on_all_cores(len(X), parallel))
+        # bit (tested), faster, and much faster for one link with cold caches (the API)
+        raw = self.explainer.raw_score(X, parallel=parallel)
         p = self.scorer.artifact.calibration.probability(raw)
         verdict = self.verdicts(p)
         quality = np.rint(100 * (1 - p)).astype(np.int64)
