@@ -14,6 +14,7 @@ lookups, anchor classification) runs once per distinct host or (anchor, target) 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -29,8 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
-from features.parse import distinct, fill, in_sorted, join
-from features.urls import TLD_CLASSES, HostInfo, host_info, join_url, split_urls
+from features.parse import distinct_array, fill, in_sorted, join
+from features.urls import HostTable, host_info, host_table, join_url, split_urls
 
 PROFILE_TERMS = 40
 PROFILE_MIN_SHARE = 0.03
@@ -111,17 +112,17 @@ class ProfileBuilder:
         # document frequency of content words (source text and anchor) per target site
         rows = np.concatenate([p.doc_rows[: p.topical], p.anchor_rows])
         toks = np.concatenate([p.doc_tokens[: p.topical], p.anchor_tokens])
-        topical = np.fromiter((text.is_topical(t) for t in p.vocab), bool, len(p.vocab))
-        keep = topical[toks] & (p.target_site_ids[rows] >= 0)
-        v = max(len(p.vocab), 1)
+        keep = p.topical_vocab[toks] & (p.target_site_ids[rows] >= 0)
+        v = max(len(p.vocab_array), 1)
         pairs, _ = _unique_counts(rows[keep] * v + toks[keep])
         keys, counts = _unique_counts(p.target_site_ids[pairs // v] * v + pairs % v)
-        for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
+        terms = p.vocab_array.take(pa.array(keys % v)).to_pylist()
+        for key, term, count in zip(keys.tolist(), terms, counts.tolist(), strict=True):
             site = p.target_site_values[key // v]
             docs = self.term_docs.get(site)
             if docs is None:
                 docs = self.term_docs[site] = Counter()
-            docs[p.vocab[key % v]] += count
+            docs[term] += count
         return self
 
     def merge(self, other: ProfileBuilder) -> ProfileBuilder:
@@ -225,13 +226,19 @@ class _Distinct:
     """Values of an array as (distinct values, index of each row's value; -1 for null)."""
 
     def __init__(self, arr: pa.Array) -> None:
-        self.values, self.index = distinct(arr)
+        self.array, self.index = distinct_array(arr)
+
+    @functools.cached_property
+    def values(self) -> list[Any]:
+        return self.array.to_pylist()
 
     def spread(
         self, per_value: list[Any] | np.ndarray, null: Any = np.nan, dtype: Any = np.float64
     ) -> np.ndarray:
         """Each row's entry of ``per_value`` (``null`` for null rows)."""
-        table = np.asarray([*list(per_value), null], dtype=dtype)
+        table = np.empty(len(per_value) + 1, dtype=dtype)
+        table[:-1] = per_value
+        table[-1] = null
         return table[self.index]
 
 
@@ -244,7 +251,8 @@ def _flatten(lists: pa.Array) -> tuple[pa.Array, np.ndarray]:
 class _Prepared:
     n: int
     source_host: _Distinct
-    source_infos: list[HostInfo]
+    source_hosts: HostTable  # per distinct source host
+    source_host_rows: pa.Array  # each row's lower-case source host
     source_path: pa.Array
     source_query: pa.Array
     source_site: pa.Array
@@ -256,13 +264,18 @@ class _Prepared:
     anchor: pa.Array
     anchor_key: pa.Array
     anchor_words: np.ndarray
-    vocab: list[str]
-    content: np.ndarray
+    vocab_array: pa.Array
+    content: np.ndarray  # per vocabulary token: text.is_content
+    topical_vocab: np.ndarray  # per vocabulary token: text.is_topical
     doc_tokens: np.ndarray
     doc_rows: np.ndarray
     topical: int  # doc_tokens[:topical] are the page's own words (the rest: its host name)
     anchor_tokens: np.ndarray
     anchor_rows: np.ndarray
+
+    @functools.cached_property
+    def vocab(self) -> list[str]:
+        return self.vocab_array.to_pylist()
 
 
 def _prepare(links: pa.Table) -> _Prepared:
@@ -279,16 +292,15 @@ def _prepare(links: pa.Table) -> _Prepared:
         for k, v in parts.items()
     }
     source_host = _Distinct(src["host"])
-    source_infos = [host_info(h) for h in source_host.values]
-    source_site = pa.array(
-        source_host.spread([i.site for i in source_infos], None, object), pa.string()
-    )
+    source_hosts = host_table(source_host.array)
+    source_site = source_hosts.site.take(_rows(source_host.index))
     target_host = _Distinct(tgt["host"])
-    target_infos = [host_info(h) for h in target_host.values]
-    site_values = sorted({i.site for i in target_infos})
+    target_hosts = host_table(target_host.array)
+    target_host_sites = target_hosts.site.to_pylist()
+    site_values = sorted(set(target_host_sites))
     site_pos = {s: k for k, s in enumerate(site_values)}
-    target_site_ids = target_host.spread([site_pos[i.site] for i in target_infos], -1, np.int64)
-    brands = {i.site: i.brand for i in target_infos}
+    target_site_ids = target_host.spread([site_pos[s] for s in target_host_sites], -1, np.int64)
+    brands = dict(zip(target_host_sites, target_hosts.brand.to_pylist(), strict=True))
     target_site = pa.array(
         np.asarray([*site_values, None], dtype=object)[target_site_ids], pa.string()
     )
@@ -314,14 +326,14 @@ def _prepare(links: pa.Table) -> _Prepared:
     doc_rows = np.concatenate([doc_rows, host_rows])
     anc_flat, anc_rows = _flatten(anchor_lists)
     enc = pc.dictionary_encode(pa.concat_arrays([doc_flat, anc_flat]))
-    vocab = enc.dictionary.to_pylist()
     ids = _np(enc.indices, np.int64)
-    content = np.fromiter((text.is_content(t) for t in vocab), bool, len(vocab))
+    content, topical_vocab = text.content_flags(enc.dictionary)
     anchor_words = _np(pc.list_value_length(anchor_lists))
     return _Prepared(
         n=n,
         source_host=source_host,
-        source_infos=source_infos,
+        source_hosts=source_hosts,
+        source_host_rows=src["host"],
         source_path=src["path"],
         source_query=src["query"],
         source_site=source_site,
@@ -333,8 +345,9 @@ def _prepare(links: pa.Table) -> _Prepared:
         anchor=anchor,
         anchor_key=anchor_key,
         anchor_words=anchor_words,
-        vocab=vocab,
+        vocab_array=enc.dictionary,
         content=content,
+        topical_vocab=topical_vocab,
         doc_tokens=ids[: len(doc_flat)],
         doc_rows=doc_rows,
         topical=topical,
@@ -348,9 +361,24 @@ def _prepare(links: pa.Table) -> _Prepared:
 # --------------------------------------------------------------------------------------------
 
 
-def _codes(values: list[Any], categories: tuple[str, ...]) -> np.ndarray:
-    lookup = {c: float(i) for i, c in enumerate(categories)}
-    return np.fromiter((lookup.get(v, np.nan) for v in values), np.float64, len(values))
+_PLACEMENTS = pa.array(schema.PLACEMENTS, pa.string())
+_MONEY_TERMS = pa.array(sorted(text.MONEY_TERMS), pa.string())
+_SPAM_TERMS = pa.array(sorted(text.SPAM_TERMS), pa.string())
+
+
+def _category_codes(values: pa.Array | pa.ChunkedArray, categories: pa.Array) -> np.ndarray:
+    """Each value's position in ``categories`` as a float (NaN: null or not one of them)."""
+    return _np(pc.index_in(values, value_set=categories), np.float64)
+
+
+def _in_vocab(vocab: pa.Array, terms: pa.Array) -> np.ndarray:
+    """Which tokens of a vocabulary are among ``terms``."""
+    return np.asarray(pc.is_in(vocab, value_set=terms).to_numpy(zero_copy_only=False), bool)
+
+
+def _rows(index: np.ndarray) -> pa.Array:
+    """``index`` as take() indices, -1 (no value) as null."""
+    return pa.array(index, mask=index < 0)
 
 
 _PAGE_TYPE_CODES = np.asarray(
@@ -386,8 +414,11 @@ _NAKED = re.compile(r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$")
 _ANCHOR_CODES = {name: float(i) for i, name in enumerate(spec.ANCHOR_TYPES)}
 
 
+@functools.lru_cache(maxsize=131_072)  # bounded: memory must not grow with the export
 def _anchor_shape(anchor: str) -> tuple[str | None, str, frozenset[str]]:
-    """(type decided by the anchor alone, or None; compact form; content words)."""
+    """(type decided by the anchor alone, or None; compact form; content words).
+
+    Cached: a profile repeats its anchors (brand and money phrases) across the whole file."""
     a = " ".join(anchor.lower().split())
     if not a:
         return "empty", "", frozenset()
@@ -443,23 +474,27 @@ def extract(
     X[:, col["days_since_seen"]] = np.maximum(today - _floats(links, "last_seen"), 0)
 
     # relevance: cosine between the source's words and the target's terms ------------------------
-    v = max(len(p.vocab), 1)
-    vocab_pos = {t: i for i, t in enumerate(p.vocab)}
+    v = max(len(p.vocab_array), 1)
     described = set(text.words(target_description or ""))
     target = _Distinct(join(fill(p.target_site, ""), fill(p.target_path, ""), sep="\x1f"))
     keyword_sets: list[frozenset[str]] = []
-    t_keys: list[int] = []
-    for uid, key in enumerate(target.values):
+    for key in target.values:
         site, _, path = key.partition("\x1f")
         terms = set(profile.target_terms.get(site, ())) | set(text.words(path)) | described
         terms.discard(host_info(site).brand if site else "")
         keyword_sets.append(frozenset(terms))
-        t_keys.extend(uid * v + vocab_pos[t] for t in terms if t in vocab_pos)
+    # each target's terms by their position in this chunk's vocabulary (absent terms drop out)
+    owner = np.repeat(np.arange(len(keyword_sets)), [len(k) for k in keyword_sets])
+    pos = pc.index_in(
+        pa.array([t for k in keyword_sets for t in k], pa.string()), value_set=p.vocab_array
+    )
+    found = _np(pc.is_valid(pos), bool)
+    t_keys = owner[found] * v + _np(pos.filter(pa.array(found)), np.int64)
     t_size = np.asarray([len(k) for k in keyword_sets] + [0], dtype=np.float64)[target.index]
     keep = p.content[p.doc_tokens]
     pairs, _ = _unique_counts(p.doc_rows[keep] * v + p.doc_tokens[keep])
     pair_rows = pairs // v
-    hit = in_sorted(target.index[pair_rows] * v + pairs % v, np.sort(np.asarray(t_keys, np.int64)))
+    hit = in_sorted(target.index[pair_rows] * v + pairs % v, np.sort(t_keys))
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = np.sqrt(_bincount(pair_rows, n) * t_size)
         X[:, col["topic_relevance"]] = np.where(
@@ -467,7 +502,7 @@ def extract(
         )
 
     # placement ----------------------------------------------------------------------------------
-    X[:, col["placement"]] = _codes(links["placement"].to_pylist(), schema.PLACEMENTS)
+    X[:, col["placement"]] = _category_codes(links["placement"], _PLACEMENTS)
     X[:, col["page_type"]] = _page_type(p.source_path, p.source_query)
     X[:, col["sitewide"]] = _floats(links, "sitewide")
     X[:, col["is_image"]] = _floats(links, "is_image")
@@ -479,12 +514,9 @@ def extract(
     # anchor -------------------------------------------------------------------------------------
     anchor_null = _np(pc.is_null(p.anchor), bool)
     X[:, col["anchor_words"]] = np.where(anchor_null, np.nan, p.anchor_words)
-    for name, vocab in (
-        ("anchor_money_terms", text.MONEY_TERMS),
-        ("anchor_spam_terms", text.SPAM_TERMS),
-    ):
-        in_vocab = np.fromiter((t in vocab for t in p.vocab), bool, len(p.vocab))
-        hits = p.anchor_rows[in_vocab[p.anchor_tokens]] if len(p.vocab) else p.anchor_rows
+    for name, terms in (("anchor_money_terms", _MONEY_TERMS), ("anchor_spam_terms", _SPAM_TERMS)):
+        in_vocab = _in_vocab(p.vocab_array, terms)
+        hits = p.anchor_rows[in_vocab[p.anchor_tokens]] if len(in_vocab) else p.anchor_rows
         X[:, col[name]] = np.where(anchor_null, np.nan, _bincount(hits, n))
     anchors = _Distinct(p.anchor)
     shapes = [_anchor_shape(a) for a in anchors.values]
@@ -528,24 +560,19 @@ def extract(
     X[:, col["http_error"]] = np.where(np.isnan(status), np.nan, (status >= 400).astype(float))
 
     # source URL -----------------------------------------------------------------------------------
-    infos, host = p.source_infos, p.source_host
-    X[:, col["tld_class"]] = host.spread(_codes([i.tld_class for i in infos], TLD_CLASSES))
-    X[:, col["shared_platform"]] = host.spread([float(i.shared_platform) for i in infos])
-    X[:, col["ip_host"]] = host.spread([float(i.is_ip) for i in infos])
-    X[:, col["subdomain_depth"]] = host.spread([float(i.subdomain_depth) for i in infos])
-    X[:, col["host_hyphens"]] = host.spread([float(i.host.count("-")) for i in infos])
-    norm = join_url(src_host_of(p), p.source_path, p.source_query)
+    hosts, host = p.source_hosts, p.source_host
+    X[:, col["tld_class"]] = host.spread(hosts.tld_class)
+    X[:, col["shared_platform"]] = host.spread(hosts.shared_platform)
+    X[:, col["ip_host"]] = host.spread(hosts.is_ip)
+    X[:, col["subdomain_depth"]] = host.spread(hosts.subdomain_depth)
+    X[:, col["host_hyphens"]] = host.spread(hosts.hyphens)
+    norm = join_url(fill(p.source_host_rows, ""), p.source_path, p.source_query)
     X[:, col["url_length"]] = _np(pc.utf8_length(norm))
     X[:, col["url_digits"]] = _np(rx.count(norm, r"\d"))
-    spam_vocab = np.fromiter((t in text.SPAM_TERMS for t in p.vocab), bool, len(p.vocab))
-    hits = p.doc_rows[spam_vocab[p.doc_tokens]] if len(p.vocab) else p.doc_rows
+    spam_vocab = _in_vocab(p.vocab_array, _SPAM_TERMS)
+    hits = p.doc_rows[spam_vocab[p.doc_tokens]] if len(spam_vocab) else p.doc_rows
     X[:, col["source_spam_terms"]] = _bincount(hits, n)
     return X
-
-
-def src_host_of(p: _Prepared) -> pa.Array:
-    """Each row's lower-case source host."""
-    return pa.array(p.source_host.spread(p.source_host.values, "", object), pa.string())
 
 
 def feature_frame(links: pa.Table, profile: Profile | None = None, **kw: Any) -> pd.DataFrame:

@@ -399,6 +399,25 @@ def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.A
     return pa.array(ids, pa.string()), hashes
 
 
+_NIBBLE = np.zeros(256, np.uint64)
+_NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint64)
+
+
+def link_hashes(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The 64-bit hashes back from ``link_id`` strings (their hex digits), without hashing the
+    URLs again."""
+    ids = parse.as_string(ids)
+    if len(ids) == 0:
+        return np.zeros(0, np.uint64)
+    _, offsets, data = ids.buffers()
+    start = np.frombuffer(offsets, np.int32)[ids.offset]
+    digits = np.frombuffer(data, np.uint8)[start : start + 16 * len(ids)].reshape(-1, 16)
+    out = np.zeros(len(ids), np.uint64)
+    for k in range(16):
+        out = (out << np.uint64(4)) | _NIBBLE[digits[:, k]]
+    return out
+
+
 _NO_REJECTS = REJECT_SCHEMA.empty_table()
 
 
@@ -552,29 +571,41 @@ class Importer:
         self._seen = np.empty(0, dtype=np.uint64)
 
     def chunks(self) -> Iterator[ImportChunk]:
-        for raw, rows, malformed in read_raw(self.layout, self.options.chunk_rows):
-            links, rejects = canonicalize(raw, rows, self.format, self.options)
-            if malformed:
-                expected = len(self.layout.header)
-                extra = pa.table(
-                    {
-                        "row": pa.array([r for r, _ in malformed], pa.int64()),
-                        "field": pa.array([""] * len(malformed), pa.string()),
-                        "reason": pa.array(
-                            [f"expected {expected} fields, got {k}" for _, k in malformed],
-                            pa.string(),
-                        ),
-                        "value": pa.array([""] * len(malformed), pa.string()),
-                    },
-                    schema=REJECT_SCHEMA,
-                )
-                rejects = pa.concat_tables([rejects, extra]).sort_by("row")
-            yield ImportChunk(self.mark_duplicates(links), rejects)
+        for raw in self.raw_chunks():
+            yield self.mark_duplicates(self.canonical(*raw))
 
-    def mark_duplicates(self, links: pa.Table) -> pa.Table:
-        """Flag the second and later copies of a link (same source, target and anchor)."""
-        _, hashes = link_ids(links["source_url"], links["target_url"], links["anchor_text"])
-        hashes = hashes.astype(np.uint64)
+    def raw_chunks(self) -> Iterator[tuple[pa.Table, np.ndarray, list]]:
+        """The file's records as raw string chunks (see ``read_raw``), for ``canonical``."""
+        return read_raw(self.layout, self.options.chunk_rows)
+
+    def canonical(self, raw: pa.Table, rows: np.ndarray, malformed: list) -> ImportChunk:
+        """One raw chunk mapped, parsed and validated; duplicates are not flagged yet.
+
+        Needs nothing from other chunks, so chunks can be canonicalised on several threads;
+        ``mark_duplicates`` then takes them in file order."""
+        links, rejects = canonicalize(raw, rows, self.format, self.options)
+        if malformed:
+            expected = len(self.layout.header)
+            extra = pa.table(
+                {
+                    "row": pa.array([r for r, _ in malformed], pa.int64()),
+                    "field": pa.array([""] * len(malformed), pa.string()),
+                    "reason": pa.array(
+                        [f"expected {expected} fields, got {k}" for _, k in malformed],
+                        pa.string(),
+                    ),
+                    "value": pa.array([""] * len(malformed), pa.string()),
+                },
+                schema=REJECT_SCHEMA,
+            )
+            rejects = pa.concat_tables([rejects, extra]).sort_by("row")
+        return ImportChunk(links, rejects)
+
+    def mark_duplicates(self, chunk: ImportChunk) -> ImportChunk:
+        """Flag the second and later copies of a link (same source, target and anchor), across
+        chunks: call in file order."""
+        links = chunk.links
+        hashes = link_hashes(links["link_id"])
         seen = self._seen  # sorted hashes of earlier chunks
         dup = pd.Series(hashes).duplicated().to_numpy() | parse.in_sorted(hashes, seen)
         # merged in one pass (searchsorted + insert), not re-sorted: the cost per chunk grows
@@ -582,7 +613,7 @@ class Importer:
         fresh = np.unique(hashes[~dup])
         self._seen = np.insert(seen, np.searchsorted(seen, fresh), fresh)
         idx = links.column_names.index("duplicate")
-        return links.set_column(idx, "duplicate", pa.array(dup))
+        return ImportChunk(links.set_column(idx, "duplicate", pa.array(dup)), chunk.rejects)
 
 
 def records_format(records: list[dict[str, Any]], options: ImportOptions | None = None) -> str:

@@ -99,6 +99,12 @@ def distinct(arr: pa.Array | pa.ChunkedArray) -> tuple[list[Any], np.ndarray]:
 
     A few rows (an API request) are counted in Python: cheaper than a kernel call there.
     """
+    values, index = distinct_array(arr)
+    return values.to_pylist(), index
+
+
+def distinct_array(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """``distinct`` with the distinct values as an Arrow array (for kernels to work on)."""
     if len(arr) <= rx.SMALL:
         first: dict[Any, int] = {}
         rows = arr.to_pylist()
@@ -107,12 +113,12 @@ def distinct(arr: pa.Array | pa.ChunkedArray) -> tuple[list[Any], np.ndarray]:
             np.int64,
             len(rows),
         )
-        return list(first), index
+        return pa.array(list(first), arr.type), index
     enc = pc.dictionary_encode(arr)
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
     index = np.asarray(fill(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return enc.dictionary.to_pylist(), index
+    return enc.dictionary, index
 
 
 def in_sorted(keys: np.ndarray, members: np.ndarray) -> np.ndarray:

@@ -148,6 +148,31 @@ def is_content(token: str) -> bool:
     return len(token) >= 3 and token not in STOPWORDS and not token.isdigit()
 
 
+_STOPWORDS = pa.array(sorted(STOPWORDS), pa.string())
+
+
+def content_flags(vocab: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``is_content`` and ``is_topical`` of every token of a vocabulary, vectorised (a chunk's
+    vocabulary has tens of thousands of tokens). ASCII tokens go through Arrow kernels;
+    the few others through the functions themselves, whose digit rules are Unicode's."""
+    if len(vocab) <= rx.SMALL:
+        tokens = vocab.to_pylist()
+        return (
+            np.fromiter((is_content(t) for t in tokens), bool, len(tokens)),
+            np.fromiter((is_topical(t) for t in tokens), bool, len(tokens)),
+        )
+    long_enough = np.asarray(pc.utf8_length(vocab)) >= 3
+    stop = np.asarray(pc.is_in(vocab, _STOPWORDS))
+    content = long_enough & ~stop & ~np.asarray(pc.ascii_is_decimal(vocab))
+    topical = content & ~np.asarray(pc.match_substring_regex(vocab, "[0-9]"))
+    other = np.flatnonzero(~np.asarray(pc.string_is_ascii(vocab)))
+    if len(other):
+        tokens = vocab.take(pa.array(other)).to_pylist()
+        content[other] = [is_content(t) for t in tokens]
+        topical[other] = [is_topical(t) for t in tokens]
+    return content, topical
+
+
 def normalize_anchor(anchor: pa.Array) -> pa.Array:
     """Lower-case anchor with punctuation folded to single spaces (for counting repeats)."""
     folded = _fold(anchor, _ANCHOR_BYTES, ANCHOR_SEPARATORS)

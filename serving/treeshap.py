@@ -509,15 +509,96 @@ BLOCK = 256
 core's cache for a whole block instead of every row touching every tree's table (~25 MB)."""
 
 
-def _decision_contributions(
-    X, out, bias, tns, tnc, sf, th, dt, cs, cl, words, dstart, dfeat_start, dfeat_len, dfeat, dtable
-):
-    """Per link and tree: the node decisions form a code; add that code's row.
+@numba.njit(cache=True, inline="always")
+def _block_codes(xt, m, codes, base, nodes, sf, th, dt, cs, cl, words):
+    """Each row's decision code for one tree: bit n set iff the row goes left at node n.
 
     Decisions are taken node by node over a block of rows (the block's features transposed,
     so each node reads one contiguous column): for numeric nodes that is a branch-free loop
-    the compiler vectorises. Trees are added in the same order for every row, so the sums do
-    not depend on blocking.
+    the compiler vectorises."""
+    for r in range(m):
+        codes[r] = 0
+    for node in range(nodes):
+        g = base + node
+        col = xt[sf[g]]
+        bit = np.int64(1) << node
+        d = dt[g]
+        missing = (d >> 2) & 3
+        if d & 1 or missing == 1:  # categorical or zero-as-missing: the general test
+            for r in range(m):
+                if _goes_left(col[r], th[g], d, cs[g], cl[g], words):
+                    codes[r] |= bit
+        else:
+            # missing None: NaN is read as 0.0; missing NaN: NaN takes the default side
+            threshold = th[g]
+            nan_left = (threshold >= 0.0) if missing == 0 else (d & 2) != 0
+            for r in range(m):
+                x = col[r]
+                left = (x <= threshold) | ((x != x) & nan_left)
+                codes[r] |= bit * left
+
+
+@numba.njit(cache=True, inline="always")
+def _transpose_block(X, lo, m, xt):
+    for r in range(m):
+        for j in range(X.shape[1]):
+            xt[j, r] = X[lo + r, j]
+
+
+def _decision_raw_score(X, out, tns, tnc, sf, th, dt, cs, cl, words, tvs, leaf_value, cstart, leaf):
+    """Per block of rows and tree: the decision codes pick each row's leaf; its value is added
+    tree by tree from 0.0, as LightGBM's own predict adds them (the same result to the last
+    bit), with the decisions vectorised instead of a branchy walk per row."""
+    n = X.shape[0]
+    for b in numba.prange((n + BLOCK - 1) // BLOCK):
+        lo = b * BLOCK
+        m = min(n, lo + BLOCK) - lo
+        xt = np.empty((X.shape[1], BLOCK))
+        codes = np.zeros(BLOCK, np.int64)
+        total = np.zeros(BLOCK)
+        _transpose_block(X, lo, m, xt)
+        for t in range(tns.shape[0]):
+            nodes = tnc[t]
+            if nodes == 0:
+                for r in range(m):
+                    total[r] += leaf_value[tvs[t]]
+                continue
+            _block_codes(xt, m, codes, tns[t], nodes, sf, th, dt, cs, cl, words)
+            values = leaf_value[tvs[t] :]
+            leaves = leaf[cstart[t] :]
+            for r in range(m):
+                total[r] += values[leaves[codes[r]]]
+        for r in range(m):
+            out[lo + r] = total[r]
+
+
+def _decision_contributions(
+    X,
+    out,
+    raw,
+    bias,
+    tns,
+    tnc,
+    sf,
+    th,
+    dt,
+    cs,
+    cl,
+    words,
+    dstart,
+    dfeat_start,
+    dfeat_len,
+    dfeat,
+    dtable,
+    tvs,
+    leaf_value,
+    cstart,
+    leaf,
+):
+    """Per link and tree: the node decisions form a code; add that code's row, and the code's
+    leaf value to the raw score (the same sum as ``_decision_raw_score``, so explaining every
+    link takes the decisions once). Trees are added in the same order for every row, so the
+    sums do not depend on blocking.
     """
     n = X.shape[0]
     k = X.shape[1]
@@ -526,44 +607,33 @@ def _decision_contributions(
         m = min(n, lo + BLOCK) - lo
         xt = np.empty((k, BLOCK))
         codes = np.zeros(BLOCK, np.int64)
+        total = np.zeros(BLOCK)
+        _transpose_block(X, lo, m, xt)
         for r in range(m):
             for j in range(k):
-                xt[j, r] = X[lo + r, j]
                 out[lo + r, j] = 0.0
             out[lo + r, k] = bias
         for t in range(tns.shape[0]):
             nodes = tnc[t]
             if nodes == 0:
+                for r in range(m):
+                    total[r] += leaf_value[tvs[t]]
                 continue
-            base = tns[t]
-            for r in range(m):
-                codes[r] = 0
-            for node in range(nodes):
-                g = base + node
-                col = xt[sf[g]]
-                bit = np.int64(1) << node
-                d = dt[g]
-                missing = (d >> 2) & 3
-                if d & 1 or missing == 1:  # categorical or zero-as-missing: the general test
-                    for r in range(m):
-                        if _goes_left(col[r], th[g], d, cs[g], cl[g], words):
-                            codes[r] |= bit
-                else:
-                    # missing None: NaN is read as 0.0; missing NaN: NaN takes the default side
-                    threshold = th[g]
-                    nan_left = (threshold >= 0.0) if missing == 0 else (d & 2) != 0
-                    for r in range(m):
-                        x = col[r]
-                        left = (x <= threshold) | ((x != x) & nan_left)
-                        codes[r] |= bit * left
+            _block_codes(xt, m, codes, tns[t], nodes, sf, th, dt, cs, cl, words)
+            values = leaf_value[tvs[t] :]
+            leaves = leaf[cstart[t] :]
             width = dfeat_len[t]
             fs = dfeat_start[t]
             ds = dstart[t]
             for r in range(m):
-                off = ds + codes[r] * width
+                code = codes[r]
+                total[r] += values[leaves[code]]
+                off = ds + code * width
                 row = out[lo + r]
                 for i in range(width):
                     row[dfeat[fs + i]] += dtable[off + i]
+        for r in range(m):
+            raw[lo + r] = total[r]
 
 
 def _compiled(fn: Any, parallel: bool) -> Any:
@@ -581,6 +651,8 @@ def _compiled(fn: Any, parallel: bool) -> Any:
 
 _decision_parallel = _compiled(_decision_contributions, parallel=True)
 _decision_serial = _compiled(_decision_contributions, parallel=False)
+_decision_raw_parallel = _compiled(_decision_raw_score, parallel=True)
+_decision_raw_serial = _compiled(_decision_raw_score, parallel=False)
 DECISION_TABLE_BYTES = 256 * 2**20
 """Largest decision-table set built; bigger (deeper or wider) trees use the pattern tables."""
 
@@ -592,6 +664,18 @@ class DecisionTables:
     feat_len: np.ndarray
     feat: np.ndarray
     table: np.ndarray
+    code_start: np.ndarray  # per tree: offset of its codes in ``leaf``
+    leaf: np.ndarray  # per tree and decision code: the leaf it reaches
+
+
+@numba.njit(cache=True)
+def _fill_leaves(left, right, out):
+    """out[code]: the leaf reached when node n goes left iff bit n of ``code`` is set."""
+    for code in range(out.shape[0]):
+        node = 0
+        while node >= 0:
+            node = left[node] if (code >> node) & 1 else right[node]
+        out[code] = ~node
 
 
 def build_decision_tables(t: Tables, limit: int = DECISION_TABLE_BYTES) -> DecisionTables | None:
@@ -607,6 +691,9 @@ def build_decision_tables(t: Tables, limit: int = DECISION_TABLE_BYTES) -> Decis
             return None
     start = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
     table = np.zeros(int(sum(sizes)))
+    n_codes = [1 << int(c) if c else 0 for c in t.tree_node_count]
+    code_start = np.r_[0, np.cumsum(n_codes)[:-1]].astype(np.int64)
+    leaf = np.zeros(int(sum(n_codes)), np.int32)
     col = np.full(t.n_features, -1, np.int64)
     for i, f in enumerate(feats):
         nodes = int(t.tree_node_count[i])
@@ -616,6 +703,11 @@ def build_decision_tables(t: Tables, limit: int = DECISION_TABLE_BYTES) -> Decis
         col[f] = np.arange(len(f))
         view = table[start[i] : start[i] + sizes[i]].reshape(1 << nodes, len(f))
         b = int(t.tree_node_start[i])
+        _fill_leaves(
+            t.left[b : b + nodes],
+            t.right[b : b + nodes],
+            leaf[code_start[i] : code_start[i] + (1 << nodes)],
+        )
         _fill_decision_table(
             nodes,
             t.left[b : b + nodes],
@@ -638,6 +730,8 @@ def build_decision_tables(t: Tables, limit: int = DECISION_TABLE_BYTES) -> Decis
         lens,
         np.concatenate(feats) if feats else np.zeros(0, np.int64),
         table,
+        code_start,
+        leaf,
     )
 
 
@@ -692,15 +786,59 @@ class FastTreeShap:
             t.cat_words,
         )
 
-    def raw_score(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
+    def raw_score(
+        self, X: np.ndarray, *, use_decisions: bool = True, parallel: bool = True
+    ) -> np.ndarray:
         """Log-odds, exactly LightGBM's ``predict(X, raw_score=True)`` (the same trees)."""
         X = self._matrix(X)
         t = self.tables
+        d = self.decisions
         out = np.empty(len(X))
-        if len(X):
-            kernel = _raw_score_parallel if on_all_cores(len(X), parallel) else _raw_score_serial
+        if not len(X):
+            return out
+        many = on_all_cores(len(X), parallel)
+        if use_decisions and d is not None:
+            kernel = _decision_raw_parallel if many else _decision_raw_serial
+            kernel(X, out, *self._nodes(), t.tree_value_start, t.leaf_value, d.code_start, d.leaf)
+        else:
+            kernel = _raw_score_parallel if many else _raw_score_serial
             kernel(X, out, *self._nodes(), t.left, t.right, t.tree_value_start, t.leaf_value)
         return out
+
+    def explain(
+        self, X: np.ndarray, *, use_decisions: bool = True, parallel: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(raw scores, contributions) of every row: with decision tables, both from one pass
+        over the trees (the node decisions are most of the work)."""
+        if not (use_decisions and self.decisions is not None):
+            return (
+                self.raw_score(X, use_decisions=False, parallel=parallel),
+                self.contributions(X, use_decisions=False, parallel=parallel),
+            )
+        X = self._matrix(X)
+        t = self.tables
+        raw = np.empty(len(X))
+        out = np.empty((X.shape[0], t.n_features + 1))
+        if len(X):
+            kernel = _decision_parallel if on_all_cores(len(X), parallel) else _decision_serial
+            kernel(X, out, raw, t.bias, *self._nodes(), *self._decision_arrays())
+        return raw, out
+
+    def _decision_arrays(self) -> tuple[np.ndarray, ...]:
+        d = self.decisions
+        t = self.tables
+        assert d is not None
+        return (
+            d.start,
+            d.feat_start,
+            d.feat_len,
+            d.feat,
+            d.table,
+            t.tree_value_start,
+            t.leaf_value,
+            d.code_start,
+            d.leaf,
+        )
 
     def contributions(
         self, X: np.ndarray, *, use_decisions: bool = True, parallel: bool = True
@@ -710,21 +848,20 @@ class FastTreeShap:
         ``parallel=False`` keeps the work on the calling thread (the kernels release the GIL),
         for callers that already run several of these at once, such as batch scoring threads.
         """
+        if use_decisions and self.decisions is not None:
+            return self.explain(X, parallel=parallel)[1]
         X = self._matrix(X)
         t = self.tables
         out = np.empty((X.shape[0], t.n_features + 1))
-        d = self.decisions
-        many = on_all_cores(len(X), parallel)
-        nodes = (t.bias, *self._nodes())
-        if len(X) and use_decisions and d is not None:
-            kernel = _decision_parallel if many else _decision_serial
-            kernel(X, out, *nodes, d.start, d.feat_start, d.feat_len, d.feat, d.table)
-        elif len(X):
-            kernel = _contributions_parallel if many else _contributions_serial
+        if len(X):
+            kernel = (
+                _contributions_parallel if on_all_cores(len(X), parallel) else _contributions_serial
+            )
             kernel(
                 X,
                 out,
-                *nodes,
+                t.bias,
+                *self._nodes(),
                 t.left,
                 t.right,
                 t.slot,

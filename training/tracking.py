@@ -31,7 +31,16 @@ CHAMPION = "champion"
 PREVIOUS_TAG = "previous_champion"
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 FEATURES_DIR = Path(__file__).resolve().parent.parent / "features"
-REQUIREMENTS = ("mlflow", "lightgbm", "numpy", "pandas", "pyarrow", "tldextract", "google-re2")
+REQUIREMENTS = (
+    "mlflow",
+    "lightgbm",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "tldextract",
+    "google-re2",
+    "numba",  # features: URL and host kernels
+)
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 

@@ -219,3 +219,23 @@ def test_fast_tokeniser_agrees_with_the_regex_path(values, skip):
     ]
     expected_anchor = pc.utf8_trim_whitespace(_reference_fold(arr, text.ANCHOR_SEPARATORS))
     assert text.normalize_anchor(arr).to_pylist() == expected_anchor.to_pylist()
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=8),
+            st.text(alphabet="ab19 ²٣ⅷé", max_size=6),
+            st.sampled_from(sorted(text.STOPWORDS)),
+        ),
+        max_size=60,
+        unique=True,
+    )
+)
+def test_vocabulary_flags_agree_with_the_word_rules(tokens):
+    """``content_flags`` (a chunk's whole vocabulary at once) says what ``is_content`` and
+    ``is_topical`` say of each token, on the Arrow path and the few-token path."""
+    content, topical = text.content_flags(pa.array(tokens, pa.string()))
+    assert content.tolist() == [text.is_content(t) for t in tokens]
+    assert topical.tolist() == [text.is_topical(t) for t in tokens]

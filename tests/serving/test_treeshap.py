@@ -72,8 +72,14 @@ def test_exact_on_random_models_with_nans_zeros_and_categoricals(params):
         assert got.shape == ref.shape
         assert np.abs(ref - got).max() < 1e-9
     raw = booster.predict(probe, raw_score=True)
-    for parallel in (True, False):
-        assert np.array_equal(fast.raw_score(probe, parallel=parallel), raw)
+    for decisions, parallel in ((True, True), (True, False), (False, True), (False, False)):
+        assert np.array_equal(
+            fast.raw_score(probe, use_decisions=decisions, parallel=parallel), raw
+        )
+        # raw scores and contributions from one pass: the same as each on its own
+        both_raw, both = fast.explain(probe, use_decisions=decisions, parallel=parallel)
+        assert np.array_equal(both_raw, raw)
+        assert np.abs(ref - both).max() < 1e-9
 
 
 def test_trees_with_a_single_leaf_only_move_the_base_value():
