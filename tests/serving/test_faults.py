@@ -183,9 +183,9 @@ def uninterrupted(big_input: Path) -> Path:
 @pytest.mark.parametrize(
     ("moment", "ready"),
     [
-        ("importing", lambda w: len(list(w.glob("canonical-*.parquet"))) >= 20),
-        ("early scoring", lambda w: len(list(w.glob("part-*.parquet"))) >= 3),
-        ("late scoring", lambda w: len(list(w.glob("part-*.parquet"))) >= 120),
+        ("importing", lambda w: len(list(w.glob("canonical-*.arrow"))) >= 20),
+        ("early scoring", lambda w: len(list(w.glob("part-*.arrow"))) >= 3),
+        ("late scoring", lambda w: len(list(w.glob("part-*.arrow"))) >= 120),
     ],
 )
 def test_kill_at_any_moment_then_resume_gives_every_row_once(
