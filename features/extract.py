@@ -242,11 +242,6 @@ class _Distinct:
         return table[self.index]
 
 
-def _flatten(lists: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Flat tokens and the row each came from."""
-    return pc.list_flatten(lists), _np(pc.list_parent_indices(lists), np.int64)
-
-
 @dataclass
 class _Prepared:
     n: int
@@ -314,21 +309,17 @@ def _prepare(links: pa.Table) -> _Prepared:
         fill(_str(links, "right_context"), ""),
         sep=" ",
     )
-    # one tokeniser call for the three texts (its cost per call matters for one link)
-    lists = text.tokens(pa.concat_arrays([doc, anchor, fill(src["host"], "")]))
-    doc_lists, anchor_lists = lists.slice(0, n), lists.slice(n, n)
-    doc_flat, doc_rows = _flatten(doc_lists)
+    # one tokeniser call for the three texts (its cost per call matters for one link); tokens
+    # come in text order: the page's words, then the anchors', then the hosts'
+    tok = text.tokenize(pa.concat_arrays([doc, anchor, fill(src["host"], "")]))
+    a, h = np.searchsorted(tok.rows, [n, 2 * n])
     # host words count for relevance and spam terms, but not as topical terms of the target:
     # they name sites, and counting them per target would grow with every referring site
-    host_flat, host_rows = _flatten(lists.slice(2 * n, n))
-    topical = len(doc_flat)
-    doc_flat = pa.concat_arrays([doc_flat, host_flat])
-    doc_rows = np.concatenate([doc_rows, host_rows])
-    anc_flat, anc_rows = _flatten(anchor_lists)
-    enc = pc.dictionary_encode(pa.concat_arrays([doc_flat, anc_flat]))
-    ids = _np(enc.indices, np.int64)
-    content, topical_vocab = text.content_flags(enc.dictionary)
-    anchor_words = _np(pc.list_value_length(anchor_lists))
+    doc_tokens = np.concatenate([tok.ids[:a], tok.ids[h:]])
+    doc_rows = np.concatenate([tok.rows[:a], tok.rows[h:] - 2 * n])
+    anc_rows = tok.rows[a:h] - n
+    content, topical_vocab = text.content_flags(tok.vocab)
+    anchor_words = _bincount(anc_rows, n)
     return _Prepared(
         n=n,
         source_host=source_host,
@@ -345,13 +336,13 @@ def _prepare(links: pa.Table) -> _Prepared:
         anchor=anchor,
         anchor_key=anchor_key,
         anchor_words=anchor_words,
-        vocab_array=enc.dictionary,
+        vocab_array=tok.vocab,
         content=content,
         topical_vocab=topical_vocab,
-        doc_tokens=ids[: len(doc_flat)],
+        doc_tokens=doc_tokens,
         doc_rows=doc_rows,
-        topical=topical,
-        anchor_tokens=ids[len(doc_flat) :],
+        topical=a,
+        anchor_tokens=tok.ids[a:h],
         anchor_rows=anc_rows,
     )
 
@@ -447,6 +438,62 @@ def _anchor_type(
     return _ANCHOR_CODES["partial" if hit else "other"]
 
 
+@dataclass
+class Facts:
+    """What a table of links says about itself, before any profile: every feature that does
+    not depend on the profile, and the keys and words the four that do depend on it need
+    (links from the source site, anchor share, topical relevance, anchor type).
+
+    The seam exists for batch scoring: pass 1 prepares each chunk once (URLs, sites, words)
+    for the profile anyway, keeps its facts beside the chunk, and pass 2 only adds the
+    profile instead of preparing every link a second time."""
+
+    X: np.ndarray  # rows x spec.NAMES; the profile-dependent columns are NaN
+    source_site: pa.Array
+    target_site: pa.Array
+    target_path: pa.Array
+    anchor: pa.Array
+    anchor_key: pa.Array
+    words: pa.Array  # list<dictionary<int32, string>>: each row's distinct content words
+
+    def to_table(self) -> pa.Table:
+        return pa.table(
+            {
+                **{f"x.{name}": self.X[:, k] for k, name in enumerate(spec.NAMES)},
+                "source_site": self.source_site,
+                "target_site": self.target_site,
+                "target_path": self.target_path,
+                "anchor": self.anchor,
+                "anchor_key": self.anchor_key,
+                "words": self.words,
+            }
+        )
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> Facts:
+        X = np.empty((table.num_rows, len(spec.NAMES)))
+        for k, name in enumerate(spec.NAMES):
+            X[:, k] = _np(table[f"x.{name}"])
+        get = lambda name: table[name].combine_chunks()  # noqa: E731
+        return cls(
+            X,
+            *(get(c) for c in ("source_site", "target_site", "target_path", "anchor")),
+            get("anchor_key"),
+            get("words"),
+        )
+
+
+def link_facts(links: pa.Table, *, as_of: date | None = None) -> Facts:
+    """The facts of ``links`` (see ``Facts``); ``as_of`` is the day ages are measured from."""
+    return _facts(links, _prepare(links), as_of or date.today())
+
+
+def profile_and_facts(links: pa.Table, *, as_of: date) -> tuple[ProfileBuilder, Facts]:
+    """The partial profile and the facts of one chunk, from one preparation (batch pass 1)."""
+    p = _prepare(links)
+    return ProfileBuilder().add_prepared(p), _facts(links, p, as_of)
+
+
 def extract(
     links: pa.Table,
     profile: Profile | None = None,
@@ -459,10 +506,14 @@ def extract(
     ``profile`` defaults to the profile of ``links`` itself; pass the profile of the whole
     input when scoring it in chunks.
     """
-    as_of = as_of or date.today()
     p = _prepare(links)
     if profile is None:
         profile = ProfileBuilder().add_prepared(p).build()
+    facts = _facts(links, p, as_of or date.today())
+    return with_profile(facts, profile, target_description=target_description)
+
+
+def _facts(links: pa.Table, p: _Prepared, as_of: date) -> Facts:
     n = p.n
     X = np.full((n, len(spec.NAMES)), np.nan)
     col = spec.INDEX
@@ -473,43 +524,11 @@ def extract(
     X[:, col["link_age_days"]] = np.maximum(today - _floats(links, "first_seen"), 0)
     X[:, col["days_since_seen"]] = np.maximum(today - _floats(links, "last_seen"), 0)
 
-    # relevance: cosine between the source's words and the target's terms ------------------------
-    v = max(len(p.vocab_array), 1)
-    described = set(text.words(target_description or ""))
-    target = _Distinct(join(fill(p.target_site, ""), fill(p.target_path, ""), sep="\x1f"))
-    keyword_sets: list[frozenset[str]] = []
-    for key in target.values:
-        site, _, path = key.partition("\x1f")
-        terms = set(profile.target_terms.get(site, ())) | set(text.words(path)) | described
-        terms.discard(host_info(site).brand if site else "")
-        keyword_sets.append(frozenset(terms))
-    # each target's terms by their position in this chunk's vocabulary (absent terms drop out)
-    owner = np.repeat(np.arange(len(keyword_sets)), [len(k) for k in keyword_sets])
-    pos = pc.index_in(
-        pa.array([t for k in keyword_sets for t in k], pa.string()), value_set=p.vocab_array
-    )
-    found = _np(pc.is_valid(pos), bool)
-    t_keys = owner[found] * v + _np(pos.filter(pa.array(found)), np.int64)
-    t_size = np.asarray([len(k) for k in keyword_sets] + [0], dtype=np.float64)[target.index]
-    keep = p.content[p.doc_tokens]
-    pairs, _ = _unique_counts(p.doc_rows[keep] * v + p.doc_tokens[keep])
-    pair_rows = pairs // v
-    hit = in_sorted(target.index[pair_rows] * v + pairs % v, np.sort(t_keys))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        denom = np.sqrt(_bincount(pair_rows, n) * t_size)
-        X[:, col["topic_relevance"]] = np.where(
-            denom > 0, _bincount(pair_rows[hit], n) / denom, np.nan
-        )
-
     # placement ----------------------------------------------------------------------------------
     X[:, col["placement"]] = _category_codes(links["placement"], _PLACEMENTS)
     X[:, col["page_type"]] = _page_type(p.source_path, p.source_query)
     X[:, col["sitewide"]] = _floats(links, "sitewide")
     X[:, col["is_image"]] = _floats(links, "is_image")
-    sites = _Distinct(p.source_site)
-    X[:, col["links_from_source_site"]] = sites.spread(
-        [profile.site_links.get(s, np.nan) for s in sites.values]
-    )
 
     # anchor -------------------------------------------------------------------------------------
     anchor_null = _np(pc.is_null(p.anchor), bool)
@@ -518,24 +537,6 @@ def extract(
         in_vocab = _in_vocab(p.vocab_array, terms)
         hits = p.anchor_rows[in_vocab[p.anchor_tokens]] if len(in_vocab) else p.anchor_rows
         X[:, col[name]] = np.where(anchor_null, np.nan, _bincount(hits, n))
-    anchors = _Distinct(p.anchor)
-    shapes = [_anchor_shape(a) for a in anchors.values]
-    brand_of_target = [host_info(k.partition("\x1f")[0]).brand for k in target.values]
-    pair = _Distinct(pa.array(anchors.index * (len(target.values) + 1) + target.index))
-    codes = []
-    for key in pair.values:
-        a, t = divmod(key, len(target.values) + 1)
-        codes.append(
-            np.nan
-            if a < 0 or t >= len(target.values)
-            else _anchor_type(shapes[a], brand_of_target[t], keyword_sets[t])
-        )
-    X[:, col["anchor_type"]] = np.where(anchor_null, np.nan, pair.spread(codes))
-    tsites, akeys = _Distinct(p.target_site), _Distinct(p.anchor_key)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        X[:, col["anchor_share"]] = akeys.spread(
-            [profile.anchor_links.get(k, np.nan) for k in akeys.values]
-        ) / tsites.spread([profile.target_links.get(s, np.nan) for s in tsites.values])
 
     # rel flags ----------------------------------------------------------------------------------
     for name in ("nofollow", "ugc", "sponsored", "redirect"):
@@ -572,6 +573,81 @@ def extract(
     spam_vocab = _in_vocab(p.vocab_array, _SPAM_TERMS)
     hits = p.doc_rows[spam_vocab[p.doc_tokens]] if len(spam_vocab) else p.doc_rows
     X[:, col["source_spam_terms"]] = _bincount(hits, n)
+
+    # each row's distinct content words (the page's and its host's), for relevance
+    v = max(len(p.vocab_array), 1)
+    keep = p.content[p.doc_tokens]
+    pairs, _ = _unique_counts(p.doc_rows[keep] * v + p.doc_tokens[keep])
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(_bincount(pairs // v, n).astype(np.int32), out=offsets[1:])
+    words = pa.ListArray.from_arrays(
+        pa.array(offsets),
+        pa.DictionaryArray.from_arrays(pa.array(pairs % v, pa.int32()), p.vocab_array),
+    )
+    return Facts(X, p.source_site, p.target_site, p.target_path, p.anchor, p.anchor_key, words)
+
+
+def with_profile(
+    facts: Facts, profile: Profile, *, target_description: str | None = None
+) -> np.ndarray:
+    """The full feature matrix: ``facts`` measured against ``profile``."""
+    X = facts.X.copy()
+    n = len(X)
+    col = spec.INDEX
+
+    # relevance: cosine between the source's words and the target's terms ------------------------
+    flat = facts.words.flatten()
+    vocab = flat.dictionary
+    v = max(len(vocab), 1)
+    pair_rows = _np(pc.list_parent_indices(facts.words), np.int64)
+    pair_tokens = _np(flat.indices, np.int64)
+    described = set(text.words(target_description or ""))
+    target = _Distinct(join(fill(facts.target_site, ""), fill(facts.target_path, ""), sep="\x1f"))
+    keyword_sets: list[frozenset[str]] = []
+    for key in target.values:
+        site, _, path = key.partition("\x1f")
+        terms = set(profile.target_terms.get(site, ())) | set(text.words(path)) | described
+        terms.discard(host_info(site).brand if site else "")
+        keyword_sets.append(frozenset(terms))
+    # each target's terms by their position in this chunk's vocabulary (absent terms drop out)
+    owner = np.repeat(np.arange(len(keyword_sets)), [len(k) for k in keyword_sets])
+    pos = pc.index_in(pa.array([t for k in keyword_sets for t in k], pa.string()), value_set=vocab)
+    found = _np(pc.is_valid(pos), bool)
+    t_keys = owner[found] * v + _np(pos.filter(pa.array(found)), np.int64)
+    t_size = np.asarray([len(k) for k in keyword_sets] + [0], dtype=np.float64)[target.index]
+    hit = in_sorted(target.index[pair_rows] * v + pair_tokens, np.sort(t_keys))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = np.sqrt(_bincount(pair_rows, n) * t_size)
+        X[:, col["topic_relevance"]] = np.where(
+            denom > 0, _bincount(pair_rows[hit], n) / denom, np.nan
+        )
+
+    # sitewide footprint -------------------------------------------------------------------------
+    sites = _Distinct(facts.source_site)
+    X[:, col["links_from_source_site"]] = sites.spread(
+        [profile.site_links.get(s, np.nan) for s in sites.values]
+    )
+
+    # anchor type and share ------------------------------------------------------------------------
+    anchor_null = _np(pc.is_null(facts.anchor), bool)
+    anchors = _Distinct(facts.anchor)
+    shapes = [_anchor_shape(a) for a in anchors.values]
+    brand_of_target = [host_info(k.partition("\x1f")[0]).brand for k in target.values]
+    pair = _Distinct(pa.array(anchors.index * (len(target.values) + 1) + target.index))
+    codes = []
+    for key in pair.values:
+        a, t = divmod(key, len(target.values) + 1)
+        codes.append(
+            np.nan
+            if a < 0 or t >= len(target.values)
+            else _anchor_type(shapes[a], brand_of_target[t], keyword_sets[t])
+        )
+    X[:, col["anchor_type"]] = np.where(anchor_null, np.nan, pair.spread(codes))
+    tsites, akeys = _Distinct(facts.target_site), _Distinct(facts.anchor_key)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        X[:, col["anchor_share"]] = akeys.spread(
+            [profile.anchor_links.get(k, np.nan) for k in akeys.values]
+        ) / tsites.spread([profile.target_links.get(s, np.nan) for s in tsites.values])
     return X
 
 

@@ -3,8 +3,9 @@
     linksift score export.csv -o scored.csv --disavow disavow.txt --report report.html
 
 Pass 1 streams the file once to build the profile (links per referring site, anchor repetition,
-the target's terms), so a link's features do not depend on which chunk it falls in. Pass 2
-scores chunk by chunk; each finished chunk is written to a work folder next to the output
+the target's terms), so a link's features do not depend on which chunk it falls in, and keeps
+each chunk's facts (the features that do not depend on the profile). Pass 2 adds the profile's
+features and scores chunk by chunk; each finished chunk is written to a work folder next to the output
 (``.scored.csv.linksift-work/``, Arrow IPC files) with a temporary name and renamed when
 complete, so a run that is killed can continue with ``--resume`` from its last finished chunk.
 The output is written from the finished chunks, in order, into a temporary file that is renamed
@@ -35,7 +36,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features import schema
-from features.extract import Profile, ProfileBuilder
+from features.extract import Facts, Profile, ProfileBuilder, profile_and_facts
 from features.importers import (
     OUTPUT_COLUMNS,
     REJECT_SCHEMA,
@@ -255,6 +256,9 @@ class WorkFolder:
     def canonical(self, i: int) -> Path:
         return self.dir / f"canonical-{i:06d}.arrow"
 
+    def facts(self, i: int) -> Path:
+        return self.dir / f"facts-{i:06d}.arrow"
+
     def part(self, i: int) -> Path:
         return self.dir / f"part-{i:06d}.arrow"
 
@@ -277,6 +281,7 @@ class WorkFolder:
         os.replace(tmp, self.sample(i))
         _atomic_ipc(result.scored, self.part(i))  # written last: its presence means "done"
         self.canonical(i).unlink(missing_ok=True)  # scored: only its part is needed now
+        self.facts(i).unlink(missing_ok=True)
 
     def profile(self) -> Profile | None:
         path = self.dir / "profile.json"
@@ -333,10 +338,14 @@ def _importer(input: Path, options: BatchOptions) -> Importer:
     )
 
 
-def _import_job(importer: Importer, raw: tuple) -> tuple[ImportChunk, ProfileBuilder]:
-    """One raw chunk validated, with its partial profile (needs nothing from other chunks)."""
+def _import_job(
+    importer: Importer, raw: tuple, as_of: date
+) -> tuple[ImportChunk, ProfileBuilder, pa.Table]:
+    """One raw chunk validated, with its partial profile and its facts (see ``Facts``): all
+    of it needs nothing from other chunks."""
     chunk = importer.canonical(*raw)
-    return chunk, ProfileBuilder().add(chunk.links)
+    partial, facts = profile_and_facts(chunk.links, as_of=as_of)
+    return chunk, partial, facts.to_table()
 
 
 def import_and_profile(
@@ -358,16 +367,17 @@ def import_and_profile(
 
     def finish(i: int) -> None:
         nonlocal records
-        chunk, partial = pending.popleft().result()
+        chunk, partial, facts = pending.popleft().result()
         chunk = importer.mark_duplicates(chunk)
         _atomic_ipc(chunk.rejects, work.rejects(i))
+        _atomic_ipc(facts, work.facts(i))
         _atomic_ipc(chunk.links, work.canonical(i))
         builder.merge(partial)
         records += chunk.links.num_rows + chunk.rejects.num_rows
 
     done = 0
     for raw in importer.raw_chunks():
-        pending.append(pool.submit(_import_job, importer, raw))
+        pending.append(pool.submit(_import_job, importer, raw, options.as_of))
         while len(pending) > pool.threads:
             finish(done)
             done += 1
@@ -387,11 +397,17 @@ class ChunkResult:
 
 
 def score_chunk(
-    model: LinkModel, links: pa.Table, profile: Profile, options: BatchOptions, index: int
+    model: LinkModel,
+    links: pa.Table,
+    facts: Facts,
+    profile: Profile,
+    options: BatchOptions,
+    index: int,
 ) -> ChunkResult:
     scores = model.score(
         links,
         profile,
+        facts=facts,
         as_of=options.as_of,
         explain=options.explain,
         keep_contributions=options.explain != "none",
@@ -405,7 +421,8 @@ def _score_job(
     i: int, work: WorkFolder, model: LinkModel, profile: Profile, options: BatchOptions
 ) -> None:
     """Score chunk ``i`` from the work folder and save it there."""
-    work.save(i, score_chunk(model, _read_ipc(work.canonical(i)), profile, options, i))
+    links, facts = _read_ipc(work.canonical(i)), Facts.from_table(_read_ipc(work.facts(i)))
+    work.save(i, score_chunk(model, links, facts, profile, options, i))
 
 
 class _Pool:

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from features import spec
 from features.artifact import ModelLoadError, Scorer, find_folder
-from features.extract import Profile, extract
+from features.extract import Facts, Profile, extract, with_profile
 from serving.reasons import Reasons, top_reasons
 from serving.treeshap import FastTreeShap, on_all_cores
 
@@ -204,15 +204,22 @@ class LinkModel:
         target_description: str | None = None,
         keep_contributions: bool = False,
         parallel: bool = True,
+        facts: Facts | None = None,
     ) -> Scores:
         """Probability, verdict, quality score and (per ``explain``) the top reasons.
 
         ``profile`` is the profile the links are measured against: the whole input for batch
         scoring, ``Profile()`` (none) for the API, ``None`` for "these links themselves".
+        ``facts``, when given, are the links' facts prepared earlier (batch pass 1).
         ``parallel=False`` keeps prediction and explanation on the calling thread (batch
         scoring runs one chunk per thread).
         """
-        X = self.features(links, profile, as_of=as_of, target_description=target_description)
+        if facts is not None:
+            if profile is None:
+                raise ValueError("facts are measured against a profile: pass one")
+            X = with_profile(facts, profile, target_description=target_description)
+        else:
+            X = self.features(links, profile, as_of=as_of, target_description=target_description)
         # raw scores from the explainer's own pass over the same trees: equal to LightGBM's
         # predict to the last bit (tested), faster, and much faster for one link with cold
         # caches (the API); explaining every link takes the trees' decisions once for both
