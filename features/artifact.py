@@ -12,9 +12,11 @@ checksums do not match (a truncated or edited file) or whose feature spec differ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,22 +146,30 @@ class Scorer:
     """A loaded artifact that turns feature matrices into raw scores and probabilities.
 
     The one place a booster is rebuilt from text: the MLflow pyfunc, the promotion gate and the
-    serving adapter all score through it.
+    serving adapter all score through it. The booster is built on first use: importing
+    LightGBM takes seconds (it imports scikit-learn and SciPy), and batch scoring and the API
+    score with the explainer's own walk of the same trees and never need it.
     """
 
     def __init__(self, artifact: Artifact) -> None:
-        import lightgbm  # the model library itself; imported here so importers stay light
-
         self.artifact = artifact
-        try:
-            self.booster = lightgbm.Booster(model_str=artifact.booster_text)
-        except Exception as exc:  # LightGBM raises its own error type for a damaged model
-            raise ModelLoadError(f"model.txt: LightGBM cannot read it ({exc})") from exc
-        if self.booster.num_feature() != len(spec.NAMES):
+        found = re.search(r"^max_feature_idx=(\d+)$", artifact.booster_text, re.MULTILINE)
+        if found is None or not artifact.booster_text.startswith("tree\n"):
+            raise ModelLoadError("model.txt: not a LightGBM text model")
+        if int(found.group(1)) + 1 != len(spec.NAMES):
             raise ModelLoadError(
-                f"model.txt: the booster has {self.booster.num_feature()} features, "
+                f"model.txt: the booster has {int(found.group(1)) + 1} features, "
                 f"the spec {len(spec.NAMES)}"
             )
+
+    @functools.cached_property
+    def booster(self) -> Any:
+        import lightgbm  # the model library itself; imported here so importers stay light
+
+        try:
+            return lightgbm.Booster(model_str=self.artifact.booster_text)
+        except Exception as exc:  # LightGBM raises its own error type for a damaged model
+            raise ModelLoadError(f"model.txt: LightGBM cannot read it ({exc})") from exc
 
     @classmethod
     def load(cls, folder: str | Path) -> Scorer:
