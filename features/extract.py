@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
 from features.parse import distinct_array, fill, in_sorted, join
+from features.strings import digit_counts
 from features.urls import HostTable, host_info, host_table, join_url, split_urls
 
 PROFILE_TERMS = 40
@@ -569,7 +570,7 @@ def _facts(links: pa.Table, p: _Prepared, as_of: date) -> Facts:
     X[:, col["host_hyphens"]] = host.spread(hosts.hyphens)
     norm = join_url(fill(p.source_host_rows, ""), p.source_path, p.source_query)
     X[:, col["url_length"]] = _np(pc.utf8_length(norm))
-    X[:, col["url_digits"]] = _np(rx.count(norm, r"\d"))
+    X[:, col["url_digits"]] = digit_counts(norm)
     spam_vocab = _in_vocab(p.vocab_array, _SPAM_TERMS)
     hits = p.doc_rows[spam_vocab[p.doc_tokens]] if len(spam_vocab) else p.doc_rows
     X[:, col["source_spam_terms"]] = _bincount(hits, n)

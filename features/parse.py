@@ -8,6 +8,7 @@ reject reasons, so nothing is silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from datetime import date, datetime
@@ -58,6 +59,9 @@ def string(value: str) -> pa.Scalar:
     """``value`` as a ready Arrow scalar. Kernels convert a Python string argument on every
     call, which costs more than their work on the one link an API request carries."""
     return pa.scalar(value, pa.string())
+
+
+_NO_STRING = pa.scalar(None, pa.string())
 
 
 def fill(arr: pa.Array, value: object) -> pa.Array:
@@ -208,11 +212,22 @@ def _date_of(value: str) -> date | None:
     return None
 
 
+_FIRST_DAY = (date(1, 1, 1) - date(1970, 1, 1)).days  # as Arrow counts days
+
+
 def parse_date(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """ISO dates and datetimes, ``Sep 15, 2026``, ``15 Sep 2026``, ``2026/09/15``, ``15.09.2026``.
 
-    Parsed once per distinct value: an export holds a few thousand distinct days at most.
+    A column of plain ``YYYY-MM-DD`` dates (and blanks), the usual export, is read by one
+    Arrow cast, which is as strict as ``date.fromisoformat`` (it refuses 2026-02-30) except
+    that it takes year 0, which is checked. Anything else is parsed once per distinct value:
+    an export holds a few thousand distinct days at most.
     """
+    arr = as_string(arr)
+    with contextlib.suppress(pa.ArrowInvalid):
+        values = pc.cast(pc.if_else(pc.equal(arr, string("")), _NO_STRING, arr), pa.date32())
+        if values.null_count == len(values) or pc.min(values).value >= _FIRST_DAY:
+            return values, np.zeros(len(values), dtype=bool)
     return parse_distinct(arr, _date_of, pa.date32())
 
 

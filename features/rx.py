@@ -59,17 +59,6 @@ def match(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Array:
     return pa.array([None if v is None else find(v) is not None for v in values], pa.bool_())
 
 
-def count(arr: pa.Array, pattern: str, *, small: int | None = None) -> pa.Array:
-    """Number of non-overlapping matches per value (null stays null).
-
-    For unanchored patterns only: Arrow's kernel re-applies ``^`` after each match."""
-    values = _values(arr, small)
-    if values is None:
-        return pc.count_substring_regex(arr, pattern)
-    findall = _compiled(pattern).findall
-    return pa.array([None if v is None else len(findall(v)) for v in values], pa.int32())
-
-
 def replace(arr: pa.Array, pattern: str, replacement: str, *, small: int | None = None) -> pa.Array:
     """Every match replaced by the literal ``replacement`` (null stays null)."""
     values = _values(arr, small)

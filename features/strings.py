@@ -73,3 +73,21 @@ def from_spans(
         bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
         nulls = int(n - valid.sum())
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out), bitmap, nulls)
+
+
+@numba.njit(cache=True, nogil=True)
+def _digit_counts(offsets, data, out):  # pragma: no cover - compiled
+    for i in range(offsets.shape[0] - 1):
+        k = 0
+        for j in range(offsets[i], offsets[i + 1]):
+            k += 48 <= data[j] <= 57
+        out[i] = k
+
+
+def digit_counts(arr: pa.Array) -> np.ndarray:
+    """ASCII digits (RE2's ``\\d``) in each value, as floats (NaN for null)."""
+    offsets, data, valid = as_bytes(arr)
+    out = np.empty(len(valid))
+    _digit_counts(offsets, data, out)
+    out[~valid] = np.nan
+    return out

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import rx, text
+from features import parse, rx, text
 from features.extract import extract
 from features.importers import ImportOptions, InputError, from_records, read_links
 from serving.model import LinkModel
@@ -244,3 +244,26 @@ def test_vocabulary_flags_agree_with_the_word_rules(tokens):
     content, topical = text.content_flags(pa.array(tokens, pa.string()))
     assert content.tolist() == [text.is_content(t) for t in tokens]
     assert topical.tolist() == [text.is_topical(t) for t in tokens]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.just(""),
+            st.dates(min_value=date(1, 1, 1)).map(date.isoformat),
+            st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),  # 2026-02-30, 0000-...
+            st.sampled_from(["Sep 15, 2026", "2026-09-15T10:00", " 2026-09-15", "15.09.2026"]),
+        ),
+        max_size=12,
+    )
+)
+def test_date_column_fast_path_agrees_with_parsing_each_value(values):
+    """A column of plain ISO dates is read by one cast; the answers (values and which cells
+    are bad) are those of parsing each distinct value."""
+    arr = pa.array(values, pa.string())
+    got, bad = parse.parse_date(arr)
+    expected, expected_bad = parse.parse_distinct(arr, parse._date_of, pa.date32())
+    assert got.to_pylist() == expected.to_pylist()
+    assert bad.tolist() == expected_bad.tolist()
