@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,7 +29,7 @@ import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
 from features.parse import distinct_array, fill, in_sorted, join
-from features.strings import digit_counts
+from features.strings import StringIndex, digit_counts
 from features.urls import HostTable, host_info, host_table, join_url, split_urls
 
 PROFILE_TERMS = 40
@@ -66,21 +64,62 @@ _PAGE_TYPES = (
 # --------------------------------------------------------------------------------------------
 
 
+_EMPTY_KEYS = pa.array([], pa.string())
+_COUNTED = ("site_links", "target_links", "anchor_links")
+
+
+@dataclass(frozen=True, eq=False)
+class Counts:
+    """Links per key (referring site, target site, anchor key): the distinct keys and their
+    counts, looked up many at a time through a compiled index built on first use (a profile
+    of a million links has hundreds of thousands of sites; a Python dict lookup per distinct
+    value of every chunk was a visible share of batch scoring)."""
+
+    keys: pa.Array = field(default_factory=lambda: _EMPTY_KEYS)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @functools.cached_property
+    def _index(self) -> StringIndex:
+        return StringIndex(self.keys)
+
+    def of(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Each value's count as a float; NaN where the key is absent (or null)."""
+        table = np.append(self.counts.astype(np.float64), np.nan)
+        return table[self._index.positions(values)]  # -1 (absent) picks the NaN
+
+    def get(self, key: str) -> int:
+        """One key's count (0 when absent)."""
+        return int(np.nan_to_num(self.of(pa.array([key], pa.string()))[0]))
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(zip(self.keys.to_pylist(), self.counts.tolist(), strict=True))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, int]) -> Counts:
+        return cls(pa.array(list(d), pa.string()), np.fromiter(d.values(), np.int64, len(d)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Counts) and self.to_dict() == other.to_dict()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Aggregates over a whole link profile that each link is measured against."""
 
-    site_links: dict[str, int] = field(default_factory=dict)
-    target_links: dict[str, int] = field(default_factory=dict)
-    anchor_links: dict[str, int] = field(default_factory=dict)
+    site_links: Counts = field(default_factory=Counts)
+    target_links: Counts = field(default_factory=Counts)
+    anchor_links: Counts = field(default_factory=Counts)
     target_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                "site_links": self.site_links,
-                "target_links": self.target_links,
-                "anchor_links": self.anchor_links,
+                "site_links": self.site_links.to_dict(),
+                "target_links": self.target_links.to_dict(),
+                "anchor_links": self.anchor_links.to_dict(),
                 "target_terms": self.target_terms,
             }
         )
@@ -88,27 +127,126 @@ class Profile:
     @classmethod
     def from_json(cls, blob: str) -> Profile:
         d = json.loads(blob)
-        d["target_terms"] = {k: tuple(v) for k, v in d["target_terms"].items()}
-        return cls(**d)
+        return cls(
+            *(Counts.from_dict(d[k]) for k in _COUNTED),
+            {k: tuple(v) for k, v in d["target_terms"].items()},
+        )
+
+    def to_table(self) -> pa.Table:
+        """The profile as one Arrow table (what batch scoring keeps for ``--resume``: a
+        profile of a million links takes seconds as JSON, milliseconds as Arrow)."""
+        parts = [getattr(self, name) for name in _COUNTED]
+        terms = list(self.target_terms.items())
+        n_terms = len(terms)
+        return pa.table(
+            {
+                "part": pa.array(
+                    [name for name, c in zip(_COUNTED, parts, strict=True) for _ in range(len(c))]
+                    + ["target_terms"] * n_terms,
+                    pa.string(),
+                ).dictionary_encode(),
+                "key": pa.concat_arrays(
+                    [*(c.keys for c in parts), pa.array([k for k, _ in terms], pa.string())]
+                ),
+                "count": pa.array(
+                    np.concatenate([*(c.counts for c in parts), np.zeros(n_terms, np.int64)])
+                ),
+                "terms": pa.array(
+                    [None] * sum(len(c) for c in parts) + [list(t) for _, t in terms],
+                    pa.list_(pa.string()),
+                ),
+            }
+        )
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> Profile:
+        part = table["part"].combine_chunks().cast(pa.string())
+
+        def rows(name: str) -> pa.Table:
+            return table.filter(pc.equal(part, name))
+
+        counted = [rows(name) for name in _COUNTED]
+        terms = rows("target_terms")
+        return cls(
+            *(Counts(t["key"].combine_chunks(), _np(t["count"], np.int64)) for t in counted),
+            dict(
+                zip(
+                    terms["key"].to_pylist(),
+                    (tuple(t) for t in terms["terms"].to_pylist()),
+                    strict=True,
+                )
+            ),
+        )
+
+
+class _Tally:
+    """Counts per key, added chunk by chunk as Arrow tables and summed (by Arrow's hash
+    aggregation) whenever the parts pile up, so memory stays near the number of keys."""
+
+    COMPACT_ROWS = 1_000_000
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        self.parts: list[pa.Table] = []
+        self.rows = self.compacted = 0
+
+    def add(self, table: pa.Table) -> None:
+        self.parts.append(table)
+        self.rows += table.num_rows
+        if self.rows > max(self.COMPACT_ROWS, 2 * self.compacted):
+            self.total()
+
+    def merge(self, other: _Tally) -> None:
+        for part in other.parts:
+            self.add(part)
+
+    def total(self) -> pa.Table:
+        """One row per key with its summed count."""
+        if len(self.parts) != 1 or self.rows != self.compacted:
+            schema = pa.schema([*((k, pa.string()) for k in self.keys), ("count", pa.int64())])
+            both = pa.concat_tables([schema.empty_table(), *self.parts])
+            summed = both.group_by(list(self.keys)).aggregate([("count", "sum")])
+            self.parts = [summed.rename_columns([*self.keys, "count"]).select(schema.names)]
+            self.rows = self.compacted = self.parts[0].num_rows
+        return self.parts[0]
+
+    def to_pydict(self) -> dict[str, list]:
+        return self.total().to_pydict()
+
+    @classmethod
+    def from_pydict(cls, keys: tuple[str, ...], d: dict[str, list]) -> _Tally:
+        tally = cls(keys)
+        tally.add(pa.table({**{k: pa.array(d[k], pa.string()) for k in keys}, "count": d["count"]}))
+        return tally
+
+
+def _counts(tally: _Tally) -> Counts:
+    t = tally.total()
+    return Counts(t["key"].combine_chunks(), _np(t["count"], np.int64))
+
+
+def _value_counts(arr: pa.Array) -> pa.Table:
+    counts = pc.value_counts(pc.drop_null(arr))
+    return pa.table({"key": counts.field("values"), "count": counts.field("counts")})
 
 
 class ProfileBuilder:
     """Accumulates a ``Profile`` chunk by chunk (counts only, so memory stays small)."""
 
     def __init__(self) -> None:
-        self.site_links: Counter[str] = Counter()
-        self.target_links: Counter[str] = Counter()
-        self.anchor_links: Counter[str] = Counter()
-        self.term_docs: dict[str, Counter[str]] = {}
+        self.site_links = _Tally(("key",))
+        self.target_links = _Tally(("key",))
+        self.anchor_links = _Tally(("key",))
+        self.term_docs = _Tally(("site", "term"))
         self.brands: dict[str, str] = {}
 
     def add(self, links: pa.Table) -> ProfileBuilder:
         return self.add_prepared(_prepare(links))
 
     def add_prepared(self, p: _Prepared) -> ProfileBuilder:
-        self.site_links.update(_count(p.source_site))
-        self.target_links.update(_count(p.target_site))
-        self.anchor_links.update(_count(p.anchor_key))
+        self.site_links.add(_value_counts(p.source_site))
+        self.target_links.add(_value_counts(p.target_site))
+        self.anchor_links.add(_value_counts(p.anchor_key))
         self.brands.update(zip(p.target_site_values, p.target_brand_values, strict=True))
         # document frequency of content words (source text and anchor) per target site
         rows = np.concatenate([p.doc_rows[: p.topical], p.anchor_rows])
@@ -117,32 +255,33 @@ class ProfileBuilder:
         v = max(len(p.vocab_array), 1)
         pairs, _ = _unique_counts(rows[keep] * v + toks[keep])
         keys, counts = _unique_counts(p.target_site_ids[pairs // v] * v + pairs % v)
-        terms = p.vocab_array.take(pa.array(keys % v)).to_pylist()
-        for key, term, count in zip(keys.tolist(), terms, counts.tolist(), strict=True):
-            site = p.target_site_values[key // v]
-            docs = self.term_docs.get(site)
-            if docs is None:
-                docs = self.term_docs[site] = Counter()
-            docs[term] += count
+        self.term_docs.add(
+            pa.table(
+                {
+                    "site": pa.array(p.target_site_values, pa.string()).take(pa.array(keys // v)),
+                    "term": p.vocab_array.take(pa.array(keys % v)),
+                    "count": pa.array(counts, pa.int64()),
+                }
+            )
+        )
         return self
 
     def merge(self, other: ProfileBuilder) -> ProfileBuilder:
         """Add another builder's counts (partial profiles from parallel workers)."""
-        self.site_links.update(other.site_links)
-        self.target_links.update(other.target_links)
-        self.anchor_links.update(other.anchor_links)
-        for site, docs in other.term_docs.items():
-            self.term_docs.setdefault(site, Counter()).update(docs)
+        self.site_links.merge(other.site_links)
+        self.target_links.merge(other.target_links)
+        self.anchor_links.merge(other.anchor_links)
+        self.term_docs.merge(other.term_docs)
         self.brands.update(other.brands)
         return self
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                "site_links": self.site_links,
-                "target_links": self.target_links,
-                "anchor_links": self.anchor_links,
-                "term_docs": self.term_docs,
+                "site_links": self.site_links.to_pydict(),
+                "target_links": self.target_links.to_pydict(),
+                "anchor_links": self.anchor_links.to_pydict(),
+                "term_docs": self.term_docs.to_pydict(),
                 "brands": self.brands,
             }
         )
@@ -151,25 +290,40 @@ class ProfileBuilder:
     def from_json(cls, blob: str) -> ProfileBuilder:
         d = json.loads(blob)
         b = cls()
-        b.site_links, b.target_links = Counter(d["site_links"]), Counter(d["target_links"])
-        b.anchor_links = Counter(d["anchor_links"])
-        b.term_docs = {k: Counter(v) for k, v in d["term_docs"].items()}
+        for name in ("site_links", "target_links", "anchor_links"):
+            setattr(b, name, _Tally.from_pydict(("key",), d[name]))
+        b.term_docs = _Tally.from_pydict(("site", "term"), d["term_docs"])
         b.brands = d["brands"]
         return b
 
     def build(self) -> Profile:
-        terms = {}
-        for site, docs in self.term_docs.items():
-            floor = max(2, math.ceil(PROFILE_MIN_SHARE * self.target_links[site]))
-            brand = self.brands.get(site, "")
-            ranked = [
-                t
-                for t, c in sorted(docs.items(), key=lambda tc: (-tc[1], tc[0]))
-                if c >= floor and t != brand
-            ]
-            terms[site] = tuple(sorted(ranked[:PROFILE_TERMS]))
+        targets = _counts(self.target_links)
+        docs = self.term_docs.total()
+        # a target's terms: content words on at least PROFILE_MIN_SHARE of its links (and on
+        # two), not its brand, the PROFILE_TERMS most frequent (ties by the word)
+        site = docs["site"].combine_chunks()
+        floor = np.maximum(2, np.ceil(PROFILE_MIN_SHARE * targets.of(site)))
+        sites = _Distinct(site)
+        brands = pa.array([self.brands.get(s, "") for s in sites.values], pa.string())
+        brand = brands.take(pa.array(sites.index))
+        keep = (_np(docs["count"]) >= floor) & _np(pc.not_equal(docs["term"], brand), bool)
+        ranked = docs.filter(pa.array(keep)).sort_by(
+            [("site", "ascending"), ("count", "descending"), ("term", "ascending")]
+        )
+        group = _Distinct(ranked["site"].combine_chunks()).index  # sorted: groups are runs
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        rank = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+        top = ranked.filter(pa.array(rank < PROFILE_TERMS))
+        terms: dict[str, list[str]] = {}
+        for s, t in zip(top["site"].to_pylist(), top["term"].to_pylist(), strict=True):
+            terms.setdefault(s, []).append(t)
+        for s in sites.values:
+            terms.setdefault(s, [])
         return Profile(
-            dict(self.site_links), dict(self.target_links), dict(self.anchor_links), terms
+            _counts(self.site_links),
+            targets,
+            _counts(self.anchor_links),
+            {s: tuple(sorted(t)) for s, t in terms.items()},
         )
 
 
@@ -183,13 +337,6 @@ def build_profile(tables: Iterable[pa.Table]) -> Profile:
 # --------------------------------------------------------------------------------------------
 # shared preparation
 # --------------------------------------------------------------------------------------------
-
-
-def _count(arr: pa.Array) -> dict[str, int]:
-    counts = pc.value_counts(pc.drop_null(arr))
-    return dict(
-        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
-    )
 
 
 def _str(links: pa.Table, name: str) -> pa.Array:
@@ -624,10 +771,7 @@ def with_profile(
         )
 
     # sitewide footprint -------------------------------------------------------------------------
-    sites = _Distinct(facts.source_site)
-    X[:, col["links_from_source_site"]] = sites.spread(
-        [profile.site_links.get(s, np.nan) for s in sites.values]
-    )
+    X[:, col["links_from_source_site"]] = profile.site_links.of(facts.source_site)
 
     # anchor type and share ------------------------------------------------------------------------
     anchor_null = _np(pc.is_null(facts.anchor), bool)
@@ -644,11 +788,10 @@ def with_profile(
             else _anchor_type(shapes[a], brand_of_target[t], keyword_sets[t])
         )
     X[:, col["anchor_type"]] = np.where(anchor_null, np.nan, pair.spread(codes))
-    tsites, akeys = _Distinct(facts.target_site), _Distinct(facts.anchor_key)
     with np.errstate(invalid="ignore", divide="ignore"):
-        X[:, col["anchor_share"]] = akeys.spread(
-            [profile.anchor_links.get(k, np.nan) for k in akeys.values]
-        ) / tsites.spread([profile.target_links.get(s, np.nan) for s in tsites.values])
+        X[:, col["anchor_share"]] = profile.anchor_links.of(
+            facts.anchor_key
+        ) / profile.target_links.of(facts.target_site)
     return X
 
 

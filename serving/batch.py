@@ -284,11 +284,11 @@ class WorkFolder:
         self.facts(i).unlink(missing_ok=True)
 
     def profile(self) -> Profile | None:
-        path = self.dir / "profile.json"
-        return Profile.from_json(path.read_text()) if path.exists() else None
+        path = self.dir / "profile.arrow"
+        return Profile.from_table(_read_ipc(path)) if path.exists() else None
 
     def save_profile(self, profile: Profile) -> None:
-        _atomic_write(self.dir / "profile.json", profile.to_json().encode())
+        _atomic_ipc(profile.to_table(), self.dir / "profile.arrow")
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
