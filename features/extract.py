@@ -569,13 +569,19 @@ def _anchor_shape(anchor: str) -> tuple[str | None, str, frozenset[str]]:
     return None, folded.replace(" ", ""), frozenset(text.words(folded))
 
 
+def _brand_key(brand: str) -> str:
+    """A brand as anchors are compared with it: lower case, letters and digits only."""
+    return "".join(ch for ch in brand.lower() if ch.isalnum())
+
+
 def _anchor_type(
-    shape: tuple[str | None, str, frozenset[str]], brand: str, keywords: frozenset[str]
+    shape: tuple[str | None, str, frozenset[str]], b: str, keywords: frozenset[str]
 ) -> float:
+    """The anchor type of an anchor (its ``_anchor_shape``) pointing at a target with brand
+    key ``b`` (``_brand_key``) and ``keywords``."""
     decided, compact, words = shape
     if decided:
         return _ANCHOR_CODES[decided]
-    b = "".join(ch for ch in brand.lower() if ch.isalnum())
     if len(b) >= 3 and (b in compact or (len(compact) >= 0.6 * len(b) and compact in b)):
         return _ANCHOR_CODES["branded"]
     if not words:
@@ -777,16 +783,15 @@ def with_profile(
     anchor_null = _np(pc.is_null(facts.anchor), bool)
     anchors = _Distinct(facts.anchor)
     shapes = [_anchor_shape(a) for a in anchors.values]
-    brand_of_target = [host_info(k.partition("\x1f")[0]).brand for k in target.values]
-    pair = _Distinct(pa.array(anchors.index * (len(target.values) + 1) + target.index))
-    codes = []
-    for key in pair.values:
-        a, t = divmod(key, len(target.values) + 1)
-        codes.append(
-            np.nan
-            if a < 0 or t >= len(target.values)
-            else _anchor_type(shapes[a], brand_of_target[t], keyword_sets[t])
-        )
+    brand_of_target = [_brand_key(host_info(k.partition("\x1f")[0]).brand) for k in target.values]
+    width = len(target.values) + 1
+    pair = _Distinct(pa.array(anchors.index * width + target.index))
+    codes = [
+        np.nan
+        if a < 0 or t >= width - 1
+        else _anchor_type(shapes[a], brand_of_target[t], keyword_sets[t])
+        for a, t in (divmod(key, width) for key in pair.values)
+    ]
     X[:, col["anchor_type"]] = np.where(anchor_null, np.nan, pair.spread(codes))
     with np.errstate(invalid="ignore", divide="ignore"):
         X[:, col["anchor_share"]] = profile.anchor_links.of(

@@ -125,15 +125,11 @@ class BatchSummary:
 def scored_table(links: pa.Table, scores: Scores, model_version: str) -> pa.Table:
     """Input columns (canonical + pass-through) with the score columns in front."""
     n = links.num_rows
-    reason_cols: list[pa.Array] = []
+    reason_cols = [pa.nulls(n, pa.string()) for _ in range(3)]
     if scores.reasons is not None:
-        labelled = scores.reasons.labelled()
-        explained = scores.explained if scores.explained is not None else np.ones(n, bool)
-        for k in range(3):
-            col = labelled[:, k] if labelled.shape[1] > k else np.full(n, None, object)
-            reason_cols.append(pa.array(np.where(explained, col, None), pa.string()))
-    else:
-        reason_cols = [pa.nulls(n, pa.string()) for _ in range(3)]
+        explained = pa.array(scores.explained if scores.explained is not None else np.ones(n, bool))
+        for k in range(min(3, scores.reasons.feature.shape[1])):
+            reason_cols[k] = pc.if_else(explained, scores.reasons.labelled(k), reason_cols[k])
     scores_cols = {
         "verdict": pa.array(scores.verdict, pa.string()),
         "spam_probability": pa.array(np.round(scores.probability, 6), pa.float64()),

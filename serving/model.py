@@ -240,8 +240,7 @@ class LinkModel:
             contributions = np.zeros((len(X), len(spec.NAMES) + 1))
             if rows.any():
                 contributions[rows] = self.explainer.contributions(X[rows], parallel=parallel)
-        anchors = np.asarray(links["anchor_text"].to_pylist(), dtype=object)
-        scores.reasons = top_reasons(contributions, X, anchors, top)
+        scores.reasons = top_reasons(contributions, X, links["anchor_text"], top)
         if keep_contributions:
             scores.contributions = contributions
         return scores

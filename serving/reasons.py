@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features import spec
+from features.parse import distinct, string
 
 _USES_ANCHOR = np.asarray(
     [
@@ -19,41 +22,79 @@ _USES_ANCHOR = np.asarray(
         for f in spec.FEATURES
     ]
 )
-_MISSING = -1e300
-_SIGNED = np.asarray([f"{v / 10:+.1f}" for v in range(-999, 1000)], dtype=object)
+_SIGNED = pa.array([f"{v / 10:+.1f}" for v in range(-999, 1000)], pa.string())
+_FMT = {name: k for k, name in enumerate(("int", "float1", "pct", "age", "count"))}
+_FEATURE_FMT = np.asarray(
+    [-1 if f.dtype in ("category", "bool") else _FMT[f.fmt] for f in spec.FEATURES]
+)
+_IS_BOOL = np.asarray([f.dtype == "bool" for f in spec.FEATURES])
 
 
 @dataclass
 class Reasons:
-    """Top-k reasons per row: feature index, signed contribution (log-odds), text."""
+    """Top-k reasons per row: feature index, signed contribution (log-odds), and the text,
+    as a phrase number per row (``phrases`` holds each distinct text once)."""
 
     feature: np.ndarray  # (n, k) int
     contribution: np.ndarray  # (n, k) float
     value: np.ndarray  # (n, k) float
-    text: np.ndarray  # (n, k) object
+    phrase: np.ndarray  # (n, k) int, index into ``phrases``
+    phrases: np.ndarray  # object: the distinct texts
 
-    def labelled(self) -> np.ndarray:
-        """``text (+1.2)`` strings, (n, k) object."""
-        tenths = np.clip(np.round(self.contribution * 10), -999, 999).astype(int) + 999
-        signed = _SIGNED[tenths]
-        out = np.empty(self.text.shape, dtype=object)
-        for s in range(self.text.shape[1]):
-            out[:, s] = self.text[:, s] + " (" + signed[:, s] + ")"
-        return out
+    @property
+    def text(self) -> np.ndarray:
+        """The texts, (n, k) object."""
+        return self.phrases[self.phrase]
+
+    def labelled(self, slot: int) -> pa.Array:
+        """``text (+1.2)`` of reason ``slot`` of every row, built by Arrow (no Python string
+        per row)."""
+        tenths = np.clip(np.round(self.contribution[:, slot] * 10), -999, 999).astype(int) + 999
+        return pc.binary_join_element_wise(
+            pa.array(self.phrases, pa.string()).take(pa.array(self.phrase[:, slot])),
+            string(" ("),
+            _SIGNED.take(pa.array(tenths)),
+            string(")"),
+            string(""),
+        )
 
 
-def _codes(values: np.ndarray) -> np.ndarray:
-    """Integer code per distinct string (order of first appearance)."""
-    lookup: dict[object, int] = {}
-    return np.fromiter((lookup.setdefault(x, len(lookup)) for x in values), np.int64, len(values))
+def _display_key(feature: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(branch, key) with equal pairs exactly where ``spec.format_value`` gives equal text
+    for the same feature: the value as its format rounds it (``.0f`` and NumPy both round
+    the same double half to even), so rows are rendered once per shown value, not per raw
+    value. The sign bit is kept: ``-0`` formats differently from ``0``."""
+    fmt = _FEATURE_FMT[feature]
+    with np.errstate(invalid="ignore", over="ignore"):
+        days = value
+        age_branch = np.where(days < 60, 0, np.where(days < 730, 1, 2))
+        age = np.where(
+            age_branch == 0,
+            np.round(days),
+            np.where(age_branch == 1, np.round(days / 30.44), np.round(days / 365.25)),
+        )
+        key = np.select(
+            [
+                fmt == _FMT["age"],
+                fmt == _FMT["pct"],
+                np.isin(fmt, [_FMT["int"], _FMT["count"]]),
+                _IS_BOOL[feature],
+            ],
+            [age, np.round(value * 100), np.round(value), value >= 0.5],
+            value,  # categories, and float1 (exact value)
+        )
+    branch = np.where(fmt == _FMT["age"], age_branch, 0) * 2 + np.signbit(key)
+    missing = np.isnan(value)
+    return np.where(missing, -1, branch), np.where(missing, 0.0, key)
 
 
 def top_reasons(
-    contributions: np.ndarray, X: np.ndarray, anchors: np.ndarray, k: int = 3
+    contributions: np.ndarray, X: np.ndarray, anchors: pa.Array | pa.ChunkedArray, k: int = 3
 ) -> Reasons:
     """The ``k`` features with the largest absolute contribution per row, rendered.
 
-    ``contributions`` may include the base value as a last column (it is ignored).
+    ``contributions`` may include the base value as a last column (it is ignored);
+    ``anchors`` is each row's anchor text (some templates quote it).
     """
     n_features = len(spec.NAMES)
     c = contributions[:, :n_features]
@@ -61,33 +102,38 @@ def top_reasons(
     n = len(c)
     if n == 0:
         empty = np.zeros((0, k))
-        return Reasons(empty.astype(int), empty, empty, empty.astype(object))
+        return Reasons(empty.astype(int), empty, empty, empty.astype(int), np.zeros(0, object))
     part = np.argpartition(-np.abs(c), k - 1, axis=1)[:, :k]
     rows = np.arange(n)[:, None]
     order = np.argsort(-np.abs(c[rows, part]), axis=1, kind="stable")
     feature = part[rows, order]
     contribution = c[rows, feature]
     value = X[rows, feature]
-    # one rendering per distinct (feature, value, anchor-if-the-template-uses-it)
-    anchor_codes = _codes(anchors)
+    # one rendering per distinct (feature, shown value, anchor-if-the-template-uses-it)
+    anchor_values, anchor_codes = distinct(anchors)
     f = feature.ravel()
-    v = np.where(np.isnan(value), _MISSING, value).ravel()
-    a = np.where(_USES_ANCHOR[f], np.repeat(anchor_codes, k), -1)
-    order = np.lexsort((a, v, f))
-    fs, vs, as_ = f[order], v[order], a[order]
-    new_group = np.r_[True, (fs[1:] != fs[:-1]) | (vs[1:] != vs[:-1]) | (as_[1:] != as_[:-1])]
+    branch, key = _display_key(f, value.ravel())
+    a = np.where(_USES_ANCHOR[f], np.repeat(anchor_codes, k), -2)
+    order = np.lexsort((a, key, branch, f))
+    fs, bs, ks, as_ = f[order], branch[order], key[order], a[order]
+    new_group = np.r_[
+        True,
+        (fs[1:] != fs[:-1]) | (bs[1:] != bs[:-1]) | (ks[1:] != ks[:-1]) | (as_[1:] != as_[:-1]),
+    ]
     group = np.cumsum(new_group) - 1
     firsts = order[new_group]
-    rendered = np.asarray(
+    flat_value = value.ravel()
+    phrases = np.asarray(
         [
             spec.describe(
-                spec.FEATURES[int(f[i])], float(value.ravel()[i]), {"anchor_text": anchors[i // k]}
+                spec.FEATURES[int(f[i])],
+                float(flat_value[i]),
+                {"anchor_text": None if a[i] < 0 else anchor_values[a[i]]},
             )
             for i in firsts
         ],
         dtype=object,
     )
-    text = np.empty(n * k, dtype=object)
-    text[order] = rendered[group]
-    text = text.reshape(n, k)
-    return Reasons(feature, contribution, value, text)
+    phrase = np.empty(n * k, dtype=np.int64)
+    phrase[order] = group
+    return Reasons(feature, contribution, value, phrase.reshape(n, k), phrases)
