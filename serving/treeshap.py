@@ -514,26 +514,43 @@ def _block_codes(xt, m, codes, base, nodes, sf, th, dt, cs, cl, words):
     """Each row's decision code for one tree: bit n set iff the row goes left at node n.
 
     Decisions are taken node by node over a block of rows (the block's features transposed,
-    so each node reads one contiguous column): for numeric nodes that is a branch-free loop
-    the compiler vectorises."""
+    so each node reads one contiguous column), each kind of split as a branch-free loop the
+    compiler vectorises; they decide exactly as ``_goes_left`` (tested). A branchy test in
+    the same function, even for splits a model does not have, kept the compiler from
+    vectorising any of it (2.5x slower)."""
     for r in range(m):
         codes[r] = 0
     for node in range(nodes):
         g = base + node
-        col = xt[sf[g]]
+        f = sf[g]
         bit = np.int64(1) << node
         d = dt[g]
         missing = (d >> 2) & 3
-        if d & 1 or missing == 1:  # categorical or zero-as-missing: the general test
+        threshold = th[g]
+        if d & 1:
+            # categorical: a value in the bitset goes left; NaN, negatives (truncated toward
+            # zero, as LightGBM casts) and values past the bitset go right; word by word, so
+            # no gather
+            end = 32.0 * cl[g]
+            for w in range(cl[g]):
+                bits = words[cs[g] + w]
+                for r in range(m):
+                    x = xt[f, r]
+                    ok = (x > -1.0) & (x < end)
+                    ival = np.int64(x if ok else 0.0)
+                    hit = ((bits >> np.uint32(ival & 31)) & np.uint32(1)) == 1
+                    codes[r] |= bit * (ok & ((ival >> 5) == w) & hit)
+        elif missing == 1:  # zero as missing: NaN reads as 0.0, and 0.0 takes the default
+            default_left = (d & 2) != 0
             for r in range(m):
-                if _goes_left(col[r], th[g], d, cs[g], cl[g], words):
-                    codes[r] |= bit
-        else:
-            # missing None: NaN is read as 0.0; missing NaN: NaN takes the default side
-            threshold = th[g]
+                x = xt[f, r]
+                x = 0.0 if x != x else x
+                left = default_left if abs(x) <= K_ZERO_THRESHOLD else x <= threshold
+                codes[r] |= bit * left
+        else:  # missing None: NaN reads as 0.0; missing NaN: NaN takes the default side
             nan_left = (threshold >= 0.0) if missing == 0 else (d & 2) != 0
             for r in range(m):
-                x = col[r]
+                x = xt[f, r]
                 left = (x <= threshold) | ((x != x) & nan_left)
                 codes[r] |= bit * left
 
@@ -597,8 +614,9 @@ def _decision_contributions(
 ):
     """Per link and tree: the node decisions form a code; add that code's row, and the code's
     leaf value to the raw score (the same sum as ``_decision_raw_score``, so explaining every
-    link takes the decisions once). Trees are added in the same order for every row, so the
-    sums do not depend on blocking.
+    link takes the decisions once). Contributions are summed in a transposed block (feature
+    by row), so each of a tree's features is one contiguous run of additions. Trees are added
+    in the same order for every row, so the sums do not depend on blocking.
     """
     n = X.shape[0]
     k = X.shape[1]
@@ -606,13 +624,10 @@ def _decision_contributions(
         lo = b * BLOCK
         m = min(n, lo + BLOCK) - lo
         xt = np.empty((k, BLOCK))
+        acc = np.zeros((k, BLOCK))
         codes = np.zeros(BLOCK, np.int64)
         total = np.zeros(BLOCK)
         _transpose_block(X, lo, m, xt)
-        for r in range(m):
-            for j in range(k):
-                out[lo + r, j] = 0.0
-            out[lo + r, k] = bias
         for t in range(tns.shape[0]):
             nodes = tnc[t]
             if nodes == 0:
@@ -622,18 +637,19 @@ def _decision_contributions(
             _block_codes(xt, m, codes, tns[t], nodes, sf, th, dt, cs, cl, words)
             values = leaf_value[tvs[t] :]
             leaves = leaf[cstart[t] :]
-            width = dfeat_len[t]
-            fs = dfeat_start[t]
-            ds = dstart[t]
             for r in range(m):
-                code = codes[r]
-                total[r] += values[leaves[code]]
-                off = ds + code * width
-                row = out[lo + r]
-                for i in range(width):
-                    row[dfeat[fs + i]] += dtable[off + i]
+                total[r] += values[leaves[codes[r]]]
+            width = dfeat_len[t]
+            table = dtable[dstart[t] :]
+            for i in range(width):
+                row = acc[dfeat[dfeat_start[t] + i]]
+                for r in range(m):
+                    row[r] += table[codes[r] * width + i]
         for r in range(m):
             raw[lo + r] = total[r]
+            for j in range(k):
+                out[lo + r, j] = acc[j, r]
+            out[lo + r, k] = bias
 
 
 def _compiled(fn: Any, parallel: bool) -> Any:
@@ -649,10 +665,11 @@ def _compiled(fn: Any, parallel: bool) -> Any:
     return numba.njit(parallel=parallel, nogil=True, cache=True)(fn)
 
 
-_decision_parallel = _compiled(_decision_contributions, parallel=True)
-_decision_serial = _compiled(_decision_contributions, parallel=False)
-_decision_raw_parallel = _compiled(_decision_raw_score, parallel=True)
-_decision_raw_serial = _compiled(_decision_raw_score, parallel=False)
+_KERNELS = {
+    (kind, parallel): _compiled(fn, parallel)
+    for kind, fn in (("raw", _decision_raw_score), ("explain", _decision_contributions))
+    for parallel in (True, False)
+}
 DECISION_TABLE_BYTES = 256 * 2**20
 """Largest decision-table set built; bigger (deeper or wider) trees use the pattern tables."""
 
@@ -798,7 +815,7 @@ class FastTreeShap:
             return out
         many = on_all_cores(len(X), parallel)
         if use_decisions and d is not None:
-            kernel = _decision_raw_parallel if many else _decision_raw_serial
+            kernel = _KERNELS["raw", many]
             kernel(X, out, *self._nodes(), t.tree_value_start, t.leaf_value, d.code_start, d.leaf)
         else:
             kernel = _raw_score_parallel if many else _raw_score_serial
@@ -820,7 +837,7 @@ class FastTreeShap:
         raw = np.empty(len(X))
         out = np.empty((X.shape[0], t.n_features + 1))
         if len(X):
-            kernel = _decision_parallel if on_all_cores(len(X), parallel) else _decision_serial
+            kernel = _KERNELS["explain", on_all_cores(len(X), parallel)]
             kernel(X, out, raw, t.bias, *self._nodes(), *self._decision_arrays())
         return raw, out
 

@@ -82,6 +82,44 @@ def test_exact_on_random_models_with_nans_zeros_and_categoricals(params):
         assert np.abs(ref - both).max() < 1e-9
 
 
+def test_exact_on_wide_categoricals_and_awkward_values():
+    """Bitsets of several 32-bit words (a category code past 31), and values the block
+    kernels must decide as LightGBM does: fractions (truncated toward zero), negatives,
+    codes past the bitset, infinities, tiny values next to zero-as-missing."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    X = np.column_stack(
+        [rng.integers(0, 90, n).astype(float), rng.normal(size=n), rng.normal(size=n)]
+    )
+    y = ((X[:, 0] % 7 < 3) ^ (X[:, 1] > 0.2)).astype(int)
+    booster = lgb.train(
+        {
+            "objective": "binary",
+            "verbosity": -1,
+            "num_leaves": 15,
+            "max_depth": 4,
+            "max_cat_to_onehot": 2,
+            "max_cat_threshold": 64,
+            "min_data_per_group": 5,
+            "cat_smooth": 1,
+            "zero_as_missing": True,
+        },
+        lgb.Dataset(X, y, categorical_feature=[0]),
+        num_boost_round=30,
+    )
+    awkward = [np.nan, np.inf, -np.inf, -0.5, -1.0, -0.0, 0.0, 1e-40, -1e-40, 31.5, 32.0, 63.9]
+    probe = X[:3000].copy()
+    cells = rng.random(probe.shape) < 0.3
+    probe[cells] = rng.choice(awkward + [89.0, 95.0, 1e12], size=cells.sum())
+    fast = FastTreeShap(booster.model_to_string())
+    assert fast.tables.cat_len.max() > 1  # a split's bitset spans several words
+    ref = booster.predict(probe, pred_contrib=True)
+    for parallel in (True, False):
+        raw, contributions = fast.explain(probe, parallel=parallel)
+        assert np.array_equal(raw, booster.predict(probe, raw_score=True))
+        assert np.abs(ref - contributions).max() < 1e-9
+
+
 def test_trees_with_a_single_leaf_only_move_the_base_value():
     X = np.zeros((50, 3))
     y = np.r_[np.zeros(25), np.ones(25)]
