@@ -110,7 +110,7 @@ def test_exact_on_wide_categoricals_and_awkward_values():
     awkward = [np.nan, np.inf, -np.inf, -0.5, -1.0, -0.0, 0.0, 1e-40, -1e-40, 31.5, 32.0, 63.9]
     probe = X[:3000].copy()
     cells = rng.random(probe.shape) < 0.3
-    probe[cells] = rng.choice(awkward + [89.0, 95.0, 1e12], size=cells.sum())
+    probe[cells] = rng.choice([*awkward, 89.0, 95.0, 1e12], size=cells.sum())
     fast = FastTreeShap(booster.model_to_string())
     assert fast.tables.cat_len.max() > 1  # a split's bitset spans several words
     ref = booster.predict(probe, pred_contrib=True)
