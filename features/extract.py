@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
-from features.parse import distinct_array, fill, in_sorted, join
+from features.parse import distinct_array, fill, join
 from features.strings import StringIndex, digit_counts
 from features.urls import HostTable, host_info, host_table, join_url, split_urls
 
@@ -741,6 +742,26 @@ def _facts(links: pa.Table, p: _Prepared, as_of: date) -> Facts:
     return Facts(X, p.source_site, p.target_site, p.target_path, p.anchor, p.anchor_key, words)
 
 
+@numba.njit(cache=True, nogil=True)
+def _in_sets(sets, values, starts, members, out):  # pragma: no cover - compiled
+    """out[i]: is values[i] in set sets[i] (``members[starts[s]:starts[s + 1]]``, sorted);
+    a set of -1 is empty. Binary search in one small set: a global ``searchsorted`` over
+    every set's members at once missed the cache at every step."""
+    for i in range(values.shape[0]):
+        s = sets[i]
+        if s < 0:
+            out[i] = False
+            continue
+        lo, hi, end = starts[s], starts[s + 1], starts[s + 1]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if members[mid] < values[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = lo < end and members[lo] == values[i]
+
+
 def with_profile(
     facts: Facts, profile: Profile, *, target_description: str | None = None
 ) -> np.ndarray:
@@ -767,9 +788,11 @@ def with_profile(
     owner = np.repeat(np.arange(len(keyword_sets)), [len(k) for k in keyword_sets])
     pos = pc.index_in(pa.array([t for k in keyword_sets for t in k], pa.string()), value_set=vocab)
     found = _np(pc.is_valid(pos), bool)
-    t_keys = owner[found] * v + _np(pos.filter(pa.array(found)), np.int64)
+    t_keys = np.sort(owner[found] * v + _np(pos.filter(pa.array(found)), np.int64))
+    t_starts = np.searchsorted(t_keys, np.arange(len(keyword_sets) + 1) * v)
     t_size = np.asarray([len(k) for k in keyword_sets] + [0], dtype=np.float64)[target.index]
-    hit = in_sorted(target.index[pair_rows] * v + pair_tokens, np.sort(t_keys))
+    hit = np.empty(len(pair_rows), bool)
+    _in_sets(target.index[pair_rows], pair_tokens, t_starts, t_keys % v, hit)
     with np.errstate(invalid="ignore", divide="ignore"):
         denom = np.sqrt(_bincount(pair_rows, n) * t_size)
         X[:, col["topic_relevance"]] = np.where(

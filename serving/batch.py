@@ -49,6 +49,7 @@ from serving import disavow, report
 from serving.model import VERDICTS, Explain, LinkModel, Scores, fewer_collections
 
 WORK_SUFFIX = ".linksift-work"
+_VERDICTS = pa.array(VERDICTS, pa.string())
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -131,7 +132,7 @@ def scored_table(links: pa.Table, scores: Scores, model_version: str) -> pa.Tabl
         for k in range(min(3, scores.reasons.feature.shape[1])):
             reason_cols[k] = pc.if_else(explained, scores.reasons.labelled(k), reason_cols[k])
     scores_cols = {
-        "verdict": pa.array(scores.verdict, pa.string()),
+        "verdict": _VERDICTS.take(pa.array(scores.verdict_code)),
         "spam_probability": pa.array(np.round(scores.probability, 6), pa.float64()),
         "quality_score": pa.array(scores.quality_score, pa.int64()),
         "reason_1": reason_cols[0],

@@ -55,15 +55,23 @@ class Scores:
 
     probability: np.ndarray
     raw_score: np.ndarray
-    verdict: np.ndarray
+    verdict_code: np.ndarray  # index into VERDICTS
     quality_score: np.ndarray
     X: np.ndarray
     contributions: np.ndarray | None = None
     reasons: Reasons | None = None
     explained: np.ndarray | None = None  # which rows have reasons
 
+    @property
+    def verdict(self) -> np.ndarray:
+        """good | review | spam per row (object array)."""
+        return _VERDICT_NAMES[self.verdict_code]
+
     def __len__(self) -> int:
         return len(self.probability)
+
+
+_VERDICT_NAMES = np.asarray(VERDICTS, dtype=object)
 
 
 def _registry_parts(uri: str) -> tuple[str, str | None, str | None]:
@@ -187,11 +195,12 @@ class LinkModel:
     ) -> np.ndarray:
         return extract(links, profile, as_of=as_of, target_description=target_description)
 
-    def verdicts(self, probability: np.ndarray) -> np.ndarray:
+    def verdict_codes(self, probability: np.ndarray) -> np.ndarray:
+        """Each probability's verdict as its index into ``VERDICTS`` (good, review, spam)."""
         t = self.thresholds
         return np.where(
-            probability >= t["spam"], "spam", np.where(probability >= t["review"], "review", "good")
-        ).astype(object)
+            probability >= t["spam"], 2, np.where(probability >= t["review"], 1, 0)
+        ).astype(np.int8)
 
     def score(
         self,
@@ -229,12 +238,12 @@ class LinkModel:
         else:
             raw = self.explainer.raw_score(X, parallel=parallel)
         p = self.scorer.artifact.calibration.probability(raw)
-        verdict = self.verdicts(p)
+        verdict = self.verdict_codes(p)
         quality = np.rint(100 * (1 - p)).astype(np.int64)
         scores = Scores(p, raw, verdict, quality, X)
         if explain == "none" or len(X) == 0:
             return scores
-        rows = np.ones(len(X), bool) if explain == "all" else verdict != "good"
+        rows = np.ones(len(X), bool) if explain == "all" else verdict > 0
         scores.explained = rows
         if contributions is None:
             contributions = np.zeros((len(X), len(spec.NAMES) + 1))

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from features import spec
+from features.parse import distinct
 from serving.model import VERDICTS, Scores
 from serving.plots import _LOCK, pyplot
 
@@ -26,45 +26,52 @@ BINS = 20
 SAMPLE_PER_CHUNK = 400
 
 
+def _cross(codes: np.ndarray, names: list[str], verdict: np.ndarray) -> dict[str, dict[str, int]]:
+    """Links per (value, verdict), from each row's value code and verdict code."""
+    counts = np.bincount(codes * len(VERDICTS) + verdict, minlength=len(names) * len(VERDICTS))
+    table = counts.reshape(len(names), len(VERDICTS))
+    return {
+        name: dict(zip(VERDICTS, row.tolist(), strict=True))
+        for name, row in sorted(zip(names, table, strict=True), key=lambda nr: nr[0])
+        if row.any()
+    }
+
+
 def chunk_aggregate(links: pa.Table, scores: Scores, seed: int) -> tuple[dict, np.ndarray]:
     """Small, mergeable facts about one chunk, and a sample of [features | contributions]."""
-    verdict = scores.verdict
+    verdict = scores.verdict_code.astype(np.int64)
     hist = np.histogram(scores.probability, bins=BINS, range=(0, 1))[0].tolist()
     anchor_col = scores.X[:, spec.INDEX["anchor_type"]]
-    anchor_names = np.asarray([*spec.ANCHOR_TYPES, "not given"], dtype=object)
-    anchor = anchor_names[
-        np.where(np.isnan(anchor_col), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor_col)).astype(
-            int
-        )
-    ]
-    placement = np.asarray(pc.fill_null(links["placement"], "not given").to_pylist(), object)
-    cross: dict[str, dict[str, dict[str, int]]] = {"anchor": {}, "placement": {}}
-    for name, values in (("anchor", anchor), ("placement", placement)):
-        pairs, counts = np.unique(
-            np.char.add(np.char.add(values.astype(str), "\x1f"), verdict.astype(str)),
-            return_counts=True,
-        )
-        for pair, count in zip(pairs.tolist(), counts.tolist(), strict=True):
-            value, v = pair.split("\x1f")
-            cross[name].setdefault(value, dict.fromkeys(VERDICTS, 0))[v] += count
+    anchor = np.where(np.isnan(anchor_col), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor_col))
+    placements, placement = distinct(links["placement"])
+    cross = {
+        "anchor": _cross(anchor.astype(np.int64), [*spec.ANCHOR_TYPES, "not given"], verdict),
+        "placement": _cross(
+            np.where(placement < 0, len(placements), placement), [*placements, "not given"], verdict
+        ),
+    }
     weights: dict[str, float] = {}
-    reasons: Counter[str] = Counter()
+    reasons: dict[str, int] = {}
     sample = np.zeros((0, 2 * len(spec.NAMES) + 1))
     if scores.contributions is not None:
-        flagged = verdict != "good"
+        flagged = verdict > 0
         c = scores.contributions[:, : len(spec.NAMES)]
         weights = dict(zip(spec.NAMES, np.abs(c[flagged]).sum(axis=0).tolist(), strict=True))
         if scores.reasons is not None:
-            reasons.update(scores.reasons.text[verdict == "spam", 0].tolist())
+            # the strongest reason of each spam link, counted by text (in order of first
+            # appearance, so ties rank as a Counter over the rows would rank them)
+            r = scores.reasons
+            ids, first, n = np.unique(
+                r.phrase[verdict == 2, 0], return_index=True, return_counts=True
+            )
+            counted: Counter[str] = Counter()
+            for k in np.argsort(first, kind="stable"):
+                counted[r.phrases[ids[k]]] += int(n[k])
+            reasons = dict(counted.most_common(200))
         rng = np.random.default_rng(seed)
         take = rng.choice(len(verdict), size=min(SAMPLE_PER_CHUNK, len(verdict)), replace=False)
         sample = np.hstack([scores.X[take], scores.contributions[take]])
-    agg = {
-        "hist": hist,
-        "cross": cross,
-        "weights": weights,
-        "reasons": dict(reasons.most_common(200)),
-    }
+    agg = {"hist": hist, "cross": cross, "weights": weights, "reasons": reasons}
     return agg, sample
 
 
