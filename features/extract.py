@@ -250,12 +250,17 @@ class ProfileBuilder:
         self.anchor_links.add(_value_counts(p.anchor_key))
         self.brands.update(zip(p.target_site_values, p.target_brand_values, strict=True))
         # document frequency of content words (source text and anchor) per target site
-        rows = np.concatenate([p.doc_rows[: p.topical], p.anchor_rows])
-        toks = np.concatenate([p.doc_tokens[: p.topical], p.anchor_tokens])
-        keep = p.topical_vocab[toks] & (p.target_site_ids[rows] >= 0)
+        rows, words = _row_words(
+            p.n,
+            p.topical_vocab,
+            p.doc_rows[: p.topical],
+            p.doc_tokens[: p.topical],
+            p.anchor_rows,
+            p.anchor_tokens,
+        )
+        site = p.target_site_ids[rows]
         v = max(len(p.vocab_array), 1)
-        pairs, _ = _unique_counts(rows[keep] * v + toks[keep])
-        keys, counts = _unique_counts(p.target_site_ids[pairs // v] * v + pairs % v)
+        keys, counts = _count_keys((site * v + words)[site >= 0])
         self.term_docs.add(
             pa.table(
                 {
@@ -533,17 +538,56 @@ def _page_type(path: pa.Array, query: pa.Array) -> np.ndarray:
     return _PAGE_TYPE_CODES[first]  # -1 (no match) picks the last entry, "other"
 
 
-def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct int64 keys and their counts.
+@numba.njit(cache=True, nogil=True)
+def _take_row(r, rows, words, q, keep, seen, out_rows, out_words, k):  # pragma: no cover
+    """Row ``r``'s words of one run from position ``q``: the kept ones not yet taken for it."""
+    while q < rows.shape[0] and rows[q] == r:
+        w = words[q]
+        if keep[w] and seen[w] != r:
+            seen[w] = r
+            out_rows[k], out_words[k] = r, w
+            k += 1
+        q += 1
+    return q, k
 
-    Sort-based on purpose: keys here are (row, token) pairs that arrive nearly sorted, where a
-    stable sort is an order of magnitude faster than NumPy's hash-based ``np.unique``.
-    """
-    if len(keys) == 0:
-        return keys, np.zeros(0, dtype=np.int64)
-    ordered = np.sort(keys, kind="stable")
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    return ordered[starts], np.diff(np.r_[starts, len(ordered)])
+
+@numba.njit(cache=True, nogil=True)
+def _row_words(n, keep, rows_a, words_a, rows_b, words_b):  # pragma: no cover - compiled
+    """Each row's distinct words among two runs of (row, word) (each in row order), keeping
+    the words where ``keep`` is true: (rows, words), grouped by row. One pass with a mark per
+    word (the last row it was taken for), instead of sorting every (row, word) pair."""
+    seen = np.full(keep.shape[0], -1, np.int64)
+    out_rows = np.empty(rows_a.shape[0] + rows_b.shape[0], np.int64)
+    out_words = np.empty_like(out_rows)
+    i = j = k = 0
+    for r in range(n):
+        i, k = _take_row(r, rows_a, words_a, i, keep, seen, out_rows, out_words, k)
+        j, k = _take_row(r, rows_b, words_b, j, keep, seen, out_rows, out_words, k)
+    return out_rows[:k], out_words[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_keys(keys):  # pragma: no cover - compiled
+    """Distinct non-negative int64 keys (in order of first appearance) and how often each
+    occurs, through an open-addressing table."""
+    size = 16
+    while size < 2 * keys.shape[0]:
+        size *= 2
+    mask = size - 1
+    slots = np.full(size, -1, np.int64)
+    distinct = np.empty(keys.shape[0], np.int64)
+    counts = np.zeros(keys.shape[0], np.int64)
+    n = 0
+    for key in keys:
+        slot = (key * np.int64(-7046029254386353131)) >> 20 & mask
+        while slots[slot] >= 0 and distinct[slots[slot]] != key:
+            slot = (slot + 1) & mask
+        if slots[slot] < 0:
+            slots[slot] = n
+            distinct[n] = key
+            n += 1
+        counts[slots[slot]] += 1
+    return distinct[:n], counts[:n]
 
 
 def _bincount(rows: np.ndarray, n: int) -> np.ndarray:
@@ -730,14 +774,15 @@ def _facts(links: pa.Table, p: _Prepared, as_of: date) -> Facts:
     X[:, col["source_spam_terms"]] = _bincount(hits, n)
 
     # each row's distinct content words (the page's and its host's), for relevance
-    v = max(len(p.vocab_array), 1)
-    keep = p.content[p.doc_tokens]
-    pairs, _ = _unique_counts(p.doc_rows[keep] * v + p.doc_tokens[keep])
+    t = p.topical
+    rows, content = _row_words(
+        n, p.content, p.doc_rows[:t], p.doc_tokens[:t], p.doc_rows[t:], p.doc_tokens[t:]
+    )
     offsets = np.zeros(n + 1, np.int32)
-    np.cumsum(_bincount(pairs // v, n).astype(np.int32), out=offsets[1:])
+    np.cumsum(_bincount(rows, n).astype(np.int32), out=offsets[1:])
     words = pa.ListArray.from_arrays(
         pa.array(offsets),
-        pa.DictionaryArray.from_arrays(pa.array(pairs % v, pa.int32()), p.vocab_array),
+        pa.DictionaryArray.from_arrays(pa.array(content, pa.int32()), p.vocab_array),
     )
     return Facts(X, p.source_site, p.target_site, p.target_path, p.anchor, p.anchor_key, words)
 

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from features import parse, schema
 from features.parse import fill, join, string
+from features.strings import pandas_hashes
 
 FORMATS = ("auto", *schema.VENDORS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -393,10 +394,11 @@ _HEX = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
 def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Stable 16-hex-digit id of each (source, target, anchor), and the raw 64-bit hashes."""
     key = join(fill(source, ""), fill(target, ""), fill(anchor, ""), sep="\x1f")
-    hashes = pd.util.hash_array(key.to_numpy(zero_copy_only=False), categorize=False)
-    digits = _HEX[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)]
-    ids = np.ascontiguousarray(digits).view("S16").ravel().astype(str)
-    return pa.array(ids, pa.string()), hashes
+    hashes = pandas_hashes(key)  # pandas' hash_array of the strings: ids stay as they were
+    digits = np.ascontiguousarray(_HEX[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)])
+    offsets = np.arange(0, 16 * (len(hashes) + 1), 16, dtype=np.int32)
+    ids = pa.StringArray.from_buffers(len(hashes), pa.py_buffer(offsets), pa.py_buffer(digits))
+    return ids, hashes
 
 
 _NIBBLE = np.zeros(256, np.uint64)

@@ -167,3 +167,81 @@ class StringIndex:
         out = np.empty(len(valid), np.int64)
         _index_find(self._offsets, self._data, self._hashes, self._slots, offsets, data, valid, out)
         return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _rotl(x, b):  # pragma: no cover - compiled
+    return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
+
+
+@numba.njit(cache=True, nogil=True)
+def _siphash24(data, start, stop, k0, k1):  # pragma: no cover - compiled
+    """SipHash-2-4 of ``data[start:stop]`` (the reference algorithm, as pandas hashes
+    strings)."""
+    v0 = k0 ^ np.uint64(0x736F6D6570736575)
+    v1 = k1 ^ np.uint64(0x646F72616E646F6D)
+    v2 = k0 ^ np.uint64(0x6C7967656E657261)
+    v3 = k1 ^ np.uint64(0x7465646279746573)
+    n = stop - start
+    end = start + (n - n % 8)
+    j = start
+    while j <= stop:
+        if j < end:
+            m = np.uint64(0)
+            for k in range(8):
+                m |= np.uint64(data[j + k]) << np.uint64(8 * k)
+        else:  # the last word: the remaining bytes and the length in the top byte
+            m = np.uint64(n & 0xFF) << np.uint64(56)
+            for k in range(stop - j):
+                m |= np.uint64(data[j + k]) << np.uint64(8 * k)
+        v3 ^= m
+        for _ in range(2):
+            v0 += v1
+            v1 = _rotl(v1, 13) ^ v0
+            v0 = _rotl(v0, 32)
+            v2 += v3
+            v3 = _rotl(v3, 16) ^ v2
+            v0 += v3
+            v3 = _rotl(v3, 21) ^ v0
+            v2 += v1
+            v1 = _rotl(v1, 17) ^ v2
+            v2 = _rotl(v2, 32)
+        v0 ^= m
+        j += 8
+    v2 ^= np.uint64(0xFF)
+    for _ in range(4):
+        v0 += v1
+        v1 = _rotl(v1, 13) ^ v0
+        v0 = _rotl(v0, 32)
+        v2 += v3
+        v3 = _rotl(v3, 16) ^ v2
+        v0 += v3
+        v3 = _rotl(v3, 21) ^ v0
+        v2 += v1
+        v1 = _rotl(v1, 17) ^ v2
+        v2 = _rotl(v2, 32)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+@numba.njit(cache=True, nogil=True)
+def _pandas_hashes(offsets, data, k0, k1, out):  # pragma: no cover - compiled
+    for i in range(offsets.shape[0] - 1):
+        h = _siphash24(data, offsets[i], offsets[i + 1], k0, k1)
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+        out[i] = h
+
+
+_PANDAS_KEY = np.frombuffer(b"0123456789123456", np.uint64)  # pandas' default hash key
+
+
+def pandas_hashes(arr: pa.Array) -> np.ndarray:
+    """``pandas.util.hash_array(values, categorize=False)`` of a string array without nulls,
+    computed on its bytes: pandas first turns every value into a Python string."""
+    offsets, data, _ = as_bytes(arr)
+    out = np.empty(len(offsets) - 1, np.uint64)
+    _pandas_hashes(offsets, data, _PANDAS_KEY[0], _PANDAS_KEY[1], out)
+    return out
