@@ -114,6 +114,23 @@ class Profile:
     target_links: Counts = field(default_factory=Counts)
     anchor_links: Counts = field(default_factory=Counts)
     target_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _keywords: dict[tuple[str, str], tuple[frozenset[str], pa.Array]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def keywords(self, target: str, description: str | None) -> tuple[frozenset[str], pa.Array]:
+        """A target's keywords (its profile terms, the words of its URL path and of the
+        description, not its brand) as a set and as an Arrow array. ``target`` is
+        "site\x1fpath". Kept per profile: every chunk meets the same few targets."""
+        key = (target, description or "")
+        found = self._keywords.get(key)
+        if found is None:
+            site, _, path = target.partition("\x1f")
+            terms = set(self.target_terms.get(site, ())) | set(text.words(path))
+            terms |= set(text.words(description or ""))
+            terms.discard(host_info(site).brand if site else "")
+            found = self._keywords[key] = (frozenset(terms), pa.array(sorted(terms), pa.string()))
+        return found
 
     def to_json(self) -> str:
         return json.dumps(
@@ -821,17 +838,14 @@ def with_profile(
     v = max(len(vocab), 1)
     pair_rows = _np(pc.list_parent_indices(facts.words), np.int64)
     pair_tokens = _np(flat.indices, np.int64)
-    described = set(text.words(target_description or ""))
     target = _Distinct(join(fill(facts.target_site, ""), fill(facts.target_path, ""), sep="\x1f"))
-    keyword_sets: list[frozenset[str]] = []
-    for key in target.values:
-        site, _, path = key.partition("\x1f")
-        terms = set(profile.target_terms.get(site, ())) | set(text.words(path)) | described
-        terms.discard(host_info(site).brand if site else "")
-        keyword_sets.append(frozenset(terms))
+    keywords = [profile.keywords(key, target_description) for key in target.values]
+    keyword_sets = [k for k, _ in keywords]
     # each target's terms by their position in this chunk's vocabulary (absent terms drop out)
     owner = np.repeat(np.arange(len(keyword_sets)), [len(k) for k in keyword_sets])
-    pos = pc.index_in(pa.array([t for k in keyword_sets for t in k], pa.string()), value_set=vocab)
+    pos = pc.index_in(
+        pa.concat_arrays([a for _, a in keywords]) if keywords else _EMPTY_KEYS, value_set=vocab
+    )
     found = _np(pc.is_valid(pos), bool)
     t_keys = np.sort(owner[found] * v + _np(pos.filter(pa.array(found)), np.int64))
     t_starts = np.searchsorted(t_keys, np.arange(len(keyword_sets) + 1) * v)

@@ -182,7 +182,10 @@ class _Writer:
             if self.csv:
                 self._writer = pacsv.CSVWriter(self.tmp, self.schema)
             else:
-                self._writer = pq.ParquetWriter(self.tmp, self.schema)
+                # min/max statistics for numbers, flags and dates (what readers filter on);
+                # for long text (URLs, contexts, reasons) they cost a fifth of the writing
+                stats = [f.name for f in self.schema if not pa.types.is_string(f.type)]
+                self._writer = pq.ParquetWriter(self.tmp, self.schema, write_statistics=stats)
         table = _conform(table, self.schema)
         if self.csv:
             table = neutralise_formulas(table)
