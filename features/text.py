@@ -162,25 +162,16 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
     Returns (done, row of each token, its number, first byte and length of each distinct
     token); not done when ``slots`` filled up (the caller retries with a larger table: a table
     that fits in the core's cache is several times faster than one sized for the worst case).
+    One pass: the outputs are sized for the most tokens the text can hold (one per two bytes).
     """
     n = offsets.shape[0] - 1
-    count = 0
-    for i in range(n):
-        if not valid[i]:
-            continue
-        j, inside = offsets[i], False
-        while j < offsets[i + 1]:
-            space, width = _space_at(data, j)
-            count += not space and not inside
-            inside = not space
-            j += width
+    most = (offsets[n] - offsets[0] + n) // 2 + 1
     mask = slots.shape[0] - 1
-    rows = np.empty(count, np.int64)
-    ids = np.empty(count, np.int64)
-    first = np.empty(count, np.int64)
-    length = np.empty(count, np.int64)
-    hashes = np.empty(count, np.uint64)
-    prime = np.uint64(1099511628211)
+    rows = np.empty(most, np.int64)
+    ids = np.empty(most, np.int64)
+    first = np.empty(most, np.int64)
+    length = np.empty(most, np.int64)
+    hashes = np.empty(most, np.uint64)
     t = distinct = 0
     for i in range(n):
         if not valid[i]:
@@ -192,21 +183,25 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
                 j += width
                 continue
             start = j
-            h = np.uint64(14695981039346656037)
-            while j < end:  # the token's bytes, hashed (FNV-1a) on the way
-                if data[j] < 0x80:
-                    if _ascii_space(data[j]):
+            h = np.uint64(0)
+            while j < end:  # the token's bytes, hashed on the way
+                b = data[j]
+                if b < 0x80:
+                    if _ascii_space(b):
                         break
-                    h = (h ^ np.uint64(data[j])) * prime
-                    j += 1
-                    continue
-                space, width = _space_at(data, j)
-                if space:
-                    break
+                    width = 1
+                else:
+                    space, width = _space_at(data, j)
+                    if space:
+                        break
                 for k in range(j, j + width):
-                    h = (h ^ np.uint64(data[k])) * prime
+                    h = ((h << np.uint64(7)) | (h >> np.uint64(57))) ^ np.uint64(data[k])
                 j += width
             size = j - start
+            h ^= np.uint64(size)  # a final mix (splitmix64) spreads the bits over the table
+            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
             slot = np.int64(h & np.uint64(mask))
             found = -1
             while slots[slot] >= 0:
@@ -228,7 +223,7 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
                 distinct += 1
             rows[t], ids[t] = i, found
             t += 1
-    return True, rows, ids, first[:distinct], length[:distinct]
+    return True, rows[:t], ids[:t], first[:distinct], length[:distinct]
 
 
 @dataclass(frozen=True)
