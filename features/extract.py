@@ -673,9 +673,11 @@ class Facts:
     words: pa.Array  # list<dictionary<int32, string>>: each row's distinct content words
 
     def to_table(self) -> pa.Table:
+        k = len(spec.NAMES)
         return pa.table(
             {
-                **{f"x.{name}": self.X[:, k] for k, name in enumerate(spec.NAMES)},
+                # the matrix row by row, as it is: no copy either way
+                "X": pa.FixedSizeListArray.from_arrays(pa.array(self.X.reshape(-1)), k),
                 "source_site": self.source_site,
                 "target_site": self.target_site,
                 "target_path": self.target_path,
@@ -687,10 +689,8 @@ class Facts:
 
     @classmethod
     def from_table(cls, table: pa.Table) -> Facts:
-        X = np.empty((table.num_rows, len(spec.NAMES)))
-        for k, name in enumerate(spec.NAMES):
-            X[:, k] = _np(table[f"x.{name}"])
         get = lambda name: table[name].combine_chunks()  # noqa: E731
+        X = get("X").flatten().to_numpy().reshape(table.num_rows, len(spec.NAMES))
         return cls(
             X,
             *(get(c) for c in ("source_site", "target_site", "target_path", "anchor")),

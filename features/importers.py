@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -27,7 +26,7 @@ import pyarrow.parquet as pq
 
 from features import parse, schema
 from features.parse import fill, join, string
-from features.strings import pandas_hashes
+from features.strings import HashSet, pandas_hashes
 
 FORMATS = ("auto", *schema.VENDORS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -570,7 +569,7 @@ class Importer:
         fmt = self.options.format
         self.format = detect_format(self.layout.header) if fmt == "auto" else fmt
         _missing_required(self.layout.header, self.format, self.options)
-        self._seen = np.empty(0, dtype=np.uint64)
+        self._seen = HashSet()
 
     def chunks(self) -> Iterator[ImportChunk]:
         for raw in self.raw_chunks():
@@ -607,13 +606,7 @@ class Importer:
         """Flag the second and later copies of a link (same source, target and anchor), across
         chunks: call in file order."""
         links = chunk.links
-        hashes = link_hashes(links["link_id"])
-        seen = self._seen  # sorted hashes of earlier chunks
-        dup = pd.Series(hashes).duplicated().to_numpy() | parse.in_sorted(hashes, seen)
-        # merged in one pass (searchsorted + insert), not re-sorted: the cost per chunk grows
-        # with the file only as a copy, which keeps a 2M-row import linear in practice
-        fresh = np.unique(hashes[~dup])
-        self._seen = np.insert(seen, np.searchsorted(seen, fresh), fresh)
+        dup = self._seen.add(link_hashes(links["link_id"]))
         idx = links.column_names.index("duplicate")
         return ImportChunk(links.set_column(idx, "duplicate", pa.array(dup)), chunk.rejects)
 

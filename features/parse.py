@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx
+from features.strings import as_string, needs_cleaning
 
 TRUE = ("true", "1", "yes", "y", "t", "+", "x")
 FALSE = ("false", "0", "no", "n", "f", "-")
@@ -43,15 +44,6 @@ _DATE_FORMATS = (
     "%d %B %Y",
     "%d.%m.%Y",
 )
-
-
-def as_string(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One contiguous string array (vendors' columns arrive chunked and sometimes typed)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    if not pa.types.is_string(arr.type):
-        arr = pc.cast(arr, pa.string())
-    return arr
 
 
 @functools.cache
@@ -79,8 +71,14 @@ def join(*parts: pa.Array | str, sep: str) -> pa.Array:
 
 
 def clean(arr: pa.Array) -> pa.Array:
-    """Trim whitespace (including non-breaking spaces) around each value."""
-    arr = pc.replace_substring(as_string(arr), "\u00a0", " ")
+    """Trim whitespace (including non-breaking spaces) around each value.
+
+    Exports are mostly clean already: a compiled scan finds that out without the two
+    rewriting passes (and their copies) that Arrow's kernels make."""
+    arr = as_string(arr)
+    if not needs_cleaning(arr):
+        return arr
+    arr = pc.replace_substring(arr, "\u00a0", " ")
     return pc.utf8_trim_whitespace(arr)
 
 
@@ -123,15 +121,6 @@ def distinct_array(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarra
         enc = enc.combine_chunks()
     index = np.asarray(fill(enc.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     return enc.dictionary, index
-
-
-def in_sorted(keys: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """``np.isin`` for members already sorted, by binary search (``np.isin``'s own overhead
-    shows when the API scores one link, and re-sorting grows with a file's seen hashes)."""
-    if len(members) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(members, keys), len(members) - 1)
-    return members[pos] == keys
 
 
 def parse_distinct(

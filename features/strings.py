@@ -15,8 +15,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from features.parse import as_string
+
+def as_string(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous string array (vendors' columns arrive chunked and sometimes typed)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pa.types.is_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    return arr
 
 
 def as_bytes(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -245,3 +253,106 @@ def pandas_hashes(arr: pa.Array) -> np.ndarray:
     out = np.empty(len(offsets) - 1, np.uint64)
     _pandas_hashes(offsets, data, _PANDAS_KEY[0], _PANDAS_KEY[1], out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def ascii_space(b):  # pragma: no cover - compiled
+    return b == 32 or 9 <= b <= 13 or 28 <= b <= 31
+
+
+@numba.njit(cache=True, nogil=True)
+def space_at(data, j):  # pragma: no cover - compiled
+    """(is the character at byte ``j`` whitespace, its length in bytes): Unicode's White_Space,
+    what Arrow's ``utf8_split_whitespace`` and Python's ``str.split`` split on."""
+    b = data[j]
+    if b < 0x80:
+        return ascii_space(b), 1
+    if b >= 0xF0:
+        return False, 4
+    if b >= 0xE0:
+        c = ((b & 15) << 12) | ((data[j + 1] & 63) << 6) | (data[j + 2] & 63)
+        space = c == 0x1680 or 0x2000 <= c <= 0x200A or c in (0x2028, 0x2029, 0x202F, 0x205F)
+        return space or c == 0x3000, 3
+    c = ((b & 31) << 6) | (data[j + 1] & 63)
+    return c == 0x85 or c == 0xA0, 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _needs_cleaning(offsets, data, valid):  # pragma: no cover - compiled
+    for i in range(offsets.shape[0] - 1):
+        start, end = offsets[i], offsets[i + 1]
+        if not valid[i] or start == end:
+            continue
+        if space_at(data, start)[0]:
+            return True
+        last = end - 1
+        while last > start and data[last] & 0xC0 == 0x80:  # back to the last character's start
+            last -= 1
+        if space_at(data, last)[0]:
+            return True
+        for j in range(start, end - 1):
+            if data[j] == 0xC2 and data[j + 1] == 0xA0:  # U+00A0, no-break space
+                return True
+    return False
+
+
+def needs_cleaning(arr: pa.Array) -> bool:
+    """Does any value hold a no-break space, or start or end with whitespace?"""
+    return bool(_needs_cleaning(*as_bytes(arr)))
+
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_hashes(table, zero_seen, hashes, seen):  # pragma: no cover - compiled
+    mask = table.shape[0] - 1
+    added = 0
+    for i in range(hashes.shape[0]):
+        h = hashes[i]
+        if h == 0:  # 0 marks an empty slot: the value 0 has a flag of its own
+            seen[i] = zero_seen[0]
+            added += not zero_seen[0]
+            zero_seen[0] = True
+            continue
+        slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        while table[slot] != 0 and table[slot] != h:
+            slot = (slot + 1) & mask
+        seen[i] = table[slot] == h
+        if not seen[i]:
+            table[slot] = h
+            added += 1
+    return added
+
+
+@numba.njit(cache=True, nogil=True)
+def _rehash(old, new):  # pragma: no cover - compiled
+    mask = new.shape[0] - 1
+    for h in old:
+        if h != 0:
+            slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+            while new[slot] != 0:
+                slot = (slot + 1) & mask
+            new[slot] = h
+
+
+class HashSet:
+    """The 64-bit hashes seen so far (every link id of a file, to flag repeats): an
+    open-addressing table that grows, so adding a chunk costs its own length, not the file's."""
+
+    def __init__(self) -> None:
+        self._table = np.zeros(1 << 16, np.uint64)
+        self._zero = np.zeros(1, np.bool_)
+        self._count = 0
+
+    def add(self, hashes: np.ndarray) -> np.ndarray:
+        """Add ``hashes`` in order; True where a hash was already there (earlier in the set or
+        earlier in ``hashes``)."""
+        size = len(self._table)
+        while 2 * (self._count + len(hashes)) > size:
+            size *= 2
+        if size != len(self._table):
+            table = np.zeros(size, np.uint64)
+            _rehash(self._table, table)
+            self._table = table
+        seen = np.empty(len(hashes), np.bool_)
+        self._count += _add_hashes(self._table, self._zero, hashes.astype(np.uint64), seen)
+        return seen

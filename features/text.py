@@ -15,8 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx
-from features.parse import as_string
-from features.strings import as_bytes, from_spans
+from features.strings import as_bytes, as_string, ascii_space, from_spans, space_at
 
 STOPWORDS = frozenset(
     """
@@ -133,28 +132,6 @@ def _fold(text: pa.Array, lut: np.ndarray, separators: str) -> pa.Array:
 
 
 @numba.njit(cache=True, nogil=True)
-def _ascii_space(b):  # pragma: no cover - compiled
-    return b == 32 or 9 <= b <= 13 or 28 <= b <= 31
-
-
-@numba.njit(cache=True, nogil=True)
-def _space_at(data, j):  # pragma: no cover - compiled
-    """(is the character at byte ``j`` whitespace, its length in bytes): Unicode's White_Space,
-    what Arrow's ``utf8_split_whitespace`` and Python's ``str.split`` split on."""
-    b = data[j]
-    if b < 0x80:
-        return _ascii_space(b), 1
-    if b >= 0xF0:
-        return False, 4
-    if b >= 0xE0:
-        c = ((b & 15) << 12) | ((data[j + 1] & 63) << 6) | (data[j + 2] & 63)
-        space = c == 0x1680 or 0x2000 <= c <= 0x200A or c in (0x2028, 0x2029, 0x202F, 0x205F)
-        return space or c == 0x3000, 3
-    c = ((b & 31) << 6) | (data[j + 1] & 63)
-    return c == 0x85 or c == 0xA0, 2
-
-
-@numba.njit(cache=True, nogil=True)
 def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
     """Split every value on whitespace and number the distinct tokens in order of first
     appearance, in the hash table ``slots`` (exact: equal hashes are confirmed byte by byte).
@@ -178,7 +155,7 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
             continue
         j, end = offsets[i], offsets[i + 1]
         while j < end:
-            space, width = _space_at(data, j)
+            space, width = space_at(data, j)
             if space:
                 j += width
                 continue
@@ -187,11 +164,11 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
             while j < end:  # the token's bytes, hashed on the way
                 b = data[j]
                 if b < 0x80:
-                    if _ascii_space(b):
+                    if ascii_space(b):
                         break
                     width = 1
                 else:
-                    space, width = _space_at(data, j)
+                    space, width = space_at(data, j)
                     if space:
                         break
                 for k in range(j, j + width):

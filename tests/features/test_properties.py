@@ -267,3 +267,23 @@ def test_date_column_fast_path_agrees_with_parsing_each_value(values):
     expected, expected_bad = parse.parse_distinct(arr, parse._date_of, pa.date32())
     assert got.to_pylist() == expected.to_pylist()
     assert bad.tolist() == expected_bad.tolist()
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=12),
+            st.text(alphabet=" \t\u00a0\u3000\u2003\u0085xé\x0b\x1c", max_size=6),
+        ),
+        max_size=10,
+    ),
+    st.integers(min_value=0, max_value=2),
+)
+def test_clean_skips_only_what_needs_no_cleaning(values, skip):
+    """``clean`` answers what replacing no-break spaces and trimming would, whether or not
+    its scan lets it skip the work."""
+    arr = pa.array(["PAD"] * skip + values, pa.string()).slice(skip)
+    expected = pc.utf8_trim_whitespace(pc.replace_substring(arr, "\u00a0", " "))
+    assert parse.clean(arr).to_pylist() == expected.to_pylist()
