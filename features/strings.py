@@ -301,7 +301,6 @@ def needs_cleaning(arr: pa.Array) -> bool:
     return bool(_needs_cleaning(*as_bytes(arr)))
 
 
-
 @numba.njit(cache=True, nogil=True)
 def _add_hashes(table, zero_seen, hashes, seen):  # pragma: no cover - compiled
     mask = table.shape[0] - 1
