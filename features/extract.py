@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from features import rx, schema, spec, text
 from features.parse import distinct_array, fill, join
-from features.strings import StringIndex, digit_counts
+from features.strings import StringIndex, as_bytes, digit_counts
 from features.urls import HostTable, host_info, host_table, join_url, split_urls
 
 PROFILE_TERMS = 40
@@ -117,6 +117,15 @@ class Profile:
     _keywords: dict[tuple[str, str], tuple[frozenset[str], pa.Array]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _brands: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def brand_key(self, target: str) -> str:
+        """The ``_brand_key`` of a target ("site\x1fpath")'s site, kept per profile."""
+        found = self._brands.get(target)
+        if found is None:
+            site = target.partition("\x1f")[0]
+            found = self._brands[target] = _brand_key(host_info(site).brand)
+        return found
 
     def keywords(self, target: str, description: str | None) -> tuple[frozenset[str], pa.Array]:
         """A target's keywords (its profile terms, the words of its URL path and of the
@@ -613,6 +622,9 @@ def _bincount(rows: np.ndarray, n: int) -> np.ndarray:
 
 _NAKED = re.compile(r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$")
 _ANCHOR_CODES = {name: float(i) for i, name in enumerate(spec.ANCHOR_TYPES)}
+EXACT, PARTIAL, BRANDED, OTHER = (
+    _ANCHOR_CODES[k] for k in ("exact", "partial", "branded", "other")
+)
 
 
 @functools.lru_cache(maxsize=131_072)  # bounded: memory must not grow with the export
@@ -862,24 +874,159 @@ def with_profile(
     X[:, col["links_from_source_site"]] = profile.site_links.of(facts.source_site)
 
     # anchor type and share ------------------------------------------------------------------------
-    anchor_null = _np(pc.is_null(facts.anchor), bool)
     anchors = _Distinct(facts.anchor)
-    shapes = [_anchor_shape(a) for a in anchors.values]
-    brand_of_target = [_brand_key(host_info(k.partition("\x1f")[0]).brand) for k in target.values]
-    width = len(target.values) + 1
-    pair = _Distinct(pa.array(anchors.index * width + target.index))
-    codes = [
-        np.nan
-        if a < 0 or t >= width - 1
-        else _anchor_type(shapes[a], brand_of_target[t], keyword_sets[t])
-        for a, t in (divmod(key, width) for key in pair.values)
-    ]
-    X[:, col["anchor_type"]] = np.where(anchor_null, np.nan, pair.spread(codes))
+    X[:, col["anchor_type"]] = _anchor_types(anchors, target, keywords, profile)
     with np.errstate(invalid="ignore", divide="ignore"):
         X[:, col["anchor_share"]] = profile.anchor_links.of(
             facts.anchor_key
         ) / profile.target_links.of(facts.target_site)
     return X
+
+
+_SAFE_ANCHOR = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+
+
+def _anchor_types(
+    anchors: _Distinct,
+    target: _Distinct,
+    keywords: list[tuple[frozenset[str], pa.Array]],
+    profile: Profile,
+) -> np.ndarray:
+    """Each row's anchor type (``_anchor_type`` of its anchor and target), decided once per
+    distinct (anchor, target) pair.
+
+    The types an anchor decides alone (empty, naked URL, generic) come from its cached
+    ``_anchor_shape``; the rest (branded, exact, partial, other) are decided per pair by a
+    compiled kernel for plain ASCII anchors, whose letters and words the tokeniser finds
+    exactly as ``_anchor_shape`` does, and by ``_anchor_type`` itself for the others."""
+    n_targets = len(target.values)
+    valid = (anchors.index >= 0) & (target.index >= 0)
+    pair = _Distinct(pa.array(np.where(valid, anchors.index * n_targets + target.index, -1)))
+    keys = pair.array.to_numpy().astype(np.int64)
+    pair_a, pair_t = keys // max(n_targets, 1), keys % max(n_targets, 1)
+    values = anchors.values
+    shapes = [_anchor_shape(a) for a in values]
+    decided = np.asarray([_ANCHOR_CODES.get(sh[0], -1.0) for sh in shapes])
+    plain = np.asarray([a.isascii() and _SAFE_ANCHOR.search(a) is None for a in values], bool)
+    brands = [profile.brand_key(key) for key in target.values]
+    # the anchors' words and the targets' keywords, numbered in one vocabulary
+    tok = text.tokenize(anchors.array)
+    content, _ = text.content_flags(tok.vocab)
+    word_rows, words = _row_words(len(values), content, tok.rows, tok.ids, _NONE, _NONE)
+    owner = np.repeat(np.arange(n_targets), [len(k) for k, _ in keywords])
+    found = _np(
+        pc.index_in(
+            pa.concat_arrays([a for _, a in keywords]) if keywords else _EMPTY_KEYS,
+            value_set=tok.vocab,
+        ),
+        np.float64,
+    )
+    v = max(len(tok.vocab), 1)
+    kw = np.sort(owner[~np.isnan(found)] * v + found[~np.isnan(found)].astype(np.int64))
+    compact = _compact(anchors.array)
+    brand_offsets, brand_data, _ = as_bytes(pa.array(brands, pa.string()))
+    codes = np.empty(len(keys))
+    _pair_types(
+        pair_a,
+        pair_t,
+        decided,
+        plain,
+        *compact,
+        np.searchsorted(word_rows, np.arange(len(values) + 1)),
+        words,
+        brand_offsets,
+        brand_data,
+        np.asarray([len(b) for b in brands], np.int64),
+        np.searchsorted(kw, np.arange(n_targets + 1) * v),
+        kw % v,
+        codes,
+    )
+    python = (pair_a >= 0) & np.isnan(codes)  # anchors the kernel leaves: not plain ASCII
+    for k in np.flatnonzero(python):
+        a, t = pair_a[k], pair_t[k]
+        codes[k] = _anchor_type(shapes[a], brands[t], keywords[t][0])
+    return pair.spread(codes)
+
+
+_NONE = np.zeros(0, np.int64)
+
+
+def _compact(anchors: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of each anchor's ASCII letters and digits, lower-cased."""
+    offsets, data, _ = as_bytes(anchors)
+    keep = (
+        ((data >= 48) & (data <= 57))
+        | ((data >= 65) & (data <= 90))
+        | ((data >= 97) & (data <= 122))
+    )
+    out = np.where((data >= 65) & (data <= 90), data + 32, data)[keep].astype(np.uint8)
+    counts = np.concatenate([[0], np.cumsum(keep)])
+    return counts[offsets], out
+
+
+@numba.njit(cache=True, nogil=True)
+def _contains(hay, h0, h1, needle, n0, n1):  # pragma: no cover - compiled
+    m = n1 - n0
+    for i in range(h0, h1 - m + 1):
+        k = 0
+        while k < m and hay[i + k] == needle[n0 + k]:
+            k += 1
+        if k == m:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_types(
+    pair_a,
+    pair_t,
+    decided,
+    plain,
+    c_off,
+    c_data,
+    w_start,
+    words,
+    b_off,
+    b_data,
+    b_len,
+    k_start,
+    k_words,
+    out,
+):  # pragma: no cover - compiled
+    """``_anchor_type`` per (anchor, target) pair for plain anchors (NaN: not decided here)."""
+    for i in range(pair_a.shape[0]):
+        a, t = pair_a[i], pair_t[i]
+        out[i] = np.nan
+        if a < 0:
+            continue
+        if decided[a] >= 0:
+            out[i] = decided[a]
+            continue
+        if not plain[a]:
+            continue
+        c0, c1, b0, b1 = c_off[a], c_off[a + 1], b_off[t], b_off[t + 1]
+        lb = b_len[t]
+        if lb >= 3 and (
+            _contains(c_data, c0, c1, b_data, b0, b1)
+            or ((c1 - c0) >= 0.6 * lb and _contains(b_data, b0, b1, c_data, c0, c1))
+        ):
+            out[i] = BRANDED
+            continue
+        n_words = w_start[a + 1] - w_start[a]
+        if n_words == 0:
+            out[i] = OTHER
+            continue
+        hits = 0
+        for q in range(w_start[a], w_start[a + 1]):
+            lo, hi = k_start[t], k_start[t + 1]
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if k_words[mid] < words[q]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            hits += lo < k_start[t + 1] and k_words[lo] == words[q]
+        out[i] = EXACT if hits == n_words else PARTIAL if hits else OTHER
 
 
 def feature_frame(links: pa.Table, profile: Profile | None = None, **kw: Any) -> pd.DataFrame:

@@ -7,11 +7,14 @@ import math
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from features import spec
 from features.extract import Profile, ProfileBuilder, build_profile, extract, feature_frame
 from features.importers import concat
 from tests.conftest import AS_OF, links
+from tests.features.test_properties import SETTINGS
 
 T = "https://bakewise.example.com/"
 
@@ -322,3 +325,59 @@ def test_reasons_render_real_values():
     text = spec.describe(anchor, 0.0, {"anchor_text": "best rye flour"})
     assert text == "anchor is an exact-match keyword: 'best rye flour'"
     assert spec.describe(spec.BY_NAME["sitewide"], 1.0) == "sitewide link"
+
+
+anchor_pieces = st.sampled_from(
+    [
+        "bakewise", "Bake", "wise", "BAKEWISE.com", "bread", "rye", "sourdough", "cheap",
+        "buy", "the", "a", "click here", "www.", "https://", "-", "_", ".", " ", "  ", "!",
+        "\t", "\x01", "\x0b", "\x1c", "\x7f", "é", "Über", "例え", "ǅ", "²", "\u00a0", "42",
+    ]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.lists(anchor_pieces, max_size=5).map("".join)),
+            st.sampled_from(
+                [
+                    "https://bakewise.example.com/",
+                    "https://www.bake-wise.co.uk/rye-bread",
+                    "https://ab.example.org/x",
+                    "https://über.example.de/brot",
+                ]
+            ),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_anchor_types_agree_with_deciding_each_pair(rows):
+    """The compiled per-pair anchor types are what ``_anchor_type`` says for each link."""
+    from features import extract as ex
+
+    table = links(
+        *(
+            {"source_url": f"https://s{i}.example.net/p", "target_url": t, "anchor_text": a}
+            for i, (a, t) in enumerate(rows)
+        )
+    )
+    profile = ex.build_profile([table])
+    X = ex.extract(table, profile, as_of=AS_OF)
+    facts = ex.link_facts(table, as_of=AS_OF)
+    target = ex._Distinct(
+        ex.join(ex.fill(facts.target_site, ""), ex.fill(facts.target_path, ""), sep="\x1f")
+    )
+    for i, (anchor, _) in enumerate(rows):
+        key = target.values[target.index[i]]
+        expected = (
+            np.nan
+            if anchor is None
+            else ex._anchor_type(
+                ex._anchor_shape(anchor), profile.brand_key(key), profile.keywords(key, None)[0]
+            )
+        )
+        got = X[i, spec.INDEX["anchor_type"]]
+        assert (np.isnan(got) and np.isnan(expected)) or got == expected, (anchor, key)
