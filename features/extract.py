@@ -883,7 +883,13 @@ def with_profile(
     return X
 
 
-_SAFE_ANCHOR = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+def _plain(anchors: pa.Array) -> np.ndarray:
+    """Anchors of ASCII without control characters other than whitespace: the ones whose
+    letters, digits and words the tokeniser finds exactly as ``_anchor_shape`` does."""
+    offsets, data, _ = as_bytes(anchors)
+    odd = (data >= 0x7F) | (data <= 0x08) | ((data >= 0x0E) & (data <= 0x1B))
+    counts = np.concatenate([[0], np.cumsum(odd)])
+    return counts[offsets[1:]] == counts[offsets[:-1]]
 
 
 def _anchor_types(
@@ -907,7 +913,7 @@ def _anchor_types(
     values = anchors.values
     shapes = [_anchor_shape(a) for a in values]
     decided = np.asarray([_ANCHOR_CODES.get(sh[0], -1.0) for sh in shapes])
-    plain = np.asarray([a.isascii() and _SAFE_ANCHOR.search(a) is None for a in values], bool)
+    plain = _plain(anchors.array)
     brands = [profile.brand_key(key) for key in target.values]
     # the anchors' words and the targets' keywords, numbered in one vocabulary
     tok = text.tokenize(anchors.array)

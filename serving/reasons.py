@@ -88,6 +88,24 @@ def _display_key(feature: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np
     return np.where(missing, -1, branch), np.where(missing, 0.0, key)
 
 
+_PHRASES: dict[tuple[int, int, float, str | None], str] = {}
+_MAX_PHRASES = 200_000
+
+
+def _phrase(feature: int, branch: int, key: float, anchor: str | None, value: float) -> str:
+    """A reason's text, kept across calls by (feature, shown value, anchor): batch scoring
+    meets the same few thousand phrases in every chunk, and rendering a template costs more
+    than looking it up. ``value`` is any raw value with that display key."""
+    found = _PHRASES.get((feature, branch, key, anchor))
+    if found is None:
+        if len(_PHRASES) >= _MAX_PHRASES:  # bounded: memory must not grow with the export
+            _PHRASES.clear()
+        found = _PHRASES[feature, branch, key, anchor] = spec.describe(
+            spec.FEATURES[feature], value, {"anchor_text": anchor}
+        )
+    return found
+
+
 def top_reasons(
     contributions: np.ndarray, X: np.ndarray, anchors: pa.Array | pa.ChunkedArray, k: int = 3
 ) -> Reasons:
@@ -125,10 +143,12 @@ def top_reasons(
     flat_value = value.ravel()
     phrases = np.asarray(
         [
-            spec.describe(
-                spec.FEATURES[int(f[i])],
+            _phrase(
+                int(f[i]),
+                int(branch[i]),
+                float(key[i]),
+                None if a[i] < 0 else anchor_values[a[i]],
                 float(flat_value[i]),
-                {"anchor_text": None if a[i] < 0 else anchor_values[a[i]]},
             )
             for i in firsts
         ],
