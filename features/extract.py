@@ -210,7 +210,7 @@ class _Tally:
     """Counts per key, added chunk by chunk as Arrow tables and summed (by Arrow's hash
     aggregation) whenever the parts pile up, so memory stays near the number of keys."""
 
-    COMPACT_ROWS = 1_000_000
+    COMPACT_ROWS = 200_000
 
     def __init__(self, keys: tuple[str, ...]) -> None:
         self.keys = keys

@@ -259,7 +259,7 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
             encoding=layout.encoding,
             column_names=names,
             skip_rows=layout.skip_lines + 1,
-            block_size=1 << 22,
+            block_size=1 << 20,  # the streaming reader keeps dozens of blocks in flight
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid

@@ -374,6 +374,8 @@ def import_and_profile(
         _atomic_ipc(chunk.links, work.canonical(i))
         builder.merge(partial)
         records += chunk.links.num_rows + chunk.rejects.num_rows
+        del chunk, partial, facts
+        pa.default_memory_pool().release_unused()  # give freed chunk buffers back to the system
 
     done = 0
     for raw in importer.raw_chunks():
@@ -423,6 +425,8 @@ def _score_job(
     """Score chunk ``i`` from the work folder and save it there."""
     links, facts = _read_ipc(work.canonical(i)), Facts.from_table(_read_ipc(work.facts(i)))
     work.save(i, score_chunk(model, links, facts, profile, options, i))
+    del links, facts
+    pa.default_memory_pool().release_unused()  # give freed chunk buffers back to the system
 
 
 class _Pool:
