@@ -83,10 +83,16 @@ class Counts:
     def _index(self) -> StringIndex:
         return StringIndex(self.keys)
 
+    @functools.cached_property
+    def _table(self) -> np.ndarray:
+        return np.append(self.counts.astype(np.float64), np.nan)
+
     def of(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-        """Each value's count as a float; NaN where the key is absent (or null)."""
-        table = np.append(self.counts.astype(np.float64), np.nan)
-        return table[self._index.positions(values)]  # -1 (absent) picks the NaN
+        """Each value's count as a float; NaN where the key is absent (or null). Each distinct
+        value is looked up once: a lookup in a large profile misses the cache."""
+        distinct, index = distinct_array(values)
+        per_value = self._table[self._index.positions(distinct)]  # -1 (absent) picks the NaN
+        return np.append(per_value, np.nan)[index]
 
     def get(self, key: str) -> int:
         """One key's count (0 when absent)."""

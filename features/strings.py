@@ -123,19 +123,20 @@ def same_bytes(a, a_start, b, b_start, n):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _index_build(offsets, data, hashes, slots):  # pragma: no cover - compiled
+def _index_build(offsets, data, slots):  # pragma: no cover - compiled
+    """slots[s] = (hash, key number + 1) pairs: a probe reads one cache line, and a key's
+    bytes only when its hash matches."""
     mask = slots.shape[0] - 1
     for i in range(offsets.shape[0] - 1):
         h = fnv1a(data, offsets[i], offsets[i + 1])
-        hashes[i] = h
         slot = np.int64(h & np.uint64(mask))
-        while slots[slot] >= 0:
+        while slots[slot, 1] != 0:
             slot = (slot + 1) & mask
-        slots[slot] = i
+        slots[slot, 0], slots[slot, 1] = h, i + 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _index_find(offsets, data, hashes, slots, v_offsets, v_data, v_valid, out):  # pragma: no cover
+def _index_find(offsets, data, slots, v_offsets, v_data, v_valid, out):  # pragma: no cover
     mask = slots.shape[0] - 1
     for i in range(v_offsets.shape[0] - 1):
         out[i] = -1
@@ -144,10 +145,10 @@ def _index_find(offsets, data, hashes, slots, v_offsets, v_data, v_valid, out): 
         start, n = v_offsets[i], v_offsets[i + 1] - v_offsets[i]
         h = fnv1a(v_data, start, start + n)
         slot = np.int64(h & np.uint64(mask))
-        while slots[slot] >= 0:
-            k = slots[slot]
+        while slots[slot, 1] != 0:
+            k = np.int64(slots[slot, 1]) - 1
             if (
-                hashes[k] == h
+                slots[slot, 0] == h
                 and offsets[k + 1] - offsets[k] == n
                 and same_bytes(data, offsets[k], v_data, start, n)
             ):
@@ -165,15 +166,14 @@ class StringIndex:
     def __init__(self, keys: pa.Array) -> None:
         self.keys = as_string(keys)
         self._offsets, self._data, _ = as_bytes(self.keys)
-        self._hashes = np.empty(len(self.keys), np.uint64)
-        self._slots = np.full(1 << max(4, (2 * len(self.keys)).bit_length()), -1, np.int64)
-        _index_build(self._offsets, self._data, self._hashes, self._slots)
+        self._slots = np.zeros((1 << max(4, (2 * len(self.keys)).bit_length()), 2), np.uint64)
+        _index_build(self._offsets, self._data, self._slots)
 
     def positions(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Each value's position among the keys; -1 where it is not one of them, or null."""
         offsets, data, valid = as_bytes(values)
         out = np.empty(len(valid), np.int64)
-        _index_find(self._offsets, self._data, self._hashes, self._slots, offsets, data, valid, out)
+        _index_find(self._offsets, self._data, self._slots, offsets, data, valid, out)
         return out
 
 
