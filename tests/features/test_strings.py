@@ -1,0 +1,57 @@
+"""The compiled string helpers give what the tools they replace give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from features.strings import HashSet, StringIndex, pandas_hashes
+from tests.features.test_properties import SETTINGS
+
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+
+
+@SETTINGS
+@given(st.lists(texts, max_size=40), st.integers(min_value=0, max_value=3))
+def test_link_hashes_are_pandas_hash_array(values, skip):
+    """Link ids are pandas' ``hash_array`` of the joined URLs and anchor: computing it on the
+    bytes must not change a single id."""
+    arr = pa.array(["pad"] * skip + values, pa.string()).slice(skip)
+    expected = pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+    assert np.array_equal(pandas_hashes(arr), expected)
+
+
+@SETTINGS
+@given(
+    st.lists(texts, max_size=40, unique=True), st.lists(st.one_of(st.none(), texts), max_size=40)
+)
+def test_string_index_finds_exactly_its_keys(keys, probes):
+    index = StringIndex(pa.array(keys, pa.string()))
+    position = {k: i for i, k in enumerate(keys)}
+    got = index.positions(pa.array(probes + keys, pa.string()))
+    assert got.tolist() == [-1 if p is None else position.get(p, -1) for p in probes + keys]
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=60), max_size=300), max_size=8))
+def test_hash_set_flags_repeats_across_and_within_chunks(chunks):
+    seen = HashSet()
+    earlier: set[int] = set()
+    for chunk in chunks:
+        hashes = np.asarray(chunk, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        expected = []
+        for h in hashes.tolist():
+            expected.append(h in earlier)
+            earlier.add(h)
+        assert seen.add(hashes).tolist() == expected
+
+
+def test_hash_set_grows_and_keeps_what_it_saw():
+    seen = HashSet()
+    first = np.arange(1, 100_001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    assert not seen.add(first).any()
+    again = np.r_[first[::7], np.uint64(12345)]
+    assert seen.add(again).tolist() == [True] * len(first[::7]) + [False]
