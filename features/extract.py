@@ -829,17 +829,20 @@ def _in_sets(sets, values, starts, members, out):  # pragma: no cover - compiled
     every set's members at once missed the cache at every step."""
     for i in range(values.shape[0]):
         s = sets[i]
-        if s < 0:
-            out[i] = False
-            continue
-        lo, hi, end = starts[s], starts[s + 1], starts[s + 1]
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if members[mid] < values[i]:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[i] = lo < end and members[lo] == values[i]
+        out[i] = s >= 0 and _in_run(members, starts[s], starts[s + 1], values[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_run(members, lo, end, value):  # pragma: no cover - compiled
+    """Is ``value`` in the sorted ``members[lo:end]`` (binary search)?"""
+    hi = end
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if members[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and members[lo] == value
 
 
 def with_profile(
@@ -1030,14 +1033,7 @@ def _pair_types(
             continue
         hits = 0
         for q in range(w_start[a], w_start[a + 1]):
-            lo, hi = k_start[t], k_start[t + 1]
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if k_words[mid] < words[q]:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            hits += lo < k_start[t + 1] and k_words[lo] == words[q]
+            hits += _in_run(k_words, k_start[t], k_start[t + 1], words[q])
         out[i] = EXACT if hits == n_words else PARTIAL if hits else OTHER
 
 

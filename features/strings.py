@@ -182,6 +182,22 @@ def _rotl(x, b):  # pragma: no cover - compiled
     return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sip_rounds(v0, v1, v2, v3, rounds):  # pragma: no cover - compiled
+    for _ in range(rounds):
+        v0 += v1
+        v1 = _rotl(v1, 13) ^ v0
+        v0 = _rotl(v0, 32)
+        v2 += v3
+        v3 = _rotl(v3, 16) ^ v2
+        v0 += v3
+        v3 = _rotl(v3, 21) ^ v0
+        v2 += v1
+        v1 = _rotl(v1, 17) ^ v2
+        v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
 @numba.njit(cache=True, nogil=True)
 def _siphash24(data, start, stop, k0, k1):  # pragma: no cover - compiled
     """SipHash-2-4 of ``data[start:stop]`` (the reference algorithm, as pandas hashes
@@ -203,31 +219,11 @@ def _siphash24(data, start, stop, k0, k1):  # pragma: no cover - compiled
             for k in range(stop - j):
                 m |= np.uint64(data[j + k]) << np.uint64(8 * k)
         v3 ^= m
-        for _ in range(2):
-            v0 += v1
-            v1 = _rotl(v1, 13) ^ v0
-            v0 = _rotl(v0, 32)
-            v2 += v3
-            v3 = _rotl(v3, 16) ^ v2
-            v0 += v3
-            v3 = _rotl(v3, 21) ^ v0
-            v2 += v1
-            v1 = _rotl(v1, 17) ^ v2
-            v2 = _rotl(v2, 32)
+        v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 2)
         v0 ^= m
         j += 8
     v2 ^= np.uint64(0xFF)
-    for _ in range(4):
-        v0 += v1
-        v1 = _rotl(v1, 13) ^ v0
-        v0 = _rotl(v0, 32)
-        v2 += v3
-        v3 = _rotl(v3, 16) ^ v2
-        v0 += v3
-        v3 = _rotl(v3, 21) ^ v0
-        v2 += v1
-        v1 = _rotl(v1, 17) ^ v2
-        v2 = _rotl(v2, 32)
+    v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 4)
     return v0 ^ v1 ^ v2 ^ v3
 
 
