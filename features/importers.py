@@ -260,6 +260,8 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
             column_names=names,
             skip_rows=layout.skip_lines + 1,
             block_size=1 << 20,  # the streaming reader keeps dozens of blocks in flight
+            # no reader threads: this thread only reads while pool threads work on chunks
+            use_threads=False,
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid

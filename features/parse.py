@@ -158,6 +158,8 @@ def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
         values = pc.cast(
             pc.if_else(pc.equal(arr, string("")), pa.scalar(None, pa.string()), arr), pa.float64()
         )
+        if not _mask(pc.invert(pc.is_finite(values))).any():  # no inf or NaN (blanks are null)
+            return values, np.zeros(len(arr), dtype=bool)
         finite = _mask(pc.is_finite(values))
         return _null_where(values, ~finite), ~(finite | blank(arr))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
