@@ -136,8 +136,8 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
     """Split every value on whitespace and number the distinct tokens in order of first
     appearance, in the hash table ``slots`` (exact: equal hashes are confirmed byte by byte).
 
-    Returns (done, row of each token, its number, first byte and length of each distinct
-    token); not done when ``slots`` filled up (the caller retries with a larger table: a table
+    Returns (done, row of each token, its number, the distinct tokens' bytes, and where each
+    starts in them and its length); not done when ``slots`` filled up (the caller retries with a larger table: a table
     that fits in the core's cache is several times faster than one sized for the worst case).
     One pass: the outputs are sized for the most tokens the text can hold (one per two bytes).
     """
@@ -146,9 +146,13 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
     mask = slots.shape[0] - 1
     rows = np.empty(most, np.int64)
     ids = np.empty(most, np.int64)
-    first = np.empty(most, np.int64)
+    first = np.empty(most, np.int64)  # where each distinct token's bytes start in ``pool``
     length = np.empty(most, np.int64)
     hashes = np.empty(most, np.uint64)
+    # the distinct tokens' bytes, packed: comparing with them stays in the core's cache, where
+    # comparing with their first place in the text missed it for nearly every token
+    pool = np.empty(max(offsets[n] - offsets[0], 1), np.uint8)
+    used = 0
     t = distinct = 0
     for i in range(n):
         if not valid[i]:
@@ -185,7 +189,7 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
                 d = slots[slot]
                 if hashes[d] == h and length[d] == size:
                     k = 0
-                    while k < size and data[first[d] + k] == data[start + k]:
+                    while k < size and pool[first[d] + k] == data[start + k]:
                         k += 1
                     if k == size:
                         found = d
@@ -193,14 +197,16 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
                 slot = (slot + 1) & mask
             if found < 0:
                 if 2 * distinct >= mask:
-                    return False, rows[:0], ids[:0], first[:0], length[:0]
+                    return False, rows[:0], ids[:0], pool[:0], first[:0], length[:0]
                 found = distinct
                 slots[slot] = found
-                first[found], length[found], hashes[found] = start, size, h
+                first[found], length[found], hashes[found] = used, size, h
+                pool[used : used + size] = data[start : start + size]
+                used += size
                 distinct += 1
             rows[t], ids[t] = i, found
             t += 1
-    return True, rows[:t], ids[:t], first[:distinct], length[:distinct]
+    return True, rows[:t], ids[:t], pool[:used], first[:distinct], length[:distinct]
 
 
 @dataclass(frozen=True)
@@ -219,11 +225,11 @@ def tokenize(text: pa.Array) -> Tokens:
     offsets, data, valid = as_bytes(_fold(as_string(text), _WORD_BYTES, SEPARATORS))
     size = 1 << int(np.clip(np.log2(max(len(data), 1) / 16), 10, 17))  # ~distinct tokens
     while True:
-        done, rows, ids, first, length = _tokenize(
+        done, rows, ids, pool, first, length = _tokenize(
             offsets, data, valid, np.full(size, -1, np.int32)
         )
         if done:
-            return Tokens(from_spans(data, first, first + length), ids, rows)
+            return Tokens(from_spans(pool, first, first + length), ids, rows)
         size *= 4
 
 
