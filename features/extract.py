@@ -90,6 +90,8 @@ class Counts:
     def of(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Each value's count as a float; NaN where the key is absent (or null). Each distinct
         value is looked up once: a lookup in a large profile misses the cache."""
+        if len(self.keys) == 0:  # no profile (the API)
+            return np.full(len(values), np.nan)
         distinct, index = distinct_array(values)
         per_value = self._table[self._index.positions(distinct)]  # -1 (absent) picks the NaN
         return np.append(per_value, np.nan)[index]
@@ -921,9 +923,16 @@ def _anchor_types(
     pair_a, pair_t = keys // max(n_targets, 1), keys % max(n_targets, 1)
     values = anchors.values
     shapes = [_anchor_shape(a) for a in values]
+    brands = [profile.brand_key(key) for key in target.values]
+    if len(keys) <= rx.SMALL:  # a few pairs (an API request): no kernel set-up
+        return pair.spread(
+            [
+                np.nan if a < 0 else _anchor_type(shapes[a], brands[t], keywords[t][0])
+                for a, t in zip(pair_a.tolist(), pair_t.tolist(), strict=True)
+            ]
+        )
     decided = np.asarray([_ANCHOR_CODES.get(sh[0], -1.0) for sh in shapes])
     plain = _plain(anchors.array)
-    brands = [profile.brand_key(key) for key in target.values]
     # the anchors' words and the targets' keywords, numbered in one vocabulary
     tok = text.tokenize(anchors.array)
     content, _ = text.content_flags(tok.vocab)

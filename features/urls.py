@@ -411,8 +411,9 @@ def host_table(hosts: pa.Array) -> HostTable:
     offsets, data, valid = as_bytes(hosts)
     n = len(offsets) - 1
     out = np.zeros((n, 10), np.int64)
-    psl, platforms = _tries()
-    _host_spans(offsets, data, psl.arrays(), platforms.arrays(), out)
+    if n > rx.SMALL:  # a few hosts (an API request) cost less through host_info's cache
+        psl, platforms = _tries()
+        _host_spans(offsets, data, psl.arrays(), platforms.arrays(), out)
     plain = out[:, 0] == 1
     site = from_spans(data, out[:, 1], out[:, 8], valid)
     brand = from_spans(data, out[:, 2], out[:, 3], valid)
