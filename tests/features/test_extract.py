@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features import spec
+from features import rx, spec
 from features.extract import Profile, ProfileBuilder, build_profile, extract, feature_frame
 from features.importers import concat
 from tests.conftest import AS_OF, links
@@ -358,6 +358,8 @@ def test_anchor_types_agree_with_deciding_each_pair(rows):
     """The compiled per-pair anchor types are what ``_anchor_type`` says for each link."""
     from features import extract as ex
 
+    # padded past rx.SMALL pairs: a few take _anchor_type itself, more the compiled kernel
+    rows = rows + [(f"pad {i}", rows[0][1]) for i in range(rx.SMALL + 1)]
     table = links(
         *(
             {"source_url": f"https://s{i}.example.net/p", "target_url": t, "anchor_text": a}
