@@ -15,6 +15,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numba
 import numpy as np
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 import tldextract
 
 from features import rx
-from features.parse import as_string, distinct, fill, join, string
+from features.parse import distinct, fill, join, string
 from features.strings import as_bytes, from_spans
 
 _EXTRACT = tldextract.TLDExtract(
@@ -405,15 +406,37 @@ class HostTable:
     hyphens: np.ndarray
 
 
+_TLD_CODES = {c: k for k, c in enumerate(TLD_CLASSES)}
+
+
+def _infos_table(infos: list[HostInfo | None]) -> HostTable:
+    """A host table from ``host_info`` answers (None for a null host)."""
+
+    def column(get: Any, dtype: type) -> np.ndarray:
+        return np.asarray([0 if i is None else get(i) for i in infos], dtype)
+
+    return HostTable(
+        pa.array([None if i is None else i.site for i in infos], pa.string()),
+        pa.array([None if i is None else i.brand for i in infos], pa.string()),
+        column(lambda i: _TLD_CODES[i.tld_class], np.int64),
+        column(lambda i: i.shared_platform, bool),
+        column(lambda i: i.is_ip, bool),
+        column(lambda i: i.subdomain_depth, np.int64),
+        column(lambda i: i.host.count("-"), np.int64),
+    )
+
+
 def host_table(hosts: pa.Array) -> HostTable:
     """``host_info`` for many hosts: plain host names (nearly all of them) in one compiled
-    pass; the rest (IP addresses, international names, odd characters) one by one."""
+    pass; the rest (IP addresses, international names, odd characters) one by one, as are
+    all of a few hosts (an API request), where host_info's cache costs less."""
+    if len(hosts) <= rx.SMALL:
+        return _infos_table([None if h is None else host_info(h) for h in hosts.to_pylist()])
     offsets, data, valid = as_bytes(hosts)
     n = len(offsets) - 1
     out = np.zeros((n, 10), np.int64)
-    if n > rx.SMALL:  # a few hosts (an API request) cost less through host_info's cache
-        psl, platforms = _tries()
-        _host_spans(offsets, data, psl.arrays(), platforms.arrays(), out)
+    psl, platforms = _tries()
+    _host_spans(offsets, data, psl.arrays(), platforms.arrays(), out)
     plain = out[:, 0] == 1
     site = from_spans(data, out[:, 1], out[:, 8], valid)
     brand = from_spans(data, out[:, 2], out[:, 3], valid)
@@ -423,26 +446,21 @@ def host_table(hosts: pa.Array) -> HostTable:
         from_spans(data, np.where(has_suffix, out[:, 6], out[:, 7]), out[:, 8])
     )
     pairs, row_pair = np.unique(index * 2 + has_suffix, return_inverse=True)
-    codes = {c: k for k, c in enumerate(TLD_CLASSES)}
     per_pair = []
     for pair in pairs.tolist():
         key = values[pair // 2]
-        per_pair.append(codes[_tld_class(key if pair % 2 else "", key.rsplit(".", 1)[-1])])
+        per_pair.append(_TLD_CODES[_tld_class(key if pair % 2 else "", key.rsplit(".", 1)[-1])])
     tld = np.asarray(per_pair, np.int64)[row_pair.ravel()]
     shared, depth, hyphens = out[:, 5] == 1, out[:, 4].copy(), out[:, 9].copy()
     is_ip = np.zeros(n, bool)
     other = np.flatnonzero(~plain & valid)
     if len(other):
-        infos = [host_info(h) for h in as_string(hosts).take(pa.array(other)).to_pylist()]
-        mask = np.zeros(n, bool)
-        mask[other] = True
-        site = pc.replace_with_mask(site, pa.array(mask), pa.array([i.site for i in infos]))
-        brand = pc.replace_with_mask(brand, pa.array(mask), pa.array([i.brand for i in infos]))
-        tld[other] = [codes[i.tld_class] for i in infos]
-        shared[other] = [i.shared_platform for i in infos]
-        is_ip[other] = [i.is_ip for i in infos]
-        depth[other] = [i.subdomain_depth for i in infos]
-        hyphens[other] = [i.host.count("-") for i in infos]
+        sub = _infos_table([host_info(h) for h in hosts.take(pa.array(other)).to_pylist()])
+        mask = pa.array(np.isin(np.arange(n), other))
+        site = pc.replace_with_mask(site, mask, sub.site)
+        brand = pc.replace_with_mask(brand, mask, sub.brand)
+        tld[other], shared[other], is_ip[other] = sub.tld_class, sub.shared_platform, sub.is_ip
+        depth[other], hyphens[other] = sub.subdomain_depth, sub.hyphens
     return HostTable(site, brand, tld, shared, is_ip, depth, hyphens)
 
 

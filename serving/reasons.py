@@ -23,11 +23,21 @@ _USES_ANCHOR = np.asarray(
     ]
 )
 _SIGNED = pa.array([f"{v / 10:+.1f}" for v in range(-999, 1000)], pa.string())
-_FMT = {name: k for k, name in enumerate(("int", "float1", "pct", "age", "count"))}
-_FEATURE_FMT = np.asarray(
-    [-1 if f.dtype in ("category", "bool") else _FMT[f.fmt] for f in spec.FEATURES]
-)
-_IS_BOOL = np.asarray([f.dtype == "bool" for f in spec.FEATURES])
+_EXACT, _BOOL, _AGE, _ROUNDED = range(4)
+
+
+def _kind(f: spec.Feature) -> int:
+    """How a feature's shown value follows from its raw value (see ``spec.format_value``)."""
+    if f.dtype == "bool":
+        return _BOOL
+    if f.dtype == "category" or f.fmt == "float1":
+        return _EXACT
+    return _AGE if f.fmt == "age" else _ROUNDED
+
+
+_KIND = np.asarray([_kind(f) for f in spec.FEATURES])
+_SCALE = np.asarray([100.0 if f.fmt == "pct" else 1.0 for f in spec.FEATURES])
+_AGE_UNIT = np.asarray([1.0, 30.44, 365.25])  # days, months, years
 
 
 @dataclass
@@ -64,26 +74,15 @@ def _display_key(feature: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np
     for the same feature: the value as its format rounds it (``.0f`` and NumPy both round
     the same double half to even), so rows are rendered once per shown value, not per raw
     value. The sign bit is kept: ``-0`` formats differently from ``0``."""
-    fmt = _FEATURE_FMT[feature]
+    kind = _KIND[feature]
+    age = kind == _AGE
     with np.errstate(invalid="ignore", over="ignore"):
-        days = value
-        age_branch = np.where(days < 60, 0, np.where(days < 730, 1, 2))
-        age = np.where(
-            age_branch == 0,
-            np.round(days),
-            np.where(age_branch == 1, np.round(days / 30.44), np.round(days / 365.25)),
+        age_branch = np.where(value < 60, 0, np.where(value < 730, 1, 2))  # days, months, years
+        scaled = np.where(age, value / _AGE_UNIT[age_branch], value * _SCALE[feature])
+        key = np.where(
+            kind == _EXACT, value, np.where(kind == _BOOL, value >= 0.5, np.round(scaled))
         )
-        key = np.select(
-            [
-                fmt == _FMT["age"],
-                fmt == _FMT["pct"],
-                np.isin(fmt, [_FMT["int"], _FMT["count"]]),
-                _IS_BOOL[feature],
-            ],
-            [age, np.round(value * 100), np.round(value), value >= 0.5],
-            value,  # categories, and float1 (exact value)
-        )
-    branch = np.where(fmt == _FMT["age"], age_branch, 0) * 2 + np.signbit(key)
+    branch = np.where(age, age_branch, 0) * 2 + np.signbit(key)
     missing = np.isnan(value)
     return np.where(missing, -1, branch), np.where(missing, 0.0, key)
 
