@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 
-from benchmarks.common import AS_OF, WORK, Result, best_of
+from benchmarks.common import AS_OF, WORK, Result, best_of, machine_probe
 from features.artifact import Scorer
 from features.extract import build_profile, extract
 from serving.batch import BatchOptions
@@ -129,8 +129,10 @@ def run(quick: bool = False) -> list[Result]:
     n = 100_000 if quick else 1_000_000
     src = links_csv(n, seed=5)
     n, predict_s, explain_s, contrib_s, raw_s = component_seconds(src)
+    probe = machine_probe()
     with_reasons = fastest(src, "all")
     without = fastest(src, "none")
+    probe_after = machine_probe()
     small, big = (20_000, 200_000) if quick else (200_000, 2_000_000)
     mem_small = scorer_run(links_csv(small, seed=6), WORK / "mem-small.parquet", "all")
     mem_big = scorer_run(links_csv(big, seed=7), WORK / "mem-big.parquet", "all")
@@ -138,6 +140,15 @@ def run(quick: bool = False) -> list[Result]:
         p.unlink()
     rate = lambda r: r["read"] / r["seconds"]  # noqa: E731
     return [
+        Result(
+            "batch",
+            "machine speed probe (a fixed Python loop) before / after the end-to-end runs",
+            probe,
+            "ms",
+            "after",
+            probe_after,
+            "lower: the VM runs faster",
+        ),
         Result(
             "batch",
             f"end-to-end score, {n:,} links, reasons for every link",
