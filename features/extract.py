@@ -456,10 +456,6 @@ class _Prepared:
     anchor_tokens: np.ndarray
     anchor_rows: np.ndarray
 
-    @functools.cached_property
-    def vocab(self) -> list[str]:
-        return self.vocab_array.to_pylist()
-
 
 def _prepare(links: pa.Table) -> _Prepared:
     """Parse URLs, look up sites and tokenise once; both the profile and features use it."""

@@ -106,9 +106,8 @@ FNV_PRIME = np.uint64(1099511628211)
 
 
 @numba.njit(cache=True, nogil=True)
-def fnv1a(data, start, stop):  # pragma: no cover - compiled
-    """64-bit FNV-1a hash of ``data[start:stop]``."""
-    h = FNV_OFFSET
+def fnv1a(data, start, stop, h=FNV_OFFSET):  # pragma: no cover - compiled
+    """64-bit FNV-1a hash of ``data[start:stop]`` (continuing from ``h``)."""
     for j in range(start, stop):
         h = (h ^ np.uint64(data[j])) * FNV_PRIME
     return h

@@ -25,7 +25,7 @@ import tldextract
 
 from features import rx
 from features.parse import distinct, fill, join, string
-from features.strings import as_bytes, from_spans
+from features.strings import FNV_OFFSET, FNV_PRIME, as_bytes, fnv1a, from_spans
 
 _EXTRACT = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
@@ -193,13 +193,11 @@ class _Trie:
 
 @numba.njit(cache=True, nogil=True)
 def _label_hash(parent, data, start, stop, bang):  # pragma: no cover - compiled
-    h = np.uint64(14695981039346656037) ^ np.uint64(parent)
-    prime = np.uint64(1099511628211)
+    """FNV-1a of the label (after a "!" when ``bang``), seeded with its parent node."""
+    h = FNV_OFFSET ^ np.uint64(parent)
     if bang:
-        h = (h ^ np.uint64(33)) * prime
-    for j in range(start, stop):
-        h = (h ^ np.uint64(data[j])) * prime
-    return h
+        h = (h ^ np.uint64(33)) * FNV_PRIME
+    return fnv1a(data, start, stop, h)
 
 
 @numba.njit(cache=True, nogil=True)
