@@ -92,9 +92,9 @@ class Counts:
         value is looked up once: a lookup in a large profile misses the cache."""
         if len(self.keys) == 0:  # no profile (the API)
             return np.full(len(values), np.nan)
-        distinct, index = distinct_array(values)
-        per_value = self._table[self._index.positions(distinct)]  # -1 (absent) picks the NaN
-        return np.append(per_value, np.nan)[index]
+        distinct = _Distinct(values)
+        # -1 (absent) picks the table's NaN
+        return distinct.spread(self._table[self._index.positions(distinct.array)])
 
     def get(self, key: str) -> int:
         """One key's count (0 when absent)."""

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from features import parse, schema
 from features.parse import fill, join, string
-from features.strings import HashSet, pandas_hashes
+from features.strings import HashSet, as_bytes, pandas_hashes
 
 FORMATS = ("auto", *schema.VENDORS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -409,13 +409,10 @@ _NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.u
 def link_hashes(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """The 64-bit hashes back from ``link_id`` strings (their hex digits), without hashing the
     URLs again."""
-    ids = parse.as_string(ids)
-    if len(ids) == 0:
-        return np.zeros(0, np.uint64)
-    _, offsets, data = ids.buffers()
-    start = np.frombuffer(offsets, np.int32)[ids.offset]
-    digits = np.frombuffer(data, np.uint8)[start : start + 16 * len(ids)].reshape(-1, 16)
-    out = np.zeros(len(ids), np.uint64)
+    offsets, data, _ = as_bytes(ids)
+    n = len(offsets) - 1
+    digits = data[offsets[0] : offsets[0] + 16 * n].reshape(n, 16)
+    out = np.zeros(n, np.uint64)
     for k in range(16):
         out = (out << np.uint64(4)) | _NIBBLE[digits[:, k]]
     return out

@@ -518,12 +518,9 @@ def _score_file(
         # pass 2: every chunk not finished by an earlier run is scored and saved (each
         # chunk's part is complete or absent, so a kill at any point is resumable); this
         # thread writes the finished parts to the output in order meanwhile
-        summary.resumed_chunks = sum(work.done(i) for i in range(n_chunks))
-        futures = {
-            i: pool.submit(_score_job, i, work, model, profile, options)
-            for i in range(n_chunks)
-            if not work.done(i)
-        }
+        todo = [i for i in range(n_chunks) if not work.done(i)]
+        summary.resumed_chunks = n_chunks - len(todo)
+        futures = {i: pool.submit(_score_job, i, work, model, profile, options) for i in todo}
         if progress:
             progress(0, total)
         _assemble(work, n_chunks, futures, output, summary, progress, total)
