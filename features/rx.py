@@ -19,6 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import re2
 
+from features import dfa
+from features.strings import as_bytes
+
 SMALL = 32
 """Arrays up to this length are matched value by value."""
 
@@ -90,8 +93,13 @@ def extract(arr: pa.Array, pattern: str, *, small: int | None = None) -> dict[st
 def first_match(
     arr: pa.Array, patterns: tuple[str, ...], *, small: int | None = None
 ) -> np.ndarray:
-    """Per value, the index of the first of ``patterns`` that matches it (-1: none, or null)."""
+    """Per value, the index of the first of ``patterns`` that matches it (-1: none, or null).
+
+    Many rows: one pass of an automaton built from all the patterns (``features.dfa``) where
+    the patterns allow it, else one RE2 pass per pattern."""
     values = _values(arr, small)
+    if values is None and (automaton := dfa.compile(patterns)) is not None:
+        return dfa.first(automaton, *as_bytes(arr))
     if values is None:
         out = np.full(len(arr), -1, dtype=np.int64)
         for i, pattern in enumerate(patterns):

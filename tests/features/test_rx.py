@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features import extract, parse, rx, text, urls
-from features.strings import digit_counts
+from features import dfa, extract, parse, rx, text, urls
+from features.strings import as_bytes, digit_counts
 from tests.features.test_properties import SETTINGS
 
 ARROW, VALUE_BY_VALUE = {"small": -1}, {"small": 10**9}
@@ -38,6 +38,8 @@ pieces = st.sampled_from(
         "#", "&", "=", "-", "_", ".", ",", "'", " ", "  ", "\t", "\n", "\v", "\x00", "\u00a0",
         "utm_source=x", "fbclid=1", "2024", "/05/", "7", "1,234", "3,5", "1e5", "index.html",
         "forum", "/tags/", "comment", "Über", "例え", "😀", "-", "T10:00", "2026-09-15",
+        "/page/", "/u/", ".htm", "/index.php", "member.php", "add-url", "directories", "/links.",
+        "#respond", "/archive/", "/123", "a-b", "x_y", "é", "bb", "bbb.",
     ]
 )  # fmt: skip
 strings = st.lists(
@@ -62,6 +64,31 @@ def test_first_match_agrees(values: list[str | None]) -> None:
     patterns = tuple(pattern for _, pattern in extract._PAGE_TYPES)
     by_arrow = rx.first_match(arr, patterns, **ARROW)
     assert (by_arrow == rx.first_match(arr, patterns, **VALUE_BY_VALUE)).all()
+
+
+@pytest.mark.parametrize("pattern", [*MATCHED, "é+x", r"[^a]-$", r"^.?$", r"b{2,3}\.", "例え|😀!"])
+@SETTINGS
+@given(values=strings)
+def test_automaton_agrees_with_re2(pattern: str, values: list[str | None]) -> None:
+    """The automaton built from a pattern matches where RE2 does (the page types take it for
+    every batch; the other patterns check it on anchors, repeats and classes)."""
+    automaton = dfa.compile((pattern,))
+    assert automaton is not None
+    arr = pa.array(values, pa.string())
+    hits = dfa.first(automaton, *as_bytes(arr)) == 0
+    expected = rx.match(arr, pattern, **VALUE_BY_VALUE).to_numpy(zero_copy_only=False)
+    assert np.array_equal(hits, np.asarray(expected == True))  # noqa: E712 - nulls are no match
+
+
+@pytest.mark.parametrize("pattern", [r"\bx", r"(?i)x", r"a(?s:.)", r"(a)\1", r"[éx]", r"a(?=x)"])
+def test_unsupported_syntax_falls_back_to_re2(pattern: str) -> None:
+    """Syntax outside the automaton's subset builds nothing, and ``first_match`` uses RE2."""
+    values = ["x", "X", "ax", "aa", "é", "ab x", None] * 10
+    arr = pa.array(values, pa.string())
+    assert dfa.compile((pattern,)) is None
+    if pattern not in (r"(a)\1", r"a(?=x)"):  # RE2 has no back-references or look-arounds
+        by_arrow = rx.first_match(arr, (pattern, "a"), **ARROW)
+        assert (by_arrow == rx.first_match(arr, (pattern, "a"), **VALUE_BY_VALUE)).all()
 
 
 @SETTINGS
