@@ -159,10 +159,16 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
             continue
         j, end = offsets[i], offsets[i + 1]
         while j < end:
-            space, width = space_at(data, j)
-            if space:
-                j += width
-                continue
+            b = data[j]
+            if b < 0x80:  # ASCII (nearly all of the text) without space_at's decoding
+                if ascii_space(b):
+                    j += 1
+                    continue
+            else:
+                space, width = space_at(data, j)
+                if space:
+                    j += width
+                    continue
             start = j
             h = np.uint64(0)
             while j < end:  # the token's bytes, hashed on the way
@@ -170,11 +176,12 @@ def _tokenize(offsets, data, valid, slots):  # pragma: no cover - compiled
                 if b < 0x80:
                     if ascii_space(b):
                         break
-                    width = 1
-                else:
-                    space, width = space_at(data, j)
-                    if space:
-                        break
+                    h = ((h << np.uint64(7)) | (h >> np.uint64(57))) ^ np.uint64(b)
+                    j += 1
+                    continue
+                space, width = space_at(data, j)
+                if space:
+                    break
                 for k in range(j, j + width):
                     h = ((h << np.uint64(7)) | (h >> np.uint64(57))) ^ np.uint64(data[k])
                 j += width
