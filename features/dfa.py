@@ -198,39 +198,50 @@ def _build(patterns: tuple[str, ...]) -> Dfa | None:
     restart = frozenset().union(*(step[s] for s in starts))  # a match may start at any byte
     signature: dict[tuple[bool, ...], int] = {}
     sets = sorted({fs for n in important for fs, _ in nfa.byte[n]}, key=sorted)
-    classes = np.zeros(256, np.uint8)
-    for b in range(256):
-        classes[b] = signature.setdefault(tuple(b in fs for fs in sets), len(signature))
-    representative = {int(c): b for b, c in reversed(list(enumerate(classes)))}
-    moves = {
-        n: [
-            frozenset().union(*(step[t] for fs, t in nfa.byte[n] if representative[c] in fs))
-            for c in range(len(signature))
-        ]
-        for n in important
-    }
+    classes = [
+        signature.setdefault(tuple(b in fs for fs in sets), len(signature)) for b in range(256)
+    ]
+    n_classes = len(signature)
+    # per node, the nodes each byte class leads to (only the classes it has edges for)
+    moves: dict[int, dict[int, set[int]]] = {}
+    for n in important:
+        for fs, t in nfa.byte[n]:
+            for c in {classes[b] for b in fs}:
+                moves.setdefault(n, {}).setdefault(c, set()).update(step[t])
     first = frozenset(nfa.closure(starts, True, False) & important)
     ids: dict[tuple[bool, frozenset[int]], int] = {(True, first): 0}
     order = [(True, first)]
     table: list[list[int]] = []
+
+    def state_id(key: tuple[bool, frozenset[int]]) -> int:
+        if key not in ids:
+            ids[key] = len(order)
+            order.append(key)
+        return ids[key]
+
     for _, state in order:  # grows while it is walked
-        row = []
-        for c in range(len(signature)):
-            nxt = (False, frozenset().union(restart, *(moves[n][c] for n in state)))
-            if nxt not in ids:
-                if len(order) >= MAX_STATES:
-                    return None
-                ids[nxt] = len(order)
-                order.append(nxt)
-            row.append(ids[nxt])
-        table.append(row)
+        targets: dict[int, set[int]] = {}
+        for n in state:
+            for c, nodes in moves.get(n, {}).items():
+                if c not in targets:
+                    targets[c] = set(restart)
+                targets[c].update(nodes)
+        idle = state_id((False, restart))  # a class no node of the state has an edge for
+        table.append(
+            [
+                state_id((False, frozenset(targets[c]))) if c in targets else idle
+                for c in range(n_classes)
+            ]
+        )
+        if len(order) > MAX_STATES:
+            return None
     none = len(patterns)
 
     def lowest(nodes: Iterable[int]) -> int:
         return min((accept[n] for n in nodes if n in accept), default=none)
 
     return Dfa(
-        classes=classes,
+        classes=np.asarray(classes, np.uint8),
         table=np.asarray(table, np.int32),
         now=np.asarray([lowest(state) for _, state in order], np.int32),
         end=np.asarray([lowest(nfa.closure(state, s, True)) for s, state in order], np.int32),
