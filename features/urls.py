@@ -552,12 +552,24 @@ def split_urls(urls: pa.Array) -> dict[str, pa.Array]:
     }
 
 
+_TRACKING = rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?"
+
+
 def strip_tracking(query: pa.Array) -> pa.Array:
-    """Drop tracking parameters (utm_*, fbclid, gclid...) from query strings."""
+    """Drop tracking parameters (utm_*, fbclid, gclid...) from query strings.
+
+    Many rows: the two rewriting passes run only on the rows they change (a tracking
+    parameter, or a leading "&"), found by one automaton pass; most queries have neither."""
     if not pc.any(pc.not_equal(query, string(""))).as_py():
         return query
-    q = rx.replace(query, rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?", "")
-    return rx.replace(q, r"^&+", "")
+    touched = None
+    if len(query) > rx.SMALL:
+        touched = rx.first_match(query, (_TRACKING, "^&")) >= 0
+        if not touched.any():
+            return query
+        query, whole = query.filter(pa.array(touched)), query
+    q = rx.replace(rx.replace(query, _TRACKING, ""), r"^&+", "")
+    return q if touched is None else pc.replace_with_mask(whole, pa.array(touched), q)
 
 
 def normalize_urls(urls: pa.Array) -> pa.Array:
