@@ -125,7 +125,19 @@ class BatchSummary:
 
 def scored_table(links: pa.Table, scores: Scores, model_version: str) -> pa.Table:
     """Input columns (canonical + pass-through) with the score columns in front."""
-    n = links.num_rows
+    return with_scores(links, score_columns(links.num_rows, scores, model_version))
+
+
+def with_scores(links: pa.Table, scored: pa.Table) -> pa.Table:
+    """``links`` with the score columns of ``scored`` in front (after ``row`` and ``link_id``)."""
+    front = {"row": links["row"], "link_id": links["link_id"]}
+    front.update((c, scored[c]) for c in scored.column_names)
+    rest = [c for c in links.column_names if c not in front]
+    return pa.table({**front, **{c: links[c] for c in rest}})
+
+
+def score_columns(n: int, scores: Scores, model_version: str) -> pa.Table:
+    """The ``OUTPUT_COLUMNS`` of ``n`` scored links."""
     reason_cols = [pa.nulls(n, pa.string()) for _ in range(3)]
     if scores.reasons is not None:
         explained = pa.array(scores.explained if scores.explained is not None else np.ones(n, bool))
@@ -141,9 +153,7 @@ def scored_table(links: pa.Table, scores: Scores, model_version: str) -> pa.Tabl
         "model_version": pa.array([model_version] * n, pa.string()),
     }
     assert set(scores_cols) == set(OUTPUT_COLUMNS)
-    front = {"row": links["row"], "link_id": links["link_id"], **scores_cols}
-    rest = [c for c in links.column_names if c not in front]
-    return pa.table({**front, **{c: links[c] for c in rest}})
+    return pa.table(scores_cols)
 
 
 def neutralise_formulas(table: pa.Table) -> pa.Table:
@@ -245,6 +255,11 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": h.hexdigest()}
 
 
+WORK_LAYOUT = 2
+"""What the work folder's files hold (2: parts hold only the score columns); a folder from
+an earlier layout is not resumed."""
+
+
 class WorkFolder:
     """Finished chunks of one run, so an interrupted run can resume."""
 
@@ -292,9 +307,14 @@ class WorkFolder:
         tmp = self.sample(i).with_name(self.sample(i).name + ".tmp.npy")
         np.save(tmp, result.sample)
         os.replace(tmp, self.sample(i))
-        _atomic_ipc(result.scored, self.part(i))  # written last: its presence means "done"
-        self.canonical(i).unlink(missing_ok=True)  # scored: only its part is needed now
-        self.facts(i).unlink(missing_ok=True)
+        _atomic_ipc(result.scores, self.part(i))  # written last: its presence means "done"
+        self.facts(i).unlink(missing_ok=True)  # scored: its facts are not needed again
+
+    def scored(self, i: int, columns: list[str] | None = None) -> pa.Table:
+        """Chunk ``i`` as it is written out: its input columns with its scores in front (the
+        part holds only the scores; the input columns stay in its canonical chunk)."""
+        table = with_scores(_read_ipc(self.canonical(i)), _read_ipc(self.part(i)))
+        return table if columns is None else table.select(columns)
 
     def profile(self) -> Profile | None:
         path = self.dir / "profile.arrow"
@@ -404,9 +424,9 @@ def import_and_profile(
 
 @dataclass
 class ChunkResult:
-    """One scored chunk: output rows and its share of the report."""
+    """One scored chunk: its score columns and its share of the report."""
 
-    scored: pa.Table
+    scores: pa.Table
     aggregate: dict
     sample: np.ndarray
 
@@ -429,7 +449,9 @@ def score_chunk(
         parallel=options.threads <= 1,  # with several threads, each chunk keeps to its own
     )
     aggregate, sample = report.chunk_aggregate(links, scores, seed=index)
-    return ChunkResult(scored_table(links, scores, model.model_version), aggregate, sample)
+    return ChunkResult(
+        score_columns(links.num_rows, scores, model.model_version), aggregate, sample
+    )
 
 
 def _score_job(
@@ -511,6 +533,7 @@ def _score_file(
         "format": options.format,
         "target": options.target,
         "model_version": model.model_version,
+        "layout": WORK_LAYOUT,
     }
     work = WorkFolder(output, state, options.resume)
     summary = BatchSummary(str(input), str(output), None, model_version=model.model_version)
@@ -540,7 +563,7 @@ def _score_file(
     finally:
         pool.close()
     if options.disavow or options.report:
-        sites = disavow.collect(_read_ipc(work.part(i), disavow.COLUMNS) for i in range(n_chunks))
+        sites = disavow.collect(work.scored(i, disavow.COLUMNS) for i in range(n_chunks))
         if options.disavow:
             made = disavow.build(sites, header=f"model {model.model_version}, {summary.input}")
             _atomic_write(Path(options.disavow), made.text.encode("utf-8"))
@@ -603,7 +626,7 @@ def _assemble(
         for i in range(n_parts):
             if i in futures:
                 futures.pop(i).result()
-            part = _read_ipc(work.part(i))
+            part = work.scored(i)
             writer.write(part)
             rej = _read_ipc(work.rejects(i))
             if rej.num_rows:
