@@ -647,6 +647,14 @@ def _anchor_shape(anchor: str) -> tuple[str | None, str, frozenset[str]]:
     return None, folded.replace(" ", ""), frozenset(text.words(folded))
 
 
+@functools.lru_cache(maxsize=131_072)
+def _decided(anchor: str) -> float:
+    """The anchor type code ``_anchor_shape`` decides alone, or -1 (the kernel's input, cached
+    as one number: a chunk looks up every distinct anchor)."""
+    decided = _anchor_shape(anchor)[0]
+    return -1.0 if decided is None else _ANCHOR_CODES[decided]
+
+
 def _brand_key(brand: str) -> str:
     """A brand as anchors are compared with it: lower case, letters and digits only."""
     return "".join(ch for ch in brand.lower() if ch.isalnum())
@@ -918,16 +926,17 @@ def _anchor_types(
     keys = pair.array.to_numpy().astype(np.int64)
     pair_a, pair_t = keys // max(n_targets, 1), keys % max(n_targets, 1)
     values = anchors.values
-    shapes = [_anchor_shape(a) for a in values]
     brands = [profile.brand_key(key) for key in target.values]
     if len(keys) <= rx.SMALL:  # a few pairs (an API request): no kernel set-up
         return pair.spread(
             [
-                np.nan if a < 0 else _anchor_type(shapes[a], brands[t], keywords[t][0])
+                np.nan
+                if a < 0
+                else _anchor_type(_anchor_shape(values[a]), brands[t], keywords[t][0])
                 for a, t in zip(pair_a.tolist(), pair_t.tolist(), strict=True)
             ]
         )
-    decided = np.asarray([_ANCHOR_CODES.get(sh[0], -1.0) for sh in shapes])
+    decided = np.fromiter(map(_decided, values), np.float64, len(values))
     plain = _plain(anchors.array)
     # the anchors' words and the targets' keywords, numbered in one vocabulary
     tok = text.tokenize(anchors.array)
@@ -964,7 +973,7 @@ def _anchor_types(
     python = (pair_a >= 0) & np.isnan(codes)  # anchors the kernel leaves: not plain ASCII
     for k in np.flatnonzero(python):
         a, t = pair_a[k], pair_t[k]
-        codes[k] = _anchor_type(shapes[a], brands[t], keywords[t][0])
+        codes[k] = _anchor_type(_anchor_shape(values[a]), brands[t], keywords[t][0])
     return pair.spread(codes)
 
 
