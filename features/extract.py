@@ -713,7 +713,10 @@ class Facts:
 
     @classmethod
     def from_table(cls, table: pa.Table) -> Facts:
-        get = lambda name: table[name].combine_chunks()  # noqa: E731
+        def get(name: str) -> pa.Array:  # one chunk as it is (a copy only for several)
+            col = table[name]
+            return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
         X = get("X").flatten().to_numpy().reshape(table.num_rows, len(spec.NAMES))
         return cls(
             X,
