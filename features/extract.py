@@ -695,6 +695,9 @@ class Facts:
     anchor: pa.Array
     anchor_key: pa.Array
     words: pa.Array  # list<dictionary<int32, string>>: each row's distinct content words
+    anchor_words: (
+        pa.Array
+    )  # list<int32>: its anchor's distinct content words (in words' dictionary)
 
     def to_table(self) -> pa.Table:
         k = len(spec.NAMES)
@@ -708,6 +711,7 @@ class Facts:
                 "anchor": self.anchor,
                 "anchor_key": self.anchor_key,
                 "words": self.words,
+                "anchor_words": self.anchor_words,
             }
         )
 
@@ -723,6 +727,7 @@ class Facts:
             *(get(c) for c in ("source_site", "target_site", "target_path", "anchor")),
             get("anchor_key"),
             get("words"),
+            get("anchor_words"),
         )
 
 
@@ -822,13 +827,23 @@ def _facts(links: pa.Table, p: _Prepared, as_of: date) -> Facts:
     rows, content = _row_words(
         n, p.content, p.doc_rows[:t], p.doc_tokens[:t], p.doc_rows[t:], p.doc_tokens[t:]
     )
-    offsets = np.zeros(n + 1, np.int32)
-    np.cumsum(_bincount(rows, n).astype(np.int32), out=offsets[1:])
     words = pa.ListArray.from_arrays(
-        pa.array(offsets),
+        _list_offsets(rows, n),
         pa.DictionaryArray.from_arrays(pa.array(content, pa.int32()), p.vocab_array),
     )
-    return Facts(X, p.source_site, p.target_site, p.target_path, p.anchor, p.anchor_key, words)
+    # and its anchor's, for the anchor type (numbered as the page's words are)
+    rows, anchor = _row_words(n, p.content, p.anchor_rows, p.anchor_tokens, _NONE, _NONE)
+    anchor_words = pa.ListArray.from_arrays(_list_offsets(rows, n), pa.array(anchor, pa.int32()))
+    return Facts(
+        X, p.source_site, p.target_site, p.target_path, p.anchor, p.anchor_key, words, anchor_words
+    )
+
+
+def _list_offsets(rows: np.ndarray, n: int) -> pa.Array:
+    """List offsets for values grouped by row (``rows`` ascending)."""
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(_bincount(rows, n).astype(np.int32), out=offsets[1:])
+    return pa.array(offsets)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -893,7 +908,9 @@ def with_profile(
 
     # anchor type and share ------------------------------------------------------------------------
     anchors = _Distinct(facts.anchor)
-    X[:, col["anchor_type"]] = _anchor_types(anchors, target, keywords, profile)
+    X[:, col["anchor_type"]] = _anchor_types(
+        anchors, target, keywords, profile, facts.anchor_words, t_starts, t_keys % v
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         X[:, col["anchor_share"]] = profile.anchor_links.of(
             facts.anchor_key
@@ -915,6 +932,9 @@ def _anchor_types(
     target: _Distinct,
     keywords: list[tuple[frozenset[str], pa.Array]],
     profile: Profile,
+    anchor_words: pa.Array,
+    term_starts: np.ndarray,
+    terms: np.ndarray,
 ) -> np.ndarray:
     """Each row's anchor type (``_anchor_type`` of its anchor and target), decided once per
     distinct (anchor, target) pair.
@@ -922,7 +942,10 @@ def _anchor_types(
     The types an anchor decides alone (empty, naked URL, generic) come from its cached
     ``_anchor_shape``; the rest (branded, exact, partial, other) are decided per pair by a
     compiled kernel for plain ASCII anchors, whose letters and words the tokeniser finds
-    exactly as ``_anchor_shape`` does, and by ``_anchor_type`` itself for the others."""
+    exactly as ``_anchor_shape`` does, and by ``_anchor_type`` itself for the others. The
+    kernel takes each anchor's content words from the facts (``anchor_words``) and each
+    target's terms as the relevance uses them (``terms[term_starts[t]:term_starts[t + 1]]``,
+    sorted), both numbered in the chunk's vocabulary."""
     n_targets = len(target.values)
     valid = (anchors.index >= 0) & (target.index >= 0)
     pair = _Distinct(pa.array(np.where(valid, anchors.index * n_targets + target.index, -1)))
@@ -941,20 +964,11 @@ def _anchor_types(
         )
     decided = np.fromiter(map(_decided, values), np.float64, len(values))
     plain = _plain(anchors.array)
-    # the anchors' words and the targets' keywords, numbered in one vocabulary
-    tok = text.tokenize(anchors.array)
-    content, _ = text.content_flags(tok.vocab)
-    word_rows, words = _row_words(len(values), content, tok.rows, tok.ids, _NONE, _NONE)
-    owner = np.repeat(np.arange(n_targets), [len(k) for k, _ in keywords])
-    found = _np(
-        pc.index_in(
-            pa.concat_arrays([a for _, a in keywords]) if keywords else _EMPTY_KEYS,
-            value_set=tok.vocab,
-        ),
-        np.float64,
-    )
-    v = max(len(tok.vocab), 1)
-    kw = np.sort(owner[~np.isnan(found)] * v + found[~np.isnan(found)].astype(np.int64))
+    # each distinct anchor's words: those of its first row
+    first = np.empty(len(values), np.int64)
+    rows = np.flatnonzero(anchors.index >= 0)[::-1]
+    first[anchors.index[rows]] = rows
+    words = anchor_words.take(pa.array(first))
     compact = _compact(anchors.array)
     brand_offsets, brand_data, _ = as_bytes(pa.array(brands, pa.string()))
     codes = np.empty(len(keys))
@@ -964,13 +978,13 @@ def _anchor_types(
         decided,
         plain,
         *compact,
-        np.searchsorted(word_rows, np.arange(len(values) + 1)),
-        words,
+        _np(words.offsets, np.int64) - words.offsets[0].as_py(),
+        _np(words.flatten(), np.int64),
         brand_offsets,
         brand_data,
         np.asarray([len(b) for b in brands], np.int64),
-        np.searchsorted(kw, np.arange(n_targets + 1) * v),
-        kw % v,
+        term_starts,
+        terms,
         codes,
     )
     python = (pair_a >= 0) & np.isnan(codes)  # anchors the kernel leaves: not plain ASCII
