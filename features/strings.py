@@ -328,9 +328,24 @@ def _rehash(old, new):  # pragma: no cover - compiled
             new[slot] = h
 
 
+@numba.njit(cache=True, nogil=True)
+def _find_hashes(table, zero_seen, hashes, out):  # pragma: no cover - compiled
+    mask = table.shape[0] - 1
+    for i in range(hashes.shape[0]):
+        h = hashes[i]
+        if h == 0:
+            out[i] = zero_seen[0]
+            continue
+        slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        while table[slot] != 0 and table[slot] != h:
+            slot = (slot + 1) & mask
+        out[i] = table[slot] == h
+
+
 class HashSet:
-    """The 64-bit hashes seen so far (every link id of a file, to flag repeats): an
-    open-addressing table that grows, so adding a chunk costs its own length, not the file's."""
+    """The 64-bit hashes seen so far (every link id of a file, to flag repeats; a chunk's
+    (target, term) keys): an open-addressing table that grows, so adding a chunk costs its own
+    length, not the file's."""
 
     def __init__(self) -> None:
         self._table = np.zeros(1 << 16, np.uint64)
@@ -350,3 +365,9 @@ class HashSet:
         seen = np.empty(len(hashes), np.bool_)
         self._count += _add_hashes(self._table, self._zero, hashes.astype(np.uint64), seen)
         return seen
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """True where a hash is in the set (nothing is added)."""
+        out = np.empty(len(hashes), np.bool_)
+        _find_hashes(self._table, self._zero, hashes.astype(np.uint64), out)
+        return out
