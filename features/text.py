@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx
-from features.strings import as_bytes, as_string, ascii_space, from_spans, space_at
+from features.strings import as_bytes, as_string, ascii_space, digit_counts, from_spans, space_at
 
 STOPWORDS = frozenset(
     """
@@ -261,7 +261,7 @@ def content_flags(vocab: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     long_enough = np.asarray(pc.utf8_length(vocab)) >= 3
     stop = np.asarray(pc.is_in(vocab, _STOPWORDS))
     content = long_enough & ~stop & ~np.asarray(pc.ascii_is_decimal(vocab))
-    topical = content & ~np.asarray(pc.match_substring_regex(vocab, "[0-9]"))
+    topical = content & ~(digit_counts(vocab) > 0)
     other = np.flatnonzero(~np.asarray(pc.string_is_ascii(vocab)))
     if len(other):
         tokens = vocab.take(pa.array(other)).to_pylist()
@@ -273,6 +273,8 @@ def content_flags(vocab: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def normalize_anchor(anchor: pa.Array) -> pa.Array:
     """Lower-case anchor with punctuation folded to single spaces (for counting repeats)."""
     folded = _fold(anchor, _ANCHOR_BYTES, ANCHOR_SEPARATORS)
+    if len(folded) > rx.SMALL and not pc.any(pc.match_substring(folded, "  ")).as_py():
+        return pc.utf8_trim_whitespace(folded)  # no run of spaces to collapse (nearly always)
     return pc.utf8_trim_whitespace(rx.replace(folded, "  +", " "))
 
 

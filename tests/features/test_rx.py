@@ -134,3 +134,15 @@ def test_strip_tracking_rewrites_only_rows_it_changes(values: list[str | None]) 
     arr = pa.array(values + ["a=1"] * (rx.SMALL + 1), pa.string())
     expected = rx.replace(rx.replace(arr, urls._TRACKING, "", **ARROW), "^&+", "", **ARROW)
     assert urls.strip_tracking(arr).equals(expected)
+
+
+@SETTINGS
+@given(values=strings)
+def test_normalize_anchor_collapses_only_where_needed(values: list[str | None]) -> None:
+    """Many rows: anchors skip the space-collapsing pass when no folded anchor has a run of
+    spaces, and the result equals collapsing every row."""
+    for pad in ("a", "a  b"):  # without, and with, a run of spaces somewhere in the chunk
+        arr = pa.array(values + [pad] * (rx.SMALL + 1), pa.string())
+        folded = text._fold(arr, text._ANCHOR_BYTES, text.ANCHOR_SEPARATORS)
+        expected = pc.utf8_trim_whitespace(rx.replace(folded, "  +", " ", **ARROW))
+        assert text.normalize_anchor(arr).equals(expected)
