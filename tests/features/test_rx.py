@@ -146,3 +146,15 @@ def test_normalize_anchor_collapses_only_where_needed(values: list[str | None]) 
         folded = text._fold(arr, text._ANCHOR_BYTES, text.ANCHOR_SEPARATORS)
         expected = pc.utf8_trim_whitespace(rx.replace(folded, "  +", " ", **ARROW))
         assert text.normalize_anchor(arr).equals(expected)
+
+
+@SETTINGS
+@given(values=strings)
+def test_parse_url_once_per_distinct_value(values: list[str | None]) -> None:
+    """A column whose values repeat is parsed once per distinct value: same URLs, same bad
+    rows as parsing every row."""
+    arr = pa.array(values * (4 * parse._SAMPLE // len(values) + 1), pa.string())
+    got, bad = parse.parse_url(arr)
+    expected, expected_bad = parse._parse_url(arr)
+    assert got.equals(expected)
+    assert np.array_equal(bad, expected_bad)
