@@ -763,7 +763,8 @@ def extract(
 
 def _facts(links: pa.Table, p: _Prepared, as_of: date) -> Facts:
     n = p.n
-    X = np.full((n, len(spec.NAMES)), np.nan)
+    # filled column by column, so built column-major and turned row-major once at the end
+    X = np.full((n, len(spec.NAMES)), np.nan, order="F")
     col = spec.INDEX
 
     # age ------------------------------------------------------------------------------------
@@ -835,7 +836,14 @@ def _facts(links: pa.Table, p: _Prepared, as_of: date) -> Facts:
     rows, anchor = _row_words(n, p.content, p.anchor_rows, p.anchor_tokens, _NONE, _NONE)
     anchor_words = pa.ListArray.from_arrays(_list_offsets(rows, n), pa.array(anchor, pa.int32()))
     return Facts(
-        X, p.source_site, p.target_site, p.target_path, p.anchor, p.anchor_key, words, anchor_words
+        np.ascontiguousarray(X),
+        p.source_site,
+        p.target_site,
+        p.target_path,
+        p.anchor,
+        p.anchor_key,
+        words,
+        anchor_words,
     )
 
 
