@@ -240,7 +240,8 @@ class _Tally:
         if len(self.parts) != 1 or self.rows != self.compacted:
             schema = pa.schema([*((k, pa.string()) for k in self.keys), ("count", pa.int64())])
             both = pa.concat_tables([schema.empty_table(), *self.parts])
-            summed = both.group_by(list(self.keys)).aggregate([("count", "sum")])
+            # in the calling thread: the batch's own threads already keep the cores busy
+            summed = both.group_by(list(self.keys), use_threads=False).aggregate([("count", "sum")])
             self.parts = [summed.rename_columns([*self.keys, "count"]).select(schema.names)]
             self.rows = self.compacted = self.parts[0].num_rows
         return self.parts[0]
