@@ -515,6 +515,8 @@ def _score_file(
 ) -> BatchSummary:
     options = options or BatchOptions()
     input, output = Path(input), Path(output)
+    if not input.is_file():
+        raise BatchError(f"cannot read {input}: no such file")
     if output.resolve() == input.resolve():
         raise BatchError("the output must not overwrite the input")
     try:

@@ -111,6 +111,15 @@ def test_unwritable_output_is_a_clear_error_and_leaves_nothing(tmp_path: Path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["links.csv", "not-a-folder"]
 
 
+def test_missing_input_is_a_clear_error(tmp_path: Path, model):
+    """A mistyped input path says so (it had been reported as an output that could not be
+    written)."""
+    missing = tmp_path / "no-such-export.csv"
+    with pytest.raises(BatchError, match=f"cannot read {missing}: no such file"):
+        score_file(missing, tmp_path / "out.parquet", model)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_csv_output_neutralises_formula_injection(tmp_path: Path, model):
     src = tmp_path / "links.csv"
     src.write_text(
