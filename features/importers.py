@@ -25,8 +25,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features import parse, schema
-from features.parse import fill, join, string
-from features.strings import HashSet, as_bytes, pandas_hashes
+from features.parse import fill, string
+from features.strings import HashSet, as_bytes, joined_hashes
 
 FORMATS = ("auto", *schema.VENDORS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -394,8 +394,8 @@ _HEX = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
 
 def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Stable 16-hex-digit id of each (source, target, anchor), and the raw 64-bit hashes."""
-    key = join(fill(source, ""), fill(target, ""), fill(anchor, ""), sep="\x1f")
-    hashes = pandas_hashes(key)  # pandas' hash_array of the strings: ids stay as they were
+    # pandas' hash_array of the joined strings (ids stay as they were), without joining them
+    hashes = joined_hashes(source, target, anchor, "\x1f")
     digits = np.ascontiguousarray(_HEX[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)])
     offsets = np.arange(0, 16 * (len(hashes) + 1), 16, dtype=np.int32)
     ids = pa.StringArray.from_buffers(len(hashes), pa.py_buffer(offsets), pa.py_buffer(digits))

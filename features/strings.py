@@ -197,39 +197,44 @@ def _sip_rounds(v0, v1, v2, v3, rounds):  # pragma: no cover - compiled
     return v0, v1, v2, v3
 
 
-@numba.njit(cache=True, nogil=True)
-def _siphash24(data, start, stop, k0, k1):  # pragma: no cover - compiled
-    """SipHash-2-4 of ``data[start:stop]`` (the reference algorithm, as pandas hashes
-    strings)."""
-    v0 = k0 ^ np.uint64(0x736F6D6570736575)
-    v1 = k1 ^ np.uint64(0x646F72616E646F6D)
-    v2 = k0 ^ np.uint64(0x6C7967656E657261)
-    v3 = k1 ^ np.uint64(0x7465646279746573)
-    n = stop - start
-    end = start + (n - n % 8)
-    j = start
-    while j <= stop:
-        if j < end:
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sip_feed(data, start, stop, v0, v1, v2, v3, m, k):  # pragma: no cover - compiled
+    """SipHash's message words from ``data[start:stop]``, continuing a word of ``k`` bytes."""
+    for j in range(start, stop):
+        m |= np.uint64(data[j]) << np.uint64(8 * k)
+        k += 1
+        if k == 8:
+            v3 ^= m
+            v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 2)
+            v0 ^= m
             m = np.uint64(0)
-            for k in range(8):
-                m |= np.uint64(data[j + k]) << np.uint64(8 * k)
-        else:  # the last word: the remaining bytes and the length in the top byte
-            m = np.uint64(n & 0xFF) << np.uint64(56)
-            for k in range(stop - j):
-                m |= np.uint64(data[j + k]) << np.uint64(8 * k)
+            k = 0
+    return v0, v1, v2, v3, m, k
+
+
+@numba.njit(cache=True, nogil=True)
+def _joined_hashes(s1, e1, d1, s2, e2, d2, s3, e3, d3, sep, k0, k1, out):  # pragma: no cover
+    """Per row, SipHash-2-4 (pandas' key) of its three spans joined by ``sep``, fed part by
+    part (the same message words as the joined bytes), then pandas' final mix."""
+    for i in range(out.shape[0]):
+        v0 = k0 ^ np.uint64(0x736F6D6570736575)
+        v1 = k1 ^ np.uint64(0x646F72616E646F6D)
+        v2 = k0 ^ np.uint64(0x6C7967656E657261)
+        v3 = k1 ^ np.uint64(0x7465646279746573)
+        m, k = np.uint64(0), 0
+        v0, v1, v2, v3, m, k = _sip_feed(d1, s1[i], e1[i], v0, v1, v2, v3, m, k)
+        v0, v1, v2, v3, m, k = _sip_feed(sep, 0, sep.shape[0], v0, v1, v2, v3, m, k)
+        v0, v1, v2, v3, m, k = _sip_feed(d2, s2[i], e2[i], v0, v1, v2, v3, m, k)
+        v0, v1, v2, v3, m, k = _sip_feed(sep, 0, sep.shape[0], v0, v1, v2, v3, m, k)
+        v0, v1, v2, v3, m, k = _sip_feed(d3, s3[i], e3[i], v0, v1, v2, v3, m, k)
+        n = (e1[i] - s1[i]) + (e2[i] - s2[i]) + (e3[i] - s3[i]) + 2 * sep.shape[0]
+        m |= np.uint64(n & 0xFF) << np.uint64(56)  # the last word: the length in its top byte
         v3 ^= m
         v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 2)
         v0 ^= m
-        j += 8
-    v2 ^= np.uint64(0xFF)
-    v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 4)
-    return v0 ^ v1 ^ v2 ^ v3
-
-
-@numba.njit(cache=True, nogil=True)
-def _pandas_hashes(offsets, data, k0, k1, out):  # pragma: no cover - compiled
-    for i in range(offsets.shape[0] - 1):
-        h = _siphash24(data, offsets[i], offsets[i + 1], k0, k1)
+        v2 ^= np.uint64(0xFF)
+        v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 4)
+        h = v0 ^ v1 ^ v2 ^ v3
         h ^= h >> np.uint64(30)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(27)
@@ -238,16 +243,22 @@ def _pandas_hashes(offsets, data, k0, k1, out):  # pragma: no cover - compiled
         out[i] = h
 
 
-_PANDAS_KEY = np.frombuffer(b"0123456789123456", np.uint64)  # pandas' default hash key
-
-
-def pandas_hashes(arr: pa.Array) -> np.ndarray:
-    """``pandas.util.hash_array(values, categorize=False)`` of a string array without nulls,
-    computed on its bytes: pandas first turns every value into a Python string."""
-    offsets, data, _ = as_bytes(arr)
-    out = np.empty(len(offsets) - 1, np.uint64)
-    _pandas_hashes(offsets, data, _PANDAS_KEY[0], _PANDAS_KEY[1], out)
+def joined_hashes(a: pa.Array, b: pa.Array, c: pa.Array, sep: str) -> np.ndarray:
+    """``pandas.util.hash_array(values, categorize=False)`` of each row's ``a``, ``b`` and
+    ``c`` joined by ``sep`` (a null as an empty string), computed on their bytes: pandas first
+    turns every value into a Python string, and joining them first costs a copy of all three."""
+    parts: list[np.ndarray] = []
+    for arr in (a, b, c):
+        offsets, data, valid = as_bytes(arr)
+        starts = offsets[:-1]
+        parts += [starts, np.where(valid, offsets[1:], starts), data]
+    out = np.empty(len(a), np.uint64)
+    separator = np.frombuffer(sep.encode(), np.uint8)
+    _joined_hashes(*parts, separator, _PANDAS_KEY[0], _PANDAS_KEY[1], out)
     return out
+
+
+_PANDAS_KEY = np.frombuffer(b"0123456789123456", np.uint64)  # pandas' default hash key
 
 
 @numba.njit(cache=True, nogil=True)

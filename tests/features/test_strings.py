@@ -8,20 +8,27 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.strings import HashSet, StringIndex, pandas_hashes
+from features.strings import HashSet, StringIndex, joined_hashes
 from tests.features.test_properties import SETTINGS
 
 texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 
 
+rows = st.lists(st.tuples(*[st.one_of(st.none(), texts)] * 3), max_size=40)
+
+
 @SETTINGS
-@given(st.lists(texts, max_size=40), st.integers(min_value=0, max_value=3))
+@given(rows, st.integers(min_value=0, max_value=3))
 def test_link_hashes_are_pandas_hash_array(values, skip):
-    """Link ids are pandas' ``hash_array`` of the joined URLs and anchor: computing it on the
-    bytes must not change a single id."""
-    arr = pa.array(["pad"] * skip + values, pa.string()).slice(skip)
-    expected = pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
-    assert np.array_equal(pandas_hashes(arr), expected)
+    """Link ids are pandas' ``hash_array`` of the joined URLs and anchor (a null as an empty
+    string): hashing the parts' bytes in place must not change a single id."""
+    columns = [
+        pa.array(["pad"] * skip + [row[k] for row in values], pa.string()).slice(skip)
+        for k in range(3)
+    ]
+    joined = ["\x1f".join(part or "" for part in row) for row in values]
+    expected = pd.util.hash_array(np.asarray(joined, dtype=object), categorize=False)
+    assert np.array_equal(joined_hashes(*columns, "\x1f"), expected)
 
 
 @SETTINGS
