@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import rx
-from features.strings import as_string, needs_cleaning
+from features.strings import as_bytes, as_string, needs_cleaning
 
 TRUE = ("true", "1", "yes", "y", "t", "+", "x")
 FALSE = ("false", "0", "no", "n", "f", "-")
@@ -53,9 +53,6 @@ def string(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.string())
 
 
-_NO_STRING = pa.scalar(None, pa.string())
-
-
 def fill(arr: pa.Array, value: object) -> pa.Array:
     """``fill_null`` that skips the kernel call when there is nothing to fill (per-call cost
     matters when the API scores one link)."""
@@ -80,6 +77,22 @@ def clean(arr: pa.Array) -> pa.Array:
         return arr
     arr = pc.replace_substring(arr, "\u00a0", " ")
     return pc.utf8_trim_whitespace(arr)
+
+
+def blank_as_null(arr: pa.Array) -> pa.Array:
+    """``arr`` with empty strings made null, sharing its buffers (only the validity is new):
+    ``if_else`` copied every string to do the same."""
+    arr = as_string(arr)
+    offsets, _, valid = as_bytes(arr)
+    keep = valid & (offsets[1:] > offsets[:-1])
+    if keep.all():
+        return arr
+    _, offset_buf, data = arr.buffers()
+    validity = pa.py_buffer(np.packbits(np.r_[np.zeros(arr.offset, bool), keep], bitorder="little"))
+    n = len(arr)
+    return pa.StringArray.from_buffers(
+        n, offset_buf, data, validity, n - int(keep.sum()), arr.offset
+    )
 
 
 def blank(arr: pa.Array) -> np.ndarray:
@@ -155,10 +168,8 @@ def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Finite decimals; accepts thousands separators (1,234 / 1 234 / 1'234) and a decimal comma."""
     arr = as_string(arr)
     try:  # the common case, plain decimals: one cast instead of the regex path below
-        values = pc.cast(
-            pc.if_else(pc.equal(arr, string("")), pa.scalar(None, pa.string()), arr), pa.float64()
-        )
-        if not _mask(pc.invert(pc.is_finite(values))).any():  # no inf or NaN (blanks are null)
+        values = pc.cast(blank_as_null(arr), pa.float64())
+        if pc.all(pc.is_finite(values)).as_py() is not False:  # no inf or NaN (blanks are null)
             return values, np.zeros(len(arr), dtype=bool)
         finite = _mask(pc.is_finite(values))
         return _null_where(values, ~finite), ~(finite | blank(arr))
@@ -216,7 +227,7 @@ def parse_date(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """
     arr = as_string(arr)
     with contextlib.suppress(pa.ArrowInvalid):
-        values = pc.cast(pc.if_else(pc.equal(arr, string("")), _NO_STRING, arr), pa.date32())
+        values = pc.cast(blank_as_null(arr), pa.date32())
         if values.null_count == len(values) or pc.min(values).value >= _FIRST_DAY:
             return values, np.zeros(len(values), dtype=bool)
     return parse_distinct(arr, _date_of, pa.date32())

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given
 from hypothesis import strategies as st
 
+from features.parse import blank_as_null
 from features.strings import HashSet, StringIndex, joined_hashes
 from tests.features.test_properties import SETTINGS
 
@@ -62,3 +64,12 @@ def test_hash_set_grows_and_keeps_what_it_saw():
     assert not seen.add(first).any()
     again = np.r_[first[::7], np.uint64(12345)]
     assert seen.add(again).tolist() == [True] * len(first[::7]) + [False]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.none(), st.just(""), texts), max_size=40), st.integers(0, 9))
+def test_blank_as_null_is_the_if_else_it_replaces(values, skip):
+    """Empty strings become null (with the buffers shared), on sliced arrays too."""
+    arr = pa.array(["", "pad", None] * skip + values, pa.string()).slice(3 * skip)
+    expected = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    assert blank_as_null(arr).equals(expected)
