@@ -160,8 +160,21 @@ def _bool_of(value: str) -> bool | None:
 
 
 def parse_bool(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """true/false/TRUE/1/0/yes/no/+/-; blank is null."""
+    """true/false/TRUE/1/0/yes/no/+/-; blank is null.
+
+    A column of exactly "true", "false" and blanks (what exports write) is read by two
+    comparisons; anything else once per distinct value."""
+    arr = as_string(arr)
+    if len(arr) > rx.SMALL:
+        true = pc.equal(arr, _TRUE)
+        known = pc.or_(true, pc.equal(arr, _FALSE))
+        if pc.all(pc.or_(known, pc.equal(arr, _EMPTY))).as_py() is not False:
+            return pc.if_else(known, true, _NO_BOOL), np.zeros(len(arr), dtype=bool)
     return parse_distinct(arr, _bool_of, pa.bool_())
+
+
+_TRUE, _FALSE, _EMPTY = pa.scalar("true"), pa.scalar("false"), pa.scalar("")
+_NO_BOOL = pa.scalar(None, pa.bool_())
 
 
 def parse_number(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:

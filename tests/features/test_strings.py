@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 from hypothesis import given
 from hypothesis import strategies as st
 
+from features import parse
 from features.parse import blank_as_null
 from features.strings import HashSet, StringIndex, joined_hashes
 from tests.features.test_properties import SETTINGS
@@ -73,3 +74,19 @@ def test_blank_as_null_is_the_if_else_it_replaces(values, skip):
     arr = pa.array(["", "pad", None] * skip + values, pa.string()).slice(3 * skip)
     expected = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
     assert blank_as_null(arr).equals(expected)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.sampled_from([None, "", "true", "false", "TRUE", " yes", "0", "maybe"]), max_size=60
+    )
+)
+def test_flags_read_by_comparison_equal_the_parser(values):
+    """A column of only "true", "false" and blanks takes two comparisons; it reads as the
+    value-by-value parser reads it (and any other column still goes through the parser)."""
+    arr = pa.array(values + ["true", "false", ""] * 12, pa.string())
+    got, bad = parse.parse_bool(arr)
+    expected, expected_bad = parse.parse_distinct(arr, parse._bool_of, pa.bool_())
+    assert got.equals(expected)
+    assert np.array_equal(bad, expected_bad)
