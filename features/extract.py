@@ -648,14 +648,6 @@ def _anchor_shape(anchor: str) -> tuple[str | None, str, frozenset[str]]:
     return None, folded.replace(" ", ""), frozenset(text.words(folded))
 
 
-@functools.lru_cache(maxsize=131_072)
-def _decided(anchor: str) -> float:
-    """The anchor type code ``_anchor_shape`` decides alone, or -1 (the kernel's input, cached
-    as one number: a chunk looks up every distinct anchor)."""
-    decided = _anchor_shape(anchor)[0]
-    return -1.0 if decided is None else _ANCHOR_CODES[decided]
-
-
 def _brand_key(brand: str) -> str:
     """A brand as anchors are compared with it: lower case, letters and digits only."""
     return "".join(ch for ch in brand.lower() if ch.isalnum())
@@ -696,9 +688,7 @@ class Facts:
     anchor: pa.Array
     anchor_key: pa.Array
     words: pa.Array  # list<dictionary<int32, string>>: each row's distinct content words
-    anchor_words: (
-        pa.Array
-    )  # list<int32>: its anchor's distinct content words (in words' dictionary)
+    anchor_words: pa.Array  # list<int32>: its anchor's content words (in words' dictionary)
 
     def to_table(self) -> pa.Table:
         k = len(spec.NAMES)
@@ -964,7 +954,9 @@ def _anchor_types(
                 for a, t in zip(pair_a.tolist(), pair_t.tolist(), strict=True)
             ]
         )
-    decided = np.fromiter(map(_decided, values), np.float64, len(values))
+    decided = np.fromiter(
+        (_ANCHOR_CODES.get(_anchor_shape(a)[0], -1.0) for a in values), np.float64, len(values)
+    )
     plain = _plain(anchors.array)
     # each distinct anchor's words: those of its first row
     first = np.empty(len(values), np.int64)

@@ -252,7 +252,7 @@ def parse_url(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     A column whose values repeat (target URLs: a site's few pages) is parsed once per
     distinct value; the parse is value by value, so the result is the same."""
     arr = as_string(arr)
-    if len(arr) > 4 * _SAMPLE and _repeats(arr):
+    if len(arr) > 4 * _SAMPLE and repeats(arr.slice(0, _SAMPLE)):  # judged by a sample
         enc = pc.dictionary_encode(arr)
         values, bad = _parse_url(enc.dictionary)
         rows = np.asarray(fill(enc.indices, len(bad)).to_numpy(zero_copy_only=False))
@@ -263,9 +263,9 @@ def parse_url(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
 _SAMPLE = 1024
 
 
-def _repeats(arr: pa.Array) -> bool:
-    """Do the first ``_SAMPLE`` values hold at most half as many distinct ones?"""
-    return 2 * pc.count_distinct(arr.slice(0, _SAMPLE), mode="all").as_py() <= _SAMPLE
+def repeats(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """Are at most half of the values distinct (null counting as one value)?"""
+    return 2 * pc.count_distinct(arr, mode="all").as_py() <= max(len(arr), 1)
 
 
 def _parse_url(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:

@@ -307,9 +307,19 @@ def needs_cleaning(arr: pa.Array) -> bool:
     return bool(_needs_cleaning(*as_bytes(arr)))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _probe(table, h):  # pragma: no cover - compiled
+    """The slot holding ``h`` in an open-addressing table of hashes, or the empty (0) slot
+    where it would go."""
+    mask = table.shape[0] - 1
+    slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+    while table[slot] != 0 and table[slot] != h:
+        slot = (slot + 1) & mask
+    return slot
+
+
 @numba.njit(cache=True, nogil=True)
 def _add_hashes(table, zero_seen, hashes, seen):  # pragma: no cover - compiled
-    mask = table.shape[0] - 1
     added = 0
     for i in range(hashes.shape[0]):
         h = hashes[i]
@@ -318,9 +328,7 @@ def _add_hashes(table, zero_seen, hashes, seen):  # pragma: no cover - compiled
             added += not zero_seen[0]
             zero_seen[0] = True
             continue
-        slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
-        while table[slot] != 0 and table[slot] != h:
-            slot = (slot + 1) & mask
+        slot = _probe(table, h)
         seen[i] = table[slot] == h
         if not seen[i]:
             table[slot] = h
@@ -330,27 +338,16 @@ def _add_hashes(table, zero_seen, hashes, seen):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _rehash(old, new):  # pragma: no cover - compiled
-    mask = new.shape[0] - 1
     for h in old:
         if h != 0:
-            slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
-            while new[slot] != 0:
-                slot = (slot + 1) & mask
-            new[slot] = h
+            new[_probe(new, h)] = h
 
 
 @numba.njit(cache=True, nogil=True)
 def _find_hashes(table, zero_seen, hashes, out):  # pragma: no cover - compiled
-    mask = table.shape[0] - 1
     for i in range(hashes.shape[0]):
         h = hashes[i]
-        if h == 0:
-            out[i] = zero_seen[0]
-            continue
-        slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
-        while table[slot] != 0 and table[slot] != h:
-            slot = (slot + 1) & mask
-        out[i] = table[slot] == h
+        out[i] = zero_seen[0] if h == 0 else table[_probe(table, h)] == h
 
 
 class HashSet:

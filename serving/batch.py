@@ -45,6 +45,7 @@ from features.importers import (
     ImportOptions,
     InputError,
 )
+from features.parse import repeats
 from serving import disavow, report
 from serving.model import VERDICTS, Explain, LinkModel, Scores, fewer_collections
 
@@ -222,11 +223,7 @@ def _repeating(table: pa.Table) -> list[str]:
     """Columns whose values repeat (at most half of them distinct in the first chunk): the
     ones a Parquet dictionary makes smaller. For the others (URLs, ids, scores, contexts) the
     writer would hash every value into a dictionary it then drops, which took ~15% of it."""
-    return [
-        name
-        for name in table.column_names
-        if 2 * pc.count_distinct(table[name], mode="all").as_py() <= max(table.num_rows, 1)
-    ]
+    return [name for name in table.column_names if repeats(table[name])]
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
