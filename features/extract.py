@@ -886,7 +886,7 @@ def with_profile(
     t_size = np.asarray([len(k) for k in keyword_sets] + [0], dtype=np.float64)[target.index]
     # is each (row, word) among its target's terms: one probe of a hash set of (target, term)
     # keys (a binary search in each target's terms took ~6 dependent steps per word)
-    term_keys = HashSet()
+    term_keys = HashSet(len(t_keys))  # sized for them: one link's table stays small
     term_keys.add(t_keys)
     hit = term_keys.contains(target.index[pair_rows] * v + pair_tokens)
     with np.errstate(invalid="ignore", divide="ignore"):

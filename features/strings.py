@@ -355,8 +355,9 @@ class HashSet:
     (target, term) keys): an open-addressing table that grows, so adding a chunk costs its own
     length, not the file's."""
 
-    def __init__(self) -> None:
-        self._table = np.zeros(1 << 16, np.uint64)
+    def __init__(self, expected: int = 1 << 14) -> None:
+        """``expected``: about how many hashes it will hold (it grows past that)."""
+        self._table = np.zeros(1 << max(4, (2 * expected).bit_length()), np.uint64)
         self._zero = np.zeros(1, np.bool_)
         self._count = 0
 
