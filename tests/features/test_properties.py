@@ -196,23 +196,26 @@ def _reference_fold(values: pa.Array, separators: str) -> pa.Array:
     return pc.replace_substring_regex(pc.utf8_lower(values), separators, " ")
 
 
+def sliced(alphabet: str, plain: int, special: int, rows: int, skips: int) -> st.SearchStrategy:
+    """(values, the same values as a string array starting at an offset into its buffers, as
+    a sliced Arrow array does: kernels must honour the offset). Values are null, any text up
+    to ``plain`` characters, or text from ``alphabet`` up to ``special``."""
+    values = st.lists(
+        st.one_of(st.none(), st.text(max_size=plain), st.text(alphabet=alphabet, max_size=special)),
+        max_size=rows,
+    )
+    return st.tuples(values, st.integers(min_value=0, max_value=skips)).map(
+        lambda vs: (vs[0], pa.array(["PAD"] * vs[1] + vs[0], pa.string()).slice(vs[1]))
+    )
+
+
 @SETTINGS
-@given(
-    st.lists(
-        st.one_of(
-            st.none(),
-            st.text(max_size=40),
-            st.text(alphabet="AbZ z-_./:!?\t\n\x0b\u00a0\u2019é", max_size=20),
-        ),
-        max_size=8,
-    ),
-    st.integers(min_value=0, max_value=3),
-)
-def test_fast_tokeniser_agrees_with_the_regex_path(values, skip):
+@given(sliced("AbZ z-_./:!?\t\n\x0b\u00a0\u2019é", plain=40, special=20, rows=8, skips=3))
+def test_fast_tokeniser_agrees_with_the_regex_path(case):
     """Tokens and anchor keys are the same whichever path (byte table or regex) a row takes,
     for plain, sliced and null-holding arrays; the compiled split finds Arrow's words, and
     numbers equal words equally."""
-    arr = pa.array(["PAD"] * skip + values, pa.string()).slice(skip)
+    values, arr = case
     folded = pc.utf8_trim_whitespace(_reference_fold(arr, text.SEPARATORS))
     expected_tokens = pc.utf8_split_whitespace(folded)
     tok = text.tokenize(arr)
@@ -270,20 +273,10 @@ def test_date_column_fast_path_agrees_with_parsing_each_value(values):
 
 
 @SETTINGS
-@given(
-    st.lists(
-        st.one_of(
-            st.none(),
-            st.text(max_size=12),
-            st.text(alphabet=" \t\u00a0\u3000\u2003\u0085xé\x0b\x1c", max_size=6),
-        ),
-        max_size=10,
-    ),
-    st.integers(min_value=0, max_value=2),
-)
-def test_clean_skips_only_what_needs_no_cleaning(values, skip):
+@given(sliced(" \t\u00a0\u3000\u2003\u0085xé\x0b\x1c", plain=12, special=6, rows=10, skips=2))
+def test_clean_skips_only_what_needs_no_cleaning(case):
     """``clean`` answers what replacing no-break spaces and trimming would, whether or not
     its scan lets it skip the work."""
-    arr = pa.array(["PAD"] * skip + values, pa.string()).slice(skip)
+    _, arr = case
     expected = pc.utf8_trim_whitespace(pc.replace_substring(arr, "\u00a0", " "))
     assert parse.clean(arr).to_pylist() == expected.to_pylist()
