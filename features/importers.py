@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,14 +18,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import polars as pl
+import polars_hash as plh
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from features import parse, schema
-from features.parse import fill, string
-from features.strings import HashSet, as_bytes, joined_hashes
 
 FORMATS = ("auto", *schema.VENDORS)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -62,9 +60,7 @@ SIGNATURES: dict[str, tuple[frozenset[str], ...]] = {
     "crawler": (frozenset({"backlink", "target_url", "is_dofollow"}),),
 }
 
-REJECT_SCHEMA = pa.schema(
-    [("row", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("value", pa.string())]
-)
+REJECT_SCHEMA = {"row": pl.Int64, "field": pl.String, "reason": pl.String, "value": pl.String}
 
 
 class InputError(ValueError):
@@ -99,8 +95,8 @@ class ImportOptions:
 
 @dataclass
 class ImportChunk:
-    links: pa.Table
-    rejects: pa.Table
+    links: pl.DataFrame
+    rejects: pl.DataFrame
 
 
 def norm_header(name: str) -> str:
@@ -232,8 +228,10 @@ def _malformed_records(layout: Layout) -> tuple[np.ndarray, list[tuple[int, int]
     return np.asarray(good, dtype=np.int64), bad
 
 
-def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.ndarray, list]]:
-    """Stream records as all-string Arrow tables with their 1-based record numbers.
+def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, np.ndarray, list]]:
+    """Stream records as all-string frames (typed columns for Parquet) with their 1-based
+    record numbers. Arrow's streaming CSV reader does the reading: it transcodes UTF-16 and
+    cp1252 exports and hands over records with the wrong number of fields.
 
     Yields ``(table, rows, malformed)`` where ``malformed`` lists ``(row, fields)`` of records
     with the wrong number of fields met since the previous chunk.
@@ -243,7 +241,8 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
         pf = pq.ParquetFile(layout.path)
         start = 0
         for batch in pf.iter_batches(batch_size=chunk_rows):
-            table = pa.Table.from_batches([batch]).rename_columns(names)
+            table = pl.from_arrow(pa.Table.from_batches([batch]).rename_columns(names))
+            assert isinstance(table, pl.DataFrame)
             yield table, np.arange(start + 1, start + len(table) + 1, dtype=np.int64), []
             start += len(table)
         return
@@ -278,7 +277,7 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
     buffer: list[pa.RecordBatch] = []
     buffered = 0
 
-    def flush(limit: int | None = None) -> tuple[pa.Table, np.ndarray, list]:
+    def flush(limit: int | None = None) -> tuple[pl.DataFrame, np.ndarray, list]:
         """The first ``limit`` buffered records (all when None) as one chunk."""
         nonlocal emitted, buffer, buffered, pending_bad
         table = pa.Table.from_batches(buffer, schema=reader.schema)
@@ -296,7 +295,9 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pa.Table, np.nda
         bad = [b for b in pending_bad if b[0] <= last] if len(rows) else list(pending_bad)
         pending_bad = [b for b in pending_bad if b not in bad]
         emitted += len(table)
-        return table, rows, bad
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame, rows, bad
 
     try:
         for batch in reader:
@@ -322,220 +323,206 @@ def _reason(expect: str, value: str) -> str:
     return f"{expect}, got {shown!r}"
 
 
-def _apply_source(arr: pa.Array, src: schema.Source | None) -> pa.Array:
-    if src is None:
-        return arr
-    s = parse.clean(arr)
+def _as_string(s: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A typed column as text; whole floats without ".0" (a JSON ``1`` is the flag "1")."""
+    if dtype == pl.String:
+        return s
+    if dtype.is_float():
+        whole = s.cast(pl.Int64, strict=False)
+        exact = whole.cast(pl.Float64) == s
+        return pl.when(exact).then(whole.cast(pl.String)).otherwise(s.cast(pl.String))
+    return s.cast(pl.String)
+
+
+def _apply_source(s: pl.Expr, src: schema.Source) -> pl.Expr:
+    """A vendor's cleaned cell as canonical text: its values rewritten (``src.values``; any
+    other non-empty value becomes ``src.other``), blanks replaced (``src.empty``)."""
     if src.values is not None:
-        low = pc.utf8_lower(s)
-        mapped = pa.nulls(len(s), pa.string())
-        for raw, value in src.values.items():
-            mapped = pc.if_else(pc.equal(low, raw), value, mapped)
-        other = pa.scalar(src.other, pa.string())
-        mapped = pc.if_else(
-            pc.and_(pc.is_null(mapped), pc.not_equal(low, string(""))), other, mapped
-        )
-        s = pc.if_else(pc.equal(low, string("")), string(""), mapped)
+        low = s.str.to_lowercase()
+        mapped = low.replace_strict(src.values, default=src.other, return_dtype=pl.String)
+        s = pl.when(low == "").then(pl.lit("")).otherwise(mapped)
     if src.empty is not None:
-        s = pc.if_else(pc.equal(fill(s, ""), string("")), src.empty, s)
+        s = pl.when(s.fill_null("") == "").then(pl.lit(src.empty)).otherwise(s)
     return s
 
 
-def _typed(arr: pa.Array, kind: str) -> pa.Array | None:
-    """Parquet columns that already have the canonical type skip string parsing."""
-    t = arr.type
-    if kind == "number" and (pa.types.is_floating(t) or pa.types.is_integer(t)):
-        return arr if t == pa.float64() else pc.cast(arr, pa.float64())
-    if kind == "bool" and pa.types.is_boolean(t):
-        return arr
-    if kind == "date" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
-        return pc.cast(
-            pc.cast(arr, pa.timestamp("s")) if pa.types.is_timestamp(t) else arr, pa.date32()
-        )
-    return None
+_EXPECT = {
+    "url": "expected an http(s) URL",
+    "text": "",
+    "bool": "expected true or false",
+    "number": "expected a number",
+    "date": "expected a date like 2026-09-15 or Sep 15, 2026",
+    "category": "expected one of " + ", ".join(schema.PLACEMENTS),
+    "label": "expected good or spam (or 0/1)",
+}
 
 
-def _parse_column(col: schema.Column, arr: pa.Array) -> tuple[pa.Array, np.ndarray, str]:
-    """Typed values, bad mask, and what was expected (for reject reasons)."""
-    typed = _typed(arr, col.kind)
-    if typed is not None:
-        if col.kind == "number":
-            finite = np.asarray(fill(pc.is_finite(typed), True).to_numpy(zero_copy_only=False))
-            if not finite.all():
-                typed = pc.if_else(pa.array(finite), typed, pa.scalar(None, pa.float64()))
-            return typed, ~finite, "expected a finite number"
-        return typed, np.zeros(len(arr), dtype=bool), ""
-    arr = parse.as_string(arr)
-    if col.kind == "url":
-        return (*parse.parse_url(arr), "expected an http(s) URL")
-    if col.kind == "text":
-        return (*parse.parse_text(arr), "")
-    if col.kind == "bool":
-        return (*parse.parse_bool(arr), "expected true or false")
-    if col.kind == "number":
-        return (*parse.parse_number(arr), "expected a number")
-    if col.kind == "date":
-        return (*parse.parse_date(arr), "expected a date like 2026-09-15 or Sep 15, 2026")
-    if col.kind == "category":
-        values, bad = parse.parse_category(arr, schema.PLACEMENTS, schema.PLACEMENT_SYNONYMS)
-        return values, bad, "expected one of " + ", ".join(schema.PLACEMENTS)
-    if col.kind == "label":
-        low = pc.utf8_lower(parse.clean(arr))
-        mapped = pa.nulls(len(low), pa.string())
-        for raw, value in schema.LABEL_SYNONYMS.items():
-            mapped = pc.if_else(pc.equal(low, raw), value, mapped)
-        bad = parse._mask(pc.is_null(mapped)) & ~parse.blank(low)
-        return mapped, bad, "expected good or spam (or 0/1)"
-    raise AssertionError(col.kind)
+def _parse(kind: str, s: pl.Expr) -> pl.Expr:
+    """The canonical value of a cleaned string cell of a column of ``kind``."""
+    if kind == "url":
+        return parse.parse_url(s)
+    if kind == "text":
+        return s
+    if kind == "bool":
+        return parse.parse_bool(s)
+    if kind == "number":
+        return parse.parse_number(s)
+    if kind == "date":
+        return parse.parse_date(s)
+    if kind == "category":
+        return parse.parse_category(s, schema.PLACEMENTS, schema.PLACEMENT_SYNONYMS)
+    if kind == "label":
+        return parse.parse_choice(s, schema.LABEL_SYNONYMS)
+    raise AssertionError(kind)
+
+
+def link_hash(source: pl.Expr, target: pl.Expr, anchor: pl.Expr) -> pl.Expr:
+    """A stable 64-bit hash of each (source, target, anchor): xxHash64 of the three joined by
+    ``\\x1f`` (a null anchor as the empty string). A published algorithm, so stored ids do not
+    change with a library upgrade."""
+    joined = [source, target, anchor.fill_null("")]
+    return plh.concat_str(joined, separator="\x1f").nchash.xxhash64()
 
 
 _HEX = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
 
 
-def link_ids(source: pa.Array, target: pa.Array, anchor: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Stable 16-hex-digit id of each (source, target, anchor), and the raw 64-bit hashes."""
-    # pandas' hash_array of the joined strings (ids stay as they were), without joining them
-    hashes = joined_hashes(source, target, anchor, "\x1f")
-    digits = np.ascontiguousarray(_HEX[hashes.astype(">u8").view(np.uint8).reshape(-1, 8)])
-    offsets = np.arange(0, 16 * (len(hashes) + 1), 16, dtype=np.int32)
-    ids = pa.StringArray.from_buffers(len(hashes), pa.py_buffer(offsets), pa.py_buffer(digits))
-    return ids, hashes
+def hex_ids(hashes: pl.Series) -> pl.Series:
+    """Link hashes as ``link_id`` strings: 16 hexadecimal digits."""
+    values = hashes.to_numpy().astype(">u8")
+    digits = _HEX[values.view(np.uint8).reshape(-1, 8)].view("S16").ravel()
+    return pl.Series("link_id", digits.astype(str), dtype=pl.String)
 
 
-_NIBBLE = np.zeros(256, np.uint64)
-_NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint64)
+def link_ids(links: pl.DataFrame) -> pl.Series:
+    """The ``link_id`` of each canonical row, from its source, target and anchor."""
+    hashes = links.select(
+        link_hash(pl.col("source_url"), pl.col("target_url"), pl.col("anchor_text"))
+    ).to_series()
+    return hex_ids(hashes)
 
 
-def link_hashes(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """The 64-bit hashes back from ``link_id`` strings (their hex digits), without hashing the
-    URLs again."""
-    offsets, data, _ = as_bytes(ids)
-    n = len(offsets) - 1
-    digits = data[offsets[0] : offsets[0] + 16 * n].reshape(n, 16)
-    out = np.zeros(n, np.uint64)
-    for k in range(16):
-        out = (out << np.uint64(4)) | _NIBBLE[digits[:, k]]
-    return out
-
-
-_NO_REJECTS = REJECT_SCHEMA.empty_table()
+_CHECK = "__problem"
 
 
 def canonicalize(
-    raw: pa.Table,
+    raw: pl.DataFrame,
     rows: np.ndarray,
     fmt: str,
     options: ImportOptions,
-) -> tuple[pa.Table, pa.Table]:
-    """Map, parse and validate one chunk of raw string records.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Map, parse and validate one chunk of raw records.
 
     Returns the kept rows as a canonical table (``duplicate`` still false) and the rejected
-    rows as ``(row, field, reason, value)``.
+    rows as ``(row, field, reason, value)``. A row with several problems is reported with
+    the first one, in the order of ``schema.COLUMNS``. Three stages, each materialised once:
+    the vendor's cells as cleaned text (``__in_*``), the typed values, the checks.
     """
-    mapping = column_sources(raw.column_names, fmt)
-    n = raw.num_rows
-    rejected = np.zeros(n, dtype=bool)
-    reasons = np.full(n, None, dtype=object)
-    fields = np.full(n, None, dtype=object)
-    values_out = np.full(n, None, dtype=object)
-    columns: dict[str, pa.Array] = {}
+    mapping = column_sources(raw.columns, fmt)
     latest = options.as_of + timedelta(days=1)
-
-    def flag(mask: np.ndarray, name: str, raw_values: pa.Array | None, expect: str) -> None:
-        """Reject the rows in ``mask`` not rejected yet: the first problem found is reported."""
-        new = mask & ~rejected
-        if not new.any():
-            return
-        idx = np.flatnonzero(new)
-        rejected[idx] = True
-        shown = (
-            parse.as_string(raw_values).take(pa.array(idx)).to_pylist()
-            if raw_values is not None
-            else [""] * len(idx)
-        )
-        for i, value in zip(idx, shown, strict=True):
-            value = "" if value is None else str(value)
-            reasons[i] = f"{name}: " + (_reason(expect, value) if value != "" else expect)
-            fields[i] = name
-            values_out[i] = value[:200]
+    cells: list[pl.Expr] = []
+    values: dict[str, pl.Expr] = {}
+    checks: list[tuple[str, pl.Expr, str, str]] = []  # (field, problem, expected, raw column)
 
     if fmt in schema.NOT_A_LINK:
-        name, values, expect = schema.NOT_A_LINK[fmt]
-        header = next((h for h in raw.column_names if norm_header(h) == norm_header(name)), None)
+        name, not_link, expect = schema.NOT_A_LINK[fmt]
+        header = next((h for h in raw.columns if norm_header(h) == norm_header(name)), None)
         if header is not None:
-            cells = parse.as_string(raw.column(header))
-            flag(
-                parse._mask(pc.is_in(pc.utf8_lower(parse.clean(cells)), pa.array(values))),
-                name,
-                cells,
-                expect,
-            )
+            cell = parse.clean(_as_string(pl.col(header), raw.schema[header])).str.to_lowercase()
+            cells.append(cell.is_in(not_link).alias("__in_not_a_link"))
+            checks.append((name, pl.col("__in_not_a_link"), expect, header))
     for col in schema.COLUMNS:
-        if col.name in mapping:
-            header, src = mapping[col.name]
-            source_arr = parse.as_string(raw.column(header)) if src else raw.column(header)
-            if isinstance(source_arr, pa.ChunkedArray):
-                source_arr = source_arr.combine_chunks()
-            arr = _apply_source(source_arr, src)
-            values, bad, expect = _parse_column(col, arr)
-            flag(bad, col.name, source_arr, expect)
-        elif col.name == "target_url" and options.target:
-            values, bad, _ = _parse_column(col, pa.array([options.target] * n, pa.string()))
-            if bad.any():
-                raise InputError(f"--target {options.target!r} is not an http(s) URL")
-            source_arr = None
+        if col.name not in mapping:
+            values[col.name] = _absent(col, options)
+            continue
+        header, src = mapping[col.name]
+        dtype = raw.schema[header]
+        cell = f"__in_{col.name}"
+        value = parse.typed(pl.col(cell), dtype, col.kind) if src is None else None
+        if value is not None:  # already typed (Parquet, JSON numbers)
+            cells.append(pl.col(header).alias(cell))
+            bad = pl.col(col.name).is_null() & pl.col(cell).is_not_null()
+            expect = "expected a finite number"
         else:
-            values = pa.nulls(n, schema.arrow_type(col.name))
-            source_arr = None
-        if source_arr is None:
-            columns[col.name] = values  # absent from the input (or --target): nothing to check
-            continue
+            text = parse.clean(_as_string(pl.col(header), dtype))
+            cells.append((text if src is None else _apply_source(text, src)).alias(cell))
+            value = _parse(col.kind, pl.col(cell))
+            bad = parse.bad(pl.col(col.name), pl.col(cell))
+            expect = _EXPECT[col.kind]
+        values[col.name] = value
+        v = pl.col(col.name)
+        checks.append((col.name, bad, expect, header))
         if col.kind == "number" and (col.low is not None or col.high is not None):
-            v = values.to_numpy(zero_copy_only=False)
-            with np.errstate(invalid="ignore"):
-                out = np.zeros(n, dtype=bool)
-                if col.low is not None:
-                    out |= v < col.low
-                if col.high is not None:
-                    out |= v > col.high
+            low = -np.inf if col.low is None else col.low
+            high = np.inf if col.high is None else col.high
             rng = f"{col.low:g}..{col.high:g}" if col.high is not None else f">= {col.low:g}"
-            flag(out, col.name, source_arr, f"expected a number in {rng}")
+            checks.append((col.name, (v < low) | (v > high), f"expected a number in {rng}", header))
         if col.kind == "date":
-            future = parse._mask(pc.greater(values, pa.scalar(latest, pa.date32())))
-            flag(future, col.name, source_arr, f"expected a date not after {options.as_of}")
+            future = v > latest
+            checks.append((col.name, future, f"expected a date not after {options.as_of}", header))
         if col.required:
-            flag(parse._mask(pc.is_null(values)), col.name, source_arr, "required, but empty")
-        columns[col.name] = values
+            checks.append((col.name, v.is_null(), "required, but empty", header))
 
-    ok = ~rejected
-    ids, _ = link_ids(columns["source_url"], columns["target_url"], columns["anchor_text"])
-    out: dict[str, pa.Array] = {
-        "row": pa.array(rows, pa.int64()),
-        "link_id": ids,
-        "duplicate": pa.array(np.zeros(n, dtype=bool)),
-        **columns,
-    }
-    mapped_headers = {h for h, _ in mapping.values()}
-    for name in raw.column_names:
-        if name in mapped_headers:
-            continue
-        out_name = f"input_{name}" if name.lower() in RESERVED else name
-        out[out_name] = raw.column(name)
-    table = pa.table(out)
-    if ok.all():
-        return table, _NO_REJECTS
-    table = table.take(pa.array(np.flatnonzero(ok)))
-    bad_idx = np.flatnonzero(~ok)
-    rejects = pa.table(
-        {
-            "row": pa.array(rows[bad_idx], pa.int64()),
-            "field": pa.array(fields[bad_idx], pa.string()),
-            "reason": pa.array(reasons[bad_idx], pa.string()),
-            "value": pa.array(values_out[bad_idx], pa.string()),
-        },
-        schema=REJECT_SCHEMA,
+    mapped = {h for h, _ in mapping.values()}
+    passed = [
+        pl.col(h).alias(f"input_{h}" if h.lower() in RESERVED else h)
+        for h in raw.columns
+        if h not in mapped
+    ]
+    problem = pl.coalesce([pl.when(c).then(pl.lit(i)) for i, (_, c, _, _) in enumerate(checks)])
+    table = (
+        raw.lazy()
+        .with_columns(cells)
+        .with_columns(
+            pl.Series("row", rows, dtype=pl.Int64),
+            *(v.cast(schema.polars_type(k)).alias(k) for k, v in values.items()),
+        )
+        .with_columns(problem.alias(_CHECK))
+        .select("row", *values, *passed, _CHECK)
+        .collect()
     )
-    return table, rejects
+    problems = table[_CHECK]
+    links = table.filter(problems.is_null()).drop(_CHECK)
+    hashes = links.select(
+        link_hash(pl.col("source_url"), pl.col("target_url"), pl.col("anchor_text"))
+    ).to_series()
+    links = links.insert_column(1, hex_ids(hashes)).insert_column(
+        2, pl.Series("duplicate", [False] * links.height, dtype=pl.Boolean)
+    )
+    if problems.null_count() == len(problems):
+        return links, pl.DataFrame(schema=REJECT_SCHEMA)
+    return links, _rejects(raw, rows, problems, checks)
+
+
+def _absent(col: schema.Column, options: ImportOptions) -> pl.Expr:
+    """A column the input does not have: null, or ``--target`` for the target."""
+    if col.name != "target_url" or not options.target:
+        return pl.lit(None, schema.polars_type(col.name))
+    parsed = pl.select(parse.parse_url(parse.clean(pl.lit(options.target)))).item()
+    if parsed is None:
+        raise InputError(f"--target {options.target!r} is not an http(s) URL")
+    return pl.lit(parsed)
+
+
+def _rejects(
+    raw: pl.DataFrame,
+    rows: np.ndarray,
+    problem: pl.Series,
+    checks: list[tuple[str, pl.Expr, str, str]],
+) -> pl.DataFrame:
+    """``(row, field, reason, value)`` of the rows that have a problem, with the raw value
+    quoted (a few rows: worded one by one)."""
+    index = problem.is_not_null().arg_true()
+    out: dict[str, list] = {"row": [], "field": [], "reason": [], "value": []}
+    for i, k in zip(index.to_list(), problem.gather(index).to_list(), strict=True):
+        field, _, expect, header = checks[k]
+        cell = raw[header][i]
+        value = "" if cell is None else str(cell)
+        out["row"].append(int(rows[i]))
+        out["field"].append(field)
+        out["reason"].append(f"{field}: " + (_reason(expect, value) if value != "" else expect))
+        out["value"].append(value[:200])
+    return pl.DataFrame(out, schema=REJECT_SCHEMA)
 
 
 def _missing_required(header: Iterable[str], fmt: str, options: ImportOptions) -> None:
@@ -555,6 +542,18 @@ def _missing_required(header: Iterable[str], fmt: str, options: ImportOptions) -
         )
 
 
+def _malformed(rows: list[tuple[int, int]], expected: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "row": [r for r, _ in rows],
+            "field": [""] * len(rows),
+            "reason": [f"expected {expected} fields, got {k}" for _, k in rows],
+            "value": [""] * len(rows),
+        },
+        schema=REJECT_SCHEMA,
+    )
+
+
 class Importer:
     """Streams one input file as canonical chunks, flagging duplicates across chunks."""
 
@@ -568,46 +567,36 @@ class Importer:
         fmt = self.options.format
         self.format = detect_format(self.layout.header) if fmt == "auto" else fmt
         _missing_required(self.layout.header, self.format, self.options)
-        self._seen = HashSet()
+        self._seen: set[str] = set()
 
     def chunks(self) -> Iterator[ImportChunk]:
         for raw in self.raw_chunks():
             yield self.mark_duplicates(self.canonical(*raw))
 
-    def raw_chunks(self) -> Iterator[tuple[pa.Table, np.ndarray, list]]:
-        """The file's records as raw string chunks (see ``read_raw``), for ``canonical``."""
+    def raw_chunks(self) -> Iterator[tuple[pl.DataFrame, np.ndarray, list]]:
+        """The file's records as raw chunks (see ``read_raw``), for ``canonical``."""
         return read_raw(self.layout, self.options.chunk_rows)
 
-    def canonical(self, raw: pa.Table, rows: np.ndarray, malformed: list) -> ImportChunk:
+    def canonical(self, raw: pl.DataFrame, rows: np.ndarray, malformed: list) -> ImportChunk:
         """One raw chunk mapped, parsed and validated; duplicates are not flagged yet.
 
         Needs nothing from other chunks, so chunks can be canonicalised on several threads;
         ``mark_duplicates`` then takes them in file order."""
         links, rejects = canonicalize(raw, rows, self.format, self.options)
         if malformed:
-            expected = len(self.layout.header)
-            extra = pa.table(
-                {
-                    "row": pa.array([r for r, _ in malformed], pa.int64()),
-                    "field": pa.array([""] * len(malformed), pa.string()),
-                    "reason": pa.array(
-                        [f"expected {expected} fields, got {k}" for _, k in malformed],
-                        pa.string(),
-                    ),
-                    "value": pa.array([""] * len(malformed), pa.string()),
-                },
-                schema=REJECT_SCHEMA,
-            )
-            rejects = pa.concat_tables([rejects, extra]).sort_by("row")
+            rejects = pl.concat([rejects, _malformed(malformed, len(self.layout.header))])
+            rejects = rejects.sort("row")
         return ImportChunk(links, rejects)
 
     def mark_duplicates(self, chunk: ImportChunk) -> ImportChunk:
         """Flag the second and later copies of a link (same source, target and anchor), across
         chunks: call in file order."""
-        links = chunk.links
-        dup = self._seen.add(link_hashes(links["link_id"]))
-        idx = links.column_names.index("duplicate")
-        return ImportChunk(links.set_column(idx, "duplicate", pa.array(dup)), chunk.rejects)
+        seen, flags = self._seen, []
+        for link_id in chunk.links["link_id"].to_list():
+            flags.append(link_id in seen)
+            seen.add(link_id)
+        links = chunk.links.with_columns(pl.Series("duplicate", flags, dtype=pl.Boolean))
+        return ImportChunk(links, chunk.rejects)
 
 
 def records_format(records: list[dict[str, Any]], options: ImportOptions | None = None) -> str:
@@ -627,9 +616,32 @@ def records_format(records: list[dict[str, Any]], options: ImportOptions | None 
     return fmt
 
 
+def _record_column(values: list[Any]) -> tuple[pl.Series, dict[int, str]]:
+    """One field of JSON-like records as a column: booleans and numbers keep their type,
+    everything else becomes text; values of a type no column can hold are errors by index."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pl.Series(values, dtype=pl.Boolean), {}
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pl.Series([None if v is None else float(v) for v in values], dtype=pl.Float64), {}
+    cells: list[str | None] = []
+    errors: dict[int, str] = {}
+    for i, v in enumerate(values):
+        if isinstance(v, bool):
+            cells.append("true" if v else "false")
+        elif v is None or isinstance(v, int | float | str):
+            cells.append(None if v is None else str(v))
+        elif isinstance(v, date | datetime):
+            cells.append(v.isoformat())
+        else:
+            cells.append(None)
+            errors[i] = f"expected a string, number or boolean, got {type(v).__name__}"
+    return pl.Series(cells, dtype=pl.String), errors
+
+
 def from_records(
     records: list[dict[str, Any]], options: ImportOptions | None = None
-) -> tuple[pa.Table, pa.Table]:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Canonical table from JSON-like link dicts (canonical or vendor field names).
 
     Rows are numbered from 0 (the index in the list). Values of the wrong JSON type (a list
@@ -640,77 +652,52 @@ def from_records(
         raise InputError("links: expected at least one link, got an empty list")
     header = list(dict.fromkeys(k for r in records for k in r))
     type_errors: dict[int, tuple[str, str]] = {}
-    columns: dict[str, pa.Array] = {}
+    columns: dict[str, pl.Series] = {}
     for h in header:
-        values = [rec.get(h) for rec in records]
-        present = [v for v in values if v is not None]
-        # JSON that already carries numbers or booleans skips string parsing
-        if present and all(isinstance(v, bool) for v in present):
-            columns[h] = pa.array(values, pa.bool_())
-            continue
-        if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-            columns[h] = pa.array(values, pa.float64())
-            continue
-        cells: list[str | None] = []
-        for i, v in enumerate(values):
-            if v is None:
-                cells.append(None)
-            elif isinstance(v, bool):
-                cells.append("true" if v else "false")
-            elif isinstance(v, int | float | str):
-                cells.append(str(v))
-            elif isinstance(v, date | datetime):
-                cells.append(v.isoformat())
-            else:
-                cells.append(None)
-                type_errors.setdefault(
-                    i, (h, f"expected a string, number or boolean, got {type(v).__name__}")
-                )
-        columns[h] = pa.array(cells, pa.string())
+        columns[h], errors = _record_column([rec.get(h) for rec in records])
+        for i, message in errors.items():
+            type_errors.setdefault(i, (h, message))
     fmt = records_format(records, options)
-    raw = pa.table(columns)
+    raw = pl.DataFrame(columns)
     links, rejects = canonicalize(raw, np.arange(len(records), dtype=np.int64), fmt, options)
     if type_errors:
-        bad_rows = np.array(sorted(type_errors), dtype=np.int64)
-        keep = ~np.isin(links["row"].to_numpy(), bad_rows)
-        links = links.filter(pa.array(keep))
-        extra = pa.table(
+        bad_rows = sorted(type_errors)
+        links = links.filter(~pl.col("row").is_in(bad_rows))
+        extra = pl.DataFrame(
             {
-                "row": pa.array(bad_rows),
+                "row": bad_rows,
                 "field": [type_errors[r][0] for r in bad_rows],
                 "reason": [f"{type_errors[r][0]}: {type_errors[r][1]}" for r in bad_rows],
                 "value": [""] * len(bad_rows),
             },
             schema=REJECT_SCHEMA,
         )
-        rejects = pa.concat_tables(
-            [rejects.filter(pa.array(~np.isin(rejects["row"].to_numpy(), bad_rows))), extra]
-        ).sort_by("row")
+        rejects = pl.concat([rejects.filter(~pl.col("row").is_in(bad_rows)), extra]).sort("row")
     return links, rejects
 
 
-def read_links(path: str | Path, options: ImportOptions | None = None) -> tuple[pa.Table, pa.Table]:
+def read_links(
+    path: str | Path, options: ImportOptions | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Whole file as one canonical table plus its rejects (for data that fits in memory)."""
     importer = Importer(path, options)
     parts = list(importer.chunks())
     return (
         concat([p.links for p in parts]),
-        pa.concat_tables([p.rejects for p in parts]) if parts else REJECT_SCHEMA.empty_table(),
+        pl.concat([p.rejects for p in parts]) if parts else pl.DataFrame(schema=REJECT_SCHEMA),
     )
 
 
-def concat(tables: list[pa.Table]) -> pa.Table:
+def concat(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Concatenate chunks whose pass-through columns may differ in presence."""
     if not tables:
-        return schema.canonical_schema().empty_table()
-    return pa.concat_tables(tables, promote_options="permissive")
+        return pl.DataFrame(schema=schema.canonical_schema())
+    return pl.concat(tables, how="diagonal_relaxed")
 
 
-def write_rejects(rejects: pa.Table, path: Path) -> None:
+def write_rejects(rejects: pl.DataFrame, path: Path) -> None:
     """Rejects as CSV: row, field, reason, value."""
-    buf = io.BytesIO()
-    pacsv.write_csv(rejects, buf)
-    path.write_bytes(buf.getvalue())
+    rejects.write_csv(path)
 
 
 @dataclass
@@ -757,18 +744,21 @@ def import_file(
     target_schema = None
     try:
         for chunk in importer.chunks():
+            table = chunk.links.to_arrow()
             if target_schema is None:
-                target_schema = chunk.links.schema
+                target_schema = table.schema
                 writer = pq.ParquetWriter(tmp, target_schema)
             assert writer is not None
-            writer.write_table(chunk.links.cast(target_schema))
-            summary.kept += chunk.links.num_rows
-            summary.duplicates += int(pc.sum(chunk.links["duplicate"]).as_py() or 0)
-            summary.rejected += chunk.rejects.num_rows
-            if chunk.rejects.num_rows:
+            writer.write_table(table.cast(target_schema))
+            summary.kept += chunk.links.height
+            summary.duplicates += int(chunk.links["duplicate"].sum())
+            summary.rejected += chunk.rejects.height
+            if chunk.rejects.height:
                 all_rejects.append(chunk.rejects)
         if writer is None:
-            writer = pq.ParquetWriter(tmp, schema.canonical_schema())
+            writer = pq.ParquetWriter(
+                tmp, pl.DataFrame(schema=schema.canonical_schema()).to_arrow().schema
+            )
         writer.close()
         writer = None
         tmp.replace(output)
@@ -778,7 +768,7 @@ def import_file(
         tmp.unlink(missing_ok=True)
     summary.read = summary.kept + summary.rejected
     if all_rejects:
-        write_rejects(pa.concat_tables(all_rejects), rejects_path)
+        write_rejects(pl.concat(all_rejects), rejects_path)
         summary.rejects_path = rejects_path
     else:
         rejects_path.unlink(missing_ok=True)

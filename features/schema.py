@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import pyarrow as pa
+import polars as pl
 
 Kind = Literal["url", "text", "category", "bool", "number", "date", "label"]
 
@@ -366,31 +366,31 @@ REQUIRED = tuple(c.name for c in COLUMNS if c.required)
 EXTRA = ("row", "link_id", "duplicate")
 """Columns the importer adds to every canonical table."""
 
-_ARROW_TYPES: dict[Kind, pa.DataType] = {
-    "url": pa.string(),
-    "text": pa.string(),
-    "category": pa.string(),
-    "label": pa.string(),
-    "bool": pa.bool_(),
-    "number": pa.float64(),
-    "date": pa.date32(),
+_TYPES: dict[Kind, pl.DataType] = {
+    "url": pl.String(),
+    "text": pl.String(),
+    "category": pl.String(),
+    "label": pl.String(),
+    "bool": pl.Boolean(),
+    "number": pl.Float64(),
+    "date": pl.Date(),
 }
 
 
-def arrow_type(name: str) -> pa.DataType:
-    """Arrow type of a canonical or extra column."""
+def polars_type(name: str) -> pl.DataType:
+    """Type of a canonical or extra column."""
     if name == "row":
-        return pa.int64()
+        return pl.Int64()
     if name == "link_id":
-        return pa.string()
+        return pl.String()
     if name == "duplicate":
-        return pa.bool_()
-    return _ARROW_TYPES[BY_NAME[name].kind]
+        return pl.Boolean()
+    return _TYPES[BY_NAME[name].kind]
 
 
-def canonical_schema() -> pa.Schema:
-    """Arrow schema of the canonical columns plus the importer's extra columns."""
-    return pa.schema([(name, arrow_type(name)) for name in (*EXTRA, *CANONICAL)])
+def canonical_schema() -> pl.Schema:
+    """Schema of the importer's extra columns plus the canonical columns."""
+    return pl.Schema({name: polars_type(name) for name in (*EXTRA, *CANONICAL)})
 
 
 def describe() -> str:

@@ -5,7 +5,9 @@ A "site" is the unit a person owns: the registrable domain (``news.example.co.uk
 (``alice.blogspot.com``, ``bob.wordpress.com``). Disavow files and per-domain aggregates are
 keyed on sites, so one spammy blog never condemns the whole platform.
 
-The Public Suffix List comes from tldextract's bundled snapshot: no network at run time.
+URLs are split by one regular expression (a Polars expression); what a host means comes from
+tldextract's public API (its bundled Public Suffix List: no network at run time), asked once
+per distinct host and kept in a bounded cache, because hosts repeat across a profile.
 """
 
 from __future__ import annotations
@@ -15,20 +17,16 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-import numba
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import idna
+import polars as pl
 import tldextract
-
-from features import rx
-from features.parse import distinct, fill, join, string
-from features.strings import FNV_OFFSET, FNV_PRIME, as_bytes, fnv1a, from_spans
 
 _EXTRACT = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+)
+_PUBLIC_ONLY = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False
 )
 
 SHARED_PLATFORMS = (
@@ -79,9 +77,58 @@ TRACKING_PARAMS = (
     r"spm|scid|hsa_[a-z]*|oly_[a-z_]*|vero_[a-z]*|__s"
 )
 
+URL_PARTS = (
+    r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]*)"
+    r"(?::(?P<port>[0-9]*))?(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?"
+)
+"""Host, path and query of an absolute URL (the port's digits are dropped; anything else
+after a colon belongs to the path)."""
+
+
+def with_url_parts(frame: pl.DataFrame, column: str, prefix: str) -> pl.DataFrame:
+    """``frame`` with each URL of ``column`` split: its lower-cased host, its path and its query
+    ("" when the URL has none) as ``{prefix}host``, ``{prefix}path`` and ``{prefix}query``; all
+    three are null where the value is not an absolute URL."""
+    parts = pl.col("__parts")
+    matched = parts.struct.field("scheme").is_not_null()
+    return (
+        frame.with_columns(pl.col(column).str.extract_groups(URL_PARTS).alias("__parts"))
+        .with_columns(
+            parts.struct.field("host").str.to_lowercase().alias(f"{prefix}host"),
+            pl.when(matched).then(parts.struct.field("path")).alias(f"{prefix}path"),
+            pl.when(matched)
+            .then(parts.struct.field("query").fill_null(""))
+            .alias(f"{prefix}query"),
+        )
+        .drop("__parts")
+    )
+
+
+_TRACKING = rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?"
+
+
+def strip_tracking(query: pl.Expr) -> pl.Expr:
+    """Query strings without tracking parameters (utm_*, fbclid, gclid...)."""
+    return query.str.replace_all(_TRACKING, "").str.replace(r"^&+", "")
+
+
+def normalized_url(host: pl.Expr, path: pl.Expr, query: pl.Expr) -> pl.Expr:
+    """Scheme-less, lower-case host, no fragment, no tracking parameters, no trailing '?'.
+
+    URL-derived features and disavow lines use this form, so a link scores the same
+    whatever case its host is written in or which campaign tags it carries."""
+    q = strip_tracking(query.fill_null(""))
+    return pl.concat_str(
+        host.fill_null(""),
+        path.fill_null(""),
+        pl.when(q != "").then(pl.lit("?") + q).otherwise(pl.lit("")),
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class HostInfo:
+    """What linksift derives from one host name (see ``host_frame``)."""
+
     host: str
     site: str
     suffix: str
@@ -91,17 +138,14 @@ class HostInfo:
     shared_platform: bool
     tld_class: str
 
+    @property
+    def registrable(self) -> bool:
+        """Can the site stand for a whole domain (``domain:site``)? Not an IP address, a
+        public suffix or a shared platform's root."""
+        return bool(self.brand) and not self.is_ip and self.site != self.suffix
 
-_PLATFORM_SET = frozenset(SHARED_PLATFORMS)
+
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-
-
-def _platform_root(host: str) -> str | None:
-    labels = host.split(".")
-    for k in (2, 3):
-        if len(labels) > k and ".".join(labels[-k:]) in _PLATFORM_SET:
-            return ".".join(labels[-k:])
-    return None
 
 
 def _is_ip(host: str) -> bool:
@@ -114,488 +158,270 @@ def _is_ip(host: str) -> bool:
         return False
 
 
-def _tld_class(suffix: str, last: str) -> str:
-    """The class of a host's TLD from its public suffix and its last label."""
-    first = suffix.split(".", 1)[0] if suffix else ""
-    if last in EDU_GOV or first in EDU_GOV or ".gov." in f".{suffix}.":
-        return "edu_gov"
-    if last in CHEAP_TLDS:
-        return "cheap"
-    if last in GENERIC_TLDS:
-        return "generic"
-    if len(last) == 2 or last.startswith("xn--"):
-        return "country"
-    return "new_generic"
+_MAX_RULE_LABELS = 8  # the longest Public Suffix List rule has 7 labels; one more for wildcards
 
 
-@lru_cache(maxsize=131_072)  # bounded: memory must not grow with the export
-def host_info(host: str) -> HostInfo:
-    """Everything linksift derives from a host name, cached because hosts repeat a lot.
-
-    For many hosts at once, ``host_table`` gives the same answers in one compiled pass."""
-    host = host.strip(".").lower()
-    if not host.isascii():
-        with contextlib.suppress(UnicodeError):
-            host = host.encode("idna").decode("ascii")
-    if _is_ip(host):
-        return HostInfo(host, host, "", "", 0, True, False, "generic")
-    ext = _EXTRACT(host)
-    suffix = ext.suffix
-    root = _platform_root(host)
-    if root:
-        head = host[: -len(root) - 1]
-        label = head.rsplit(".", 1)[-1]
-        site = f"{label}.{root}"
-        brand = label
-        depth = head.count(".")
-    else:
-        site = ext.top_domain_under_public_suffix or host
-        brand = ext.domain
-        depth = len([p for p in ext.subdomain.split(".") if p and p != "www"])
-    shared = root is not None or (ext.is_private and bool(ext.domain))
-    tld = _tld_class(suffix, host.rsplit(".", 1)[-1])
-    return HostInfo(host, site, suffix, brand, depth, False, shared, tld)
-
-
-# ------------------------------------------------------------------------------------------------
-# many hosts at once: the Public Suffix List walked by a compiled kernel
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Trie:
-    """A suffix trie (labels from the right) as flat arrays a kernel can walk.
-
-    Edges live in an open-addressing hash table keyed by (parent node, label bytes); labels are
-    compared byte for byte, so a lookup is exact."""
-
-    end: np.ndarray  # per node: a rule ends here
-    private: np.ndarray  # per node: that rule is from the PSL's private section
-    star: np.ndarray  # per node: its "*" child, or -1
-    slot_parent: np.ndarray  # per slot: parent node, or -1 (empty)
-    slot_child: np.ndarray
-    slot_start: np.ndarray  # per slot: the label's bytes in ``pool``
-    slot_len: np.ndarray
-    pool: np.ndarray
-
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        return (
-            self.end,
-            self.private,
-            self.star,
-            self.slot_parent,
-            self.slot_child,
-            self.slot_start,
-            self.slot_len,
-            self.pool,
-        )
-
-
-@numba.njit(cache=True, nogil=True)
-def _label_hash(parent, data, start, stop, bang):  # pragma: no cover - compiled
-    """FNV-1a of the label (after a "!" when ``bang``), seeded with its parent node."""
-    h = FNV_OFFSET ^ np.uint64(parent)
-    if bang:
-        h = (h ^ np.uint64(33)) * FNV_PRIME
-    return fnv1a(data, start, stop, h)
-
-
-@numba.njit(cache=True, nogil=True)
-def _child(trie, parent, data, start, stop, bang):  # pragma: no cover - compiled
-    """The child of ``parent`` labelled ``data[start:stop]`` (prefixed by "!" when ``bang``),
-    or -1."""
-    _, _, _, slot_parent, slot_child, slot_start, slot_len, pool = trie
-    mask = slot_parent.shape[0] - 1
-    slot = np.int64(_label_hash(parent, data, start, stop, bang) & np.uint64(mask))
-    n = stop - start + (1 if bang else 0)
-    while slot_parent[slot] >= 0:
-        if slot_parent[slot] == parent and slot_len[slot] == n:
-            o = slot_start[slot]
-            same = True
-            if bang:
-                same = pool[o] == 33
-                o += 1
-            j = start
-            while same and j < stop:
-                same = pool[o] == data[j]
-                o += 1
-                j += 1
-            if same:
-                return slot_child[slot]
-        slot = (slot + 1) & mask
-    return -1
-
-
-def _build_trie(rules: list[tuple[list[str], bool, bool]]) -> _Trie:
-    """A trie from (labels from the right, ends a rule, private) paths."""
-    end, private, star = [False], [False], [-1]
-    edges: dict[tuple[int, bytes], int] = {}
-    for labels, is_end, is_private in rules:
-        node = 0
-        for label in labels:
-            key = (node, label.encode())
-            if key not in edges:
-                edges[key] = len(end)
-                end.append(False)
-                private.append(False)
-                star.append(-1)
-                if label == "*":
-                    star[node] = edges[key]
-            node = edges[key]
-        end[node] = end[node] or is_end
-        private[node] = is_private if is_end else private[node]
-    size = 1 << max(4, (2 * len(edges)).bit_length())
-    slot_parent = np.full(size, -1, np.int64)
-    slot_child = np.zeros(size, np.int64)
-    slot_start = np.zeros(size, np.int64)
-    slot_len = np.zeros(size, np.int64)
-    pool = bytearray()
-    for (parent, label), child in edges.items():
-        raw = np.frombuffer(label, np.uint8)
-        bang = label.startswith(b"!")
-        body = raw[1:] if bang else raw
-        slot = int(_label_hash(parent, body, 0, len(body), bang)) & (size - 1)
-        while slot_parent[slot] >= 0:
-            slot = (slot + 1) & (size - 1)
-        slot_parent[slot], slot_child[slot] = parent, child
-        slot_start[slot], slot_len[slot] = len(pool), len(label)
-        pool += label
-    return _Trie(
-        np.asarray(end),
-        np.asarray(private),
-        np.asarray(star, np.int64),
-        slot_parent,
-        slot_child,
-        slot_start,
-        slot_len,
-        np.frombuffer(bytes(pool) or b"\0", np.uint8).copy(),
-    )
+def _ascii(label: str) -> str:
+    """A label as hosts spell it: punycode for international names."""
+    if label.isascii() or label in ("*",):
+        return label
+    prefix = "!" if label.startswith("!") else ""
+    return prefix + idna.encode(label.removeprefix("!")).decode("ascii")
 
 
 @lru_cache(maxsize=1)
-def _tries() -> tuple[_Trie, _Trie]:
-    """The Public Suffix List (tldextract's bundled copy, exactly the trie it walks) and the
-    shared platforms, as kernel tries."""
-    rules: list[tuple[list[str], bool, bool]] = []
-    stack = [(_EXTRACT._get_tld_extractor().tlds_incl_private_trie, [])]
-    while stack:
-        node, path = stack.pop()
-        rules.append((path, node.end, node.is_private))
-        stack.extend((child, [*path, label]) for label, child in node.matches.items())
-    platforms = [(root.split(".")[::-1], True, False) for root in SHARED_PLATFORMS]
-    return _build_trie(rules), _build_trie(platforms)
+def _suffix_table() -> pl.DataFrame:
+    """The Public Suffix List as a table keyed by every suffix a host can end in that the list
+    knows: each rule and every trailing part of one (``node``), whether it is a rule
+    (``rule``, its section in ``rule_private``), whether a wildcard rule ``*.suffix`` lies
+    below it (``wild``, ``wild_private``), whether it is an exception (``!suffix``).
 
+    Rules come from tldextract's bundled snapshot through its public ``tlds`` (private-section
+    rules are those only the extractor that includes them lists); labels are punycode."""
+    private = set(_EXTRACT.tlds) - set(_PUBLIC_ONLY.tlds)
+    entries: dict[str, dict[str, bool]] = {}
 
-@numba.njit(cache=True, nogil=True)
-def _label_start(data, lo, stop):  # pragma: no cover - compiled
-    s = stop - 1
-    while s >= lo and data[s] != 46:
-        s -= 1
-    return s + 1
+    def entry(key: str) -> dict[str, bool]:
+        return entries.setdefault(key, dict.fromkeys(_SUFFIX_FLAGS, False))
 
-
-@numba.njit(cache=True, nogil=True)
-def _host_spans(offsets, data, psl, platforms, out):  # pragma: no cover - compiled
-    """Per host: what ``host_info`` derives, as byte positions and counts.
-
-    out[i] = plain, site start, brand start, brand end, subdomain depth, shared platform,
-    suffix start (-1: none), last label start, end (trailing dots stripped), hyphens.
-    Hosts that are not plain (anything but a-z, 0-9, '-', '_' and '.'; all digits and dots,
-    which may be an IP address; a punycode label) are left to ``host_info``."""
-    psl_end, psl_private, psl_star = psl[0], psl[1], psl[2]
-    for i in range(offsets.shape[0] - 1):
-        lo, hi = offsets[i], offsets[i + 1]
-        while lo < hi and data[lo] == 46:
-            lo += 1
-        while hi > lo and data[hi - 1] == 46:
-            hi -= 1
-        plain = hi > lo
-        digits_and_dots = True
-        hyphens = 0
-        for j in range(lo, hi):
-            b = data[j]
-            if not ((97 <= b <= 122) or (48 <= b <= 57) or b == 45 or b == 95 or b == 46):
-                plain = False
-            if not ((48 <= b <= 57) or b == 46):
-                digits_and_dots = False
-            hyphens += b == 45
-            if (  # a punycode label ("xn--...")
-                b == 45
-                and j >= lo + 3
-                and data[j - 1] == 45
-                and data[j - 2] == 110
-                and data[j - 3] == 120
-                and (j == lo + 3 or data[j - 4] == 46)
-            ):
-                plain = False
-        out[i, 0] = plain and not digits_and_dots
-        if not out[i, 0]:
-            continue
-        # the public suffix: tldextract's trie walk, label by label from the right
-        node, suffix, private, stop = 0, -1, False, hi
-        while True:
-            s = _label_start(data, lo, stop)
-            child = _child(psl, node, data, s, stop, False)
-            if child >= 0:
-                node = child
-                if psl_end[node]:
-                    suffix, private = s, psl_private[node]
-                if s == lo:
-                    break
-                stop = s - 1
-                continue
-            if psl_star[node] >= 0:
-                suffix = stop + 1 if _child(psl, node, data, s, stop, True) >= 0 else s
-                private = psl_private[psl_star[node]]
-            break
-        last = _label_start(data, lo, hi)
-        if suffix < 0:  # no suffix: the last label is the domain
-            d_start, d_end = last, hi
-        elif suffix == lo:
-            d_start, d_end = lo, lo
-        else:
-            d_start, d_end = _label_start(data, lo, suffix - 1), suffix - 1
-        # a shared platform's root: its last 2 (else 3) labels, with a label in front
-        root, node, stop = -1, 0, hi
-        for k in range(1, 4):
-            s = _label_start(data, lo, stop)
-            node = _child(platforms, node, data, s, stop, False)
-            if node < 0:
-                break
-            if k >= 2 and platforms[0][node] and s > lo:
-                root = s
-                break
-            if s == lo:
-                break
-            stop = s - 1
-        if root >= 0:
-            b_start = _label_start(data, lo, root - 1)
-            out[i, 1], out[i, 2], out[i, 3] = b_start, b_start, root - 1
-            depth = 0
-            for j in range(lo, root - 1):
-                depth += data[j] == 46
-            shared = True
-        else:
-            has_domain = suffix >= 0 and d_end > d_start
-            out[i, 1] = d_start if has_domain else lo
-            out[i, 2], out[i, 3] = d_start, d_end
-            depth = 0  # subdomain labels other than "www" (and empty ones)
-            stop = d_start - 1
-            while stop > lo:
-                s = _label_start(data, lo, stop)
-                www = stop - s == 3 and data[s] == 119 and data[s + 1] == 119 and data[s + 2] == 119
-                depth += stop > s and not www
-                stop = s - 1
-            shared = private and d_end > d_start
-        out[i, 4], out[i, 5], out[i, 6] = depth, shared, suffix
-        out[i, 7], out[i, 8], out[i, 9] = last, hi, hyphens
-
-
-@dataclass(frozen=True)
-class HostTable:
-    """``host_info`` of every value of an array of hosts, as columns."""
-
-    site: pa.Array
-    brand: pa.Array
-    tld_class: np.ndarray  # index into TLD_CLASSES
-    shared_platform: np.ndarray
-    is_ip: np.ndarray
-    subdomain_depth: np.ndarray
-    hyphens: np.ndarray
-
-
-_TLD_CODES = {c: k for k, c in enumerate(TLD_CLASSES)}
-
-
-def _infos_table(infos: list[HostInfo | None]) -> HostTable:
-    """A host table from ``host_info`` answers (None for a null host)."""
-
-    def column(get: Any, dtype: type) -> np.ndarray:
-        return np.asarray([0 if i is None else get(i) for i in infos], dtype)
-
-    return HostTable(
-        pa.array([None if i is None else i.site for i in infos], pa.string()),
-        pa.array([None if i is None else i.brand for i in infos], pa.string()),
-        column(lambda i: _TLD_CODES[i.tld_class], np.int64),
-        column(lambda i: i.shared_platform, bool),
-        column(lambda i: i.is_ip, bool),
-        column(lambda i: i.subdomain_depth, np.int64),
-        column(lambda i: i.host.count("-"), np.int64),
+    for rule in _EXTRACT.tlds:
+        labels = [_ascii(label) for label in rule.split(".")]
+        for k in range(1, len(labels) + 1):
+            entry(".".join(labels[-k:]))["node"] = True
+        name, parent = ".".join(labels), ".".join(labels[1:])
+        entry(name).update(rule=True, rule_private=rule in private)  # a label spelled "*" too
+        if labels[0] == "*":
+            entry(parent).update(wild=True, wild_private=rule in private)
+        elif labels[0].startswith("!"):
+            entry(name.removeprefix("!"))["exception"] = True
+    return pl.DataFrame(
+        [{"suffix": key, **flags} for key, flags in entries.items()],
+        schema={"suffix": pl.String, **dict.fromkeys(_SUFFIX_FLAGS, pl.Boolean)},
     )
 
 
-def host_table(hosts: pa.Array) -> HostTable:
-    """``host_info`` for many hosts: plain host names (nearly all of them) in one compiled
-    pass; the rest (IP addresses, international names, odd characters) one by one, as are
-    all of a few hosts (an API request), where host_info's cache costs less."""
-    if len(hosts) <= rx.SMALL:
-        return _infos_table([None if h is None else host_info(h) for h in hosts.to_pylist()])
-    offsets, data, valid = as_bytes(hosts)
-    n = len(offsets) - 1
-    out = np.zeros((n, 10), np.int64)
-    psl, platforms = _tries()
-    _host_spans(offsets, data, psl.arrays(), platforms.arrays(), out)
-    plain = out[:, 0] == 1
-    site = from_spans(data, out[:, 1], out[:, 8], valid)
-    brand = from_spans(data, out[:, 2], out[:, 3], valid)
-    # the TLD class depends on the suffix (or, without one, the last label): once per value
-    has_suffix = out[:, 6] >= 0
-    values, index = distinct(
-        from_spans(data, np.where(has_suffix, out[:, 6], out[:, 7]), out[:, 8])
+_SUFFIX_FLAGS = ("node", "rule", "rule_private", "wild", "wild_private", "exception")
+
+
+def _walk(names: pl.DataFrame) -> pl.DataFrame:
+    """Per ``name`` (a lower-case ASCII host): its trailing parts (``tails``: its last 1, 2, ...
+    labels, up to the longest rule and one more), its label count ``n``, how many labels form
+    its public suffix (``suffix_labels``, 0 when none) and whether that suffix is a
+    private-section rule.
+
+    tldextract's walk of the list, as a join: the trailing parts are looked up in
+    ``_suffix_table``. The longest rule among them is the suffix, unless the walk meets a
+    wildcard first: where the parts the list knows end (``known`` labels) and ``*.`` those
+    labels is a rule, the suffix is one label longer, or exactly ``known`` labels when the
+    longer part is an exception."""
+    k, n = pl.col("k"), pl.col("n")
+    walked = (
+        names.select("name", labels=pl.col("name").str.split("."))
+        .with_columns(n=pl.col("labels").list.len())
+        .with_columns(k=pl.int_ranges(1, pl.min_horizontal(n, _MAX_RULE_LABELS) + 1))
+        .explode("k")
+        .with_columns(tail=pl.col("labels").list.slice(n - k).list.join("."))
+        .join(_suffix_table(), left_on="tail", right_on="suffix", how="left", maintain_order="left")
+        .fill_null(False)
+        .group_by("name", maintain_order=True)
+        .agg(
+            pl.col("tail").alias("tails"),
+            n.first(),
+            *(pl.col(flag) for flag in ("wild", "wild_private", "exception", "rule_private")),
+            known=pl.col("node").sum(),  # the parts the list knows are always the first ones
+            longest=(k * pl.col("rule").cast(pl.Int64)).max(),
+        )
     )
-    pairs, row_pair = np.unique(index * 2 + has_suffix, return_inverse=True)
-    per_pair = []
-    for pair in pairs.tolist():
-        key = values[pair // 2]
-        per_pair.append(_TLD_CODES[_tld_class(key if pair % 2 else "", key.rsplit(".", 1)[-1])])
-    tld = np.asarray(per_pair, np.int64)[row_pair.ravel()]
-    shared, depth, hyphens = out[:, 5] == 1, out[:, 4].copy(), out[:, 9].copy()
-    is_ip = np.zeros(n, bool)
-    other = np.flatnonzero(~plain & valid)
-    if len(other):
-        sub = _infos_table([host_info(h) for h in hosts.take(pa.array(other)).to_pylist()])
-        mask = pa.array(np.isin(np.arange(n), other))
-        site = pc.replace_with_mask(site, mask, sub.site)
-        brand = pc.replace_with_mask(brand, mask, sub.brand)
-        tld[other], shared[other], is_ip[other] = sub.tld_class, sub.shared_platform, sub.is_ip
-        depth[other], hyphens[other] = sub.subdomain_depth, sub.hyphens
-    return HostTable(site, brand, tld, shared, is_ip, depth, hyphens)
+    known, longest = pl.col("known"), pl.col("longest")
 
+    def at(flags: str, labels: pl.Expr) -> pl.Expr:
+        """The flag of the trailing part of ``labels`` labels (false when there is none)."""
+        found = pl.col(flags).list.get(labels - 1, null_on_oob=True)
+        return pl.when(labels > 0).then(found).fill_null(False)
 
-_URL_PARTS = (
-    r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://(?:[^@/?#]*@)?(?P<host>\[[^\]]*\]|[^:/?#]*)"
-    r"(?::(?P<port>\d*))?(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?"
-)
-"""What ``split_urls`` computes, as the regular expression it is equal to (the tests check the
-two agree): host, path and query of an absolute URL; no match (null parts) otherwise."""
-
-
-@numba.njit(cache=True, nogil=True)
-def _is_scheme_char(b: int) -> bool:  # pragma: no cover - compiled
-    return (97 <= b <= 122) or (65 <= b <= 90) or (48 <= b <= 57) or b in (43, 45, 46)
-
-
-@numba.njit(cache=True, nogil=True)
-def _url_spans(offsets, data, valid, spans):  # pragma: no cover - compiled
-    """spans[i] = host start, host end, path start, path end, query start, query end, matched,
-    host not ASCII: ``_URL_PARTS`` matched byte by byte (one pass, no backtracking needed)."""
-    for i in range(offsets.shape[0] - 1):
-        spans[i, 6] = spans[i, 7] = 0
-        if not valid[i]:
-            continue
-        p, end = offsets[i], offsets[i + 1]
-        b = data[p] if p < end else 0
-        if not ((97 <= b <= 122) or (65 <= b <= 90)):
-            continue
-        p += 1
-        while p < end and _is_scheme_char(data[p]):
-            p += 1
-        if p + 3 > end or data[p] != 58 or data[p + 1] != 47 or data[p + 2] != 47:  # "://"
-            continue
-        p += 3
-        q = p  # optional user info: up to the first '@' if it comes before any of '/?#'
-        while q < end and data[q] not in (64, 47, 63, 35):
-            q += 1
-        if q < end and data[q] == 64:
-            p = q + 1
-        host_start = p
-        q = -1
-        if p < end and data[p] == 91:  # "[...]"
-            q = p + 1
-            while q < end and data[q] != 93:
-                q += 1
-            q = q + 1 if q < end else -1
-        if q < 0:
-            q = p
-            while q < end and data[q] not in (58, 47, 63, 35):
-                q += 1
-        spans[i, 0], spans[i, 1] = host_start, q
-        for j in range(host_start, q):
-            if data[j] >= 128:
-                spans[i, 7] = 1
-                break
-        p = q
-        if p < end and data[p] == 58:  # ":port" (digits only; the rest belongs to the path)
-            p += 1
-            while p < end and 48 <= data[p] <= 57:
-                p += 1
-        q = p
-        while q < end and data[q] not in (63, 35):
-            q += 1
-        spans[i, 2], spans[i, 3] = p, q
-        p = q
-        if p < end and data[p] == 63:
-            q = p + 1
-            while q < end and data[q] != 35:
-                q += 1
-            spans[i, 4], spans[i, 5] = p + 1, q
-        else:
-            spans[i, 4], spans[i, 5] = p, p
-        spans[i, 6] = 1
-
-
-def split_urls(urls: pa.Array) -> dict[str, pa.Array]:
-    """Lower-cased host, path and query of each URL (null parts where it is not an absolute
-    URL): ``_URL_PARTS``, computed in one compiled pass over the bytes."""
-    offsets, data, valid = as_bytes(urls)
-    spans = np.zeros((len(offsets) - 1, 8), np.int64)
-    _url_spans(offsets, data, valid, spans)
-    matched = spans[:, 6] == 1
-    host = from_spans(data, spans[:, 0], spans[:, 1], matched, lower=True)
-    if spans[:, 7].any():  # lower-case the other letters too (as ``utf8_lower`` does)
-        other = pa.array(spans[:, 7] == 1)
-        host = pc.replace_with_mask(host, other, pc.utf8_lower(host.filter(other)))
-    return {
-        "host": host,
-        "path": from_spans(data, spans[:, 2], spans[:, 3], matched),
-        "query": from_spans(data, spans[:, 4], spans[:, 5], matched),
-    }
-
-
-_TRACKING = rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?"
-
-
-def strip_tracking(query: pa.Array) -> pa.Array:
-    """Drop tracking parameters (utm_*, fbclid, gclid...) from query strings.
-
-    Many rows: the two rewriting passes run only on the rows they change (a tracking
-    parameter, or a leading "&"), found by one automaton pass; most queries have neither."""
-    if not pc.any(pc.not_equal(query, string(""))).as_py():
-        return query
-    touched = None
-    if len(query) > rx.SMALL:
-        touched = rx.first_match(query, (_TRACKING, "^&")) >= 0
-        if not touched.any():
-            return query
-        query, whole = query.filter(pa.array(touched)), query
-    q = rx.replace(rx.replace(query, _TRACKING, ""), r"^&+", "")
-    return q if touched is None else pc.replace_with_mask(whole, pa.array(touched), q)
-
-
-def normalize_urls(urls: pa.Array) -> pa.Array:
-    """Scheme-less, lower-case host, no fragment, no tracking parameters, no trailing '?'.
-
-    URL-derived features and disavow lines use this form, so a link scores the same
-    whatever case its host is written in or which campaign tags it carries.
-    """
-    parts = split_urls(urls)
-    return join_url(parts["host"], parts["path"], parts["query"])
-
-
-def join_url(host: pa.Array, path: pa.Array, query: pa.Array) -> pa.Array:
-    """The normalised URL (see ``normalize_urls``) from its split parts."""
-    query = strip_tracking(fill(query, ""))
-    sep = pc.if_else(pc.equal(query, string("")), string(""), string("?"))
-    return join(host, fill(path, ""), sep, query, sep="")
-
-
-def sites_of(urls: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """The site (see module doc) of each URL, looked up once per distinct host."""
-    hosts = pc.dictionary_encode(split_urls(urls)["host"])
-    if isinstance(hosts, pa.ChunkedArray):
-        hosts = hosts.combine_chunks()
-    table = np.asarray(
-        [host_info(h).site for h in hosts.dictionary.to_pylist()] + [None], dtype=object
+    wildcard = at("wild", known) & (n > known)
+    return walked.select(
+        "name",
+        "tails",
+        "n",
+        suffix_labels=pl.when(wildcard)
+        .then(pl.when(at("exception", known + 1)).then(known).otherwise(known + 1))
+        .otherwise(longest),
+        private=pl.when(wildcard)
+        .then(at("wild_private", known))
+        .otherwise(at("rule_private", longest)),
     )
-    idx = np.asarray(fill(hosts.indices, len(table) - 1).to_numpy(zero_copy_only=False))
-    return table[idx]
+
+
+HOST_SCHEMA = {
+    "host": pl.String,
+    "site": pl.String,
+    "brand": pl.String,
+    "suffix": pl.String,
+    "tld_class": pl.Float64,
+    "shared_platform": pl.Float64,
+    "ip_host": pl.Float64,
+    "subdomain_depth": pl.Float64,
+    "host_hyphens": pl.Float64,
+}
+
+
+def ascii_host(host: str) -> str:
+    """A host as the Public Suffix List is walked with it: no dots at the ends, lower case,
+    punycode for international names."""
+    name = host.strip(".").lower()
+    if not name.isascii():
+        with contextlib.suppress(UnicodeError):
+            name = name.encode("idna").decode("ascii")
+    return name
+
+
+def _first_label(text: pl.Expr) -> pl.Expr:
+    return text.str.split_exact(".", 1).struct.field("field_0")
+
+
+def host_frame(hosts: pl.Series) -> pl.DataFrame:
+    """What linksift derives from each distinct non-null host (``HOST_SCHEMA``), ready to be
+    joined on ``host``; codes and flags as floats, as the feature matrix holds them.
+
+    ``site``: the registrable domain (``news.example.co.uk`` → ``example.co.uk``), or on a
+    shared platform the user's subdomain with the platform (``alice.blogspot.com``); the host
+    itself when it has no public suffix. ``brand``: the label left of the public suffix (the
+    user's label on a platform). ``subdomain_depth``: labels left of the brand, "www" and
+    empty ones aside. IP addresses are their own site, without a brand."""
+    distinct = hosts.drop_nulls().unique().to_frame("host")
+    # dots, case and punycode in Python, for the few hosts that need it (international names)
+    plain = pl.col("host").str.contains(r"^[a-z0-9_-]([a-z0-9._-]*[a-z0-9_-])?$")
+    odd = distinct.filter(~plain)["host"].to_list()
+    names = distinct.with_columns(
+        name=pl.col("host").replace({h: ascii_host(h) for h in odd})
+    )
+    ips = [
+        h for h in names.filter(pl.col("name").str.contains(r"^[0-9.]+$|:"))["name"] if _is_ip(h)
+    ]
+    tails, n, size = pl.col("tails"), pl.col("n"), pl.col("suffix_labels")
+    # tldextract's reading: the label left of the suffix is the domain; without a suffix, the
+    # last label is
+    suffix = (
+        pl.when(size > 0).then(tails.list.get(size - 1, null_on_oob=True)).otherwise(pl.lit(""))
+    )
+    registrable = pl.when((size > 0) & (n > size)).then(tails.list.get(size, null_on_oob=True))
+    domain = (
+        pl.when(size == 0)
+        .then(tails.list.first())
+        .otherwise(_first_label(pl.col("registrable")).fill_null(""))
+    )
+    root = (
+        pl.when((n > 2) & tails.list.get(1, null_on_oob=True).is_in(SHARED_PLATFORMS))
+        .then(2)
+        .when((n > 3) & tails.list.get(2, null_on_oob=True).is_in(SHARED_PLATFORMS))
+        .then(3)
+    )
+    platform_site = tails.list.get(pl.col("root"), null_on_oob=True)
+    on_platform = pl.col("root").is_not_null()
+    # the labels left of the domain (the subdomain): the name without its last part
+    kept = pl.when(size == 0).then(tails.list.first()).otherwise(pl.col("registrable"))
+    left_of_domain = pl.col("name").str.head(
+        (
+            pl.col("name").str.len_chars().cast(pl.Int64) - kept.str.len_chars().cast(pl.Int64) - 1
+        ).clip(lower_bound=0)
+    )
+    sub_labels = pl.col("left").str.split(".")
+    depth = (
+        pl.when(pl.col("left").fill_null("") == "")
+        .then(0)
+        .otherwise(
+            sub_labels.list.len()
+            - sub_labels.list.count_matches("www")
+            - sub_labels.list.count_matches("")
+        )
+    )
+    last = tails.list.first()
+    first_of_suffix = _first_label(pl.col("suffix"))
+    tld = (
+        pl.when(
+            last.is_in(EDU_GOV)
+            | first_of_suffix.is_in(EDU_GOV)
+            | ("." + pl.col("suffix") + ".").str.contains(".gov.", literal=True)
+        )
+        .then(pl.lit("edu_gov"))
+        .when(last.is_in(CHEAP_TLDS))
+        .then(pl.lit("cheap"))
+        .when(last.is_in(GENERIC_TLDS))
+        .then(pl.lit("generic"))
+        .when((last.str.len_chars() == 2) | last.str.starts_with("xn--"))
+        .then(pl.lit("country"))
+        .otherwise(pl.lit("new_generic"))
+    )
+    walked = (
+        _walk(names.filter(~pl.col("name").is_in(ips)))
+        .with_columns(suffix=suffix, registrable=registrable, root=root)
+        .with_columns(domain=domain, left=left_of_domain)
+        .select(
+            "name",
+            site=pl.when(on_platform)
+            .then(platform_site)
+            .when(pl.col("registrable").is_not_null() & (pl.col("domain") != ""))
+            .then(pl.col("registrable"))
+            .otherwise(pl.col("name")),
+            brand=pl.when(on_platform)
+            .then(_first_label(platform_site))
+            .otherwise(pl.col("domain")),
+            suffix="suffix",
+            tld_class=tld.replace_strict(
+                {c: float(i) for i, c in enumerate(TLD_CLASSES)}, return_dtype=pl.Float64
+            ),
+            shared_platform=(on_platform | (pl.col("private") & (pl.col("domain") != ""))).cast(
+                pl.Float64
+            ),
+            ip_host=pl.lit(0.0),
+            subdomain_depth=pl.when(on_platform)
+            .then(n - pl.col("root") - 1)
+            .otherwise(depth)
+            .cast(pl.Float64),
+        )
+    )
+    addresses = pl.DataFrame(
+        {
+            "name": ips,
+            "site": ips,
+            "brand": "",
+            "suffix": "",
+            "tld_class": 0.0,
+            "shared_platform": 0.0,
+            "ip_host": 1.0,
+            "subdomain_depth": 0.0,
+        },
+        schema={k: v for k, v in HOST_SCHEMA.items() if k not in ("host", "host_hyphens")}
+        | {"name": pl.String},
+    )
+    return (
+        names.join(pl.concat([walked, addresses], how="diagonal"), on="name", how="left")
+        .with_columns(
+            host_hyphens=pl.col("name").str.count_matches("-", literal=True).cast(pl.Float64)
+        )
+        .select(HOST_SCHEMA.keys())
+    )
+
+
+@lru_cache(maxsize=65_536)
+def host_info(host: str) -> HostInfo:
+    """``host_frame`` of one host, for the few values looked at one by one."""
+    row = host_frame(pl.Series([host], dtype=pl.String)).row(0, named=True)
+    return HostInfo(
+        ascii_host(host),
+        row["site"],
+        row["suffix"],
+        row["brand"],
+        int(row["subdomain_depth"]),
+        bool(row["ip_host"]),
+        bool(row["shared_platform"]),
+        TLD_CLASSES[int(row["tld_class"])],
+    )
+
+
+def sites_of(urls: pl.Series) -> pl.Series:
+    """The site (see module doc) of each URL; null where it is not an absolute URL."""
+    hosts = with_url_parts(pl.DataFrame({"url": urls}), "url", "")
+    sites = host_frame(hosts["host"]).select("host", "site")
+    return hosts.join(sites, on="host", how="left", maintain_order="left")["site"]

@@ -131,7 +131,7 @@ def synth(
         fail(f"-n: expected at least 1 link, got {n}")
     table = generate(n, seed=seed, as_of=parse_day(as_of))
     write(table, output)
-    out.print(f"wrote {table.num_rows:,} labeled links to {output}", highlight=False)
+    out.print(f"wrote {table.height:,} labeled links to {output}", highlight=False)
 
 
 @app.command()

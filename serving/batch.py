@@ -30,13 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
+import polars as pl
 import pyarrow.parquet as pq
 
 from features import schema
-from features.extract import Facts, Profile, ProfileBuilder, profile_and_facts
+from features.extract import Profile, link_facts
 from features.importers import (
     OUTPUT_COLUMNS,
     REJECT_SCHEMA,
@@ -45,13 +43,13 @@ from features.importers import (
     ImportOptions,
     InputError,
 )
-from features.parse import repeats
 from serving import disavow, report
 from serving.model import VERDICTS, Explain, LinkModel, Scores, fewer_collections
 
 WORK_SUFFIX = ".linksift-work"
-_VERDICTS = pa.array(VERDICTS, pa.string())
+_VERDICTS = pl.Series(VERDICTS, dtype=pl.String)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = r"^[=+\-@\t\r]"
 
 
 class BatchError(ValueError):
@@ -124,57 +122,47 @@ class BatchSummary:
 # ------------------------------------------------------------------------------------------------
 
 
-def scored_table(links: pa.Table, scores: Scores, model_version: str) -> pa.Table:
+def scored_table(links: pl.DataFrame, scores: Scores, model_version: str) -> pl.DataFrame:
     """Input columns (canonical + pass-through) with the score columns in front."""
-    return with_scores(links, score_columns(links.num_rows, scores, model_version))
+    return with_scores(links, score_columns(links.height, scores, model_version))
 
 
-def with_scores(links: pa.Table, scored: pa.Table) -> pa.Table:
+def with_scores(links: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
     """``links`` with the score columns of ``scored`` in front (after ``row`` and ``link_id``)."""
-    front = {"row": links["row"], "link_id": links["link_id"]}
-    front.update((c, scored[c]) for c in scored.column_names)
-    rest = [c for c in links.column_names if c not in front]
-    return pa.table({**front, **{c: links[c] for c in rest}})
+    front = ["row", "link_id"]
+    rest = [c for c in links.columns if c not in front and c not in scored.columns]
+    return pl.concat([links.select(front), scored, links.select(rest)], how="horizontal")
 
 
-def score_columns(n: int, scores: Scores, model_version: str) -> pa.Table:
+def score_columns(n: int, scores: Scores, model_version: str) -> pl.DataFrame:
     """The ``OUTPUT_COLUMNS`` of ``n`` scored links."""
-    reason_cols = [pa.nulls(n, pa.string()) for _ in range(3)]
+    reasons = [pl.Series(f"reason_{k + 1}", [None] * n, dtype=pl.String) for k in range(3)]
     if scores.reasons is not None:
-        explained = pa.array(scores.explained if scores.explained is not None else np.ones(n, bool))
+        explained = scores.explained if scores.explained is not None else np.ones(n, bool)
         for k in range(min(3, scores.reasons.feature.shape[1])):
-            reason_cols[k] = pc.if_else(explained, scores.reasons.labelled(k), reason_cols[k])
-    scores_cols = {
-        "verdict": _VERDICTS.take(pa.array(scores.verdict_code)),
-        "spam_probability": pa.array(np.round(scores.probability, 6), pa.float64()),
-        "quality_score": pa.array(scores.quality_score, pa.int64()),
-        "reason_1": reason_cols[0],
-        "reason_2": reason_cols[1],
-        "reason_3": reason_cols[2],
-        "model_version": pa.array([model_version] * n, pa.string()),
-    }
-    assert set(scores_cols) == set(OUTPUT_COLUMNS)
-    return pa.table(scores_cols)
+            text = scores.reasons.labelled(k)
+            reasons[k] = pl.select(
+                pl.when(pl.Series(explained)).then(text).alias(f"reason_{k + 1}")
+            ).to_series()
+    table = pl.DataFrame(
+        [
+            _VERDICTS.gather(scores.verdict_code.astype(np.int64)).alias("verdict"),
+            pl.Series("spam_probability", np.round(scores.probability, 6), dtype=pl.Float64),
+            pl.Series("quality_score", scores.quality_score, dtype=pl.Int64),
+            *reasons,
+            pl.Series("model_version", [model_version] * n, dtype=pl.String),
+        ]
+    )
+    assert set(table.columns) == set(OUTPUT_COLUMNS)
+    return table
 
 
-def neutralise_formulas(table: pa.Table) -> pa.Table:
+def neutralise_formulas(table: pl.DataFrame) -> pl.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula (``=cmd|...``) with ``'``.
 
     Only for CSV output; Parquet keeps values as they are.
     """
-    columns = []
-    for name in table.column_names:
-        col = table[name]
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            starts = None
-            for ch in FORMULA_START:
-                hit = pc.starts_with(col, ch)
-                starts = hit if starts is None else pc.or_(starts, hit)
-            col = pc.if_else(
-                pc.fill_null(starts, False), pc.binary_join_element_wise("'", col, ""), col
-            )
-        columns.append(col)
-    return pa.table(columns, names=table.column_names)
+    return table.with_columns(pl.col(pl.String).str.replace(_FORMULA, "'$0"))
 
 
 class _Writer:
@@ -184,25 +172,29 @@ class _Writer:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.partial")
         self.csv = path.suffix.lower() not in (".parquet", ".pq")
-        self.schema: pa.Schema | None = None
+        self.schema: pl.Schema | None = None
         self._writer: Any = None
 
-    def write(self, table: pa.Table) -> None:
+    def write(self, table: pl.DataFrame) -> None:
         if self.schema is None:
             self.schema = table.schema
             if self.csv:
-                self._writer = pacsv.CSVWriter(self.tmp, self.schema)
+                self._writer = self.tmp.open("wb")
             else:
+                arrow = table.to_arrow()
                 # min/max statistics for numbers, flags and dates (what readers filter on);
                 # for long text (URLs, contexts, reasons) they cost a fifth of the writing
-                stats = [f.name for f in self.schema if not pa.types.is_string(f.type)]
+                stats = [c for c, t in table.schema.items() if t != pl.String]
                 self._writer = pq.ParquetWriter(
-                    self.tmp, self.schema, write_statistics=stats, use_dictionary=_repeating(table)
+                    self.tmp, arrow.schema, write_statistics=stats, use_dictionary=_repeating(table)
                 )
         table = _conform(table, self.schema)
         if self.csv:
-            table = neutralise_formulas(table)
-        self._writer.write_table(table)
+            neutralise_formulas(table).write_csv(
+                self._writer, include_header=self._writer.tell() == 0
+            )
+        else:
+            self._writer.write_table(table.to_arrow())
 
     def close(self) -> None:
         if self._writer is not None:
@@ -219,24 +211,23 @@ class _Writer:
         self.tmp.unlink(missing_ok=True)
 
 
-def _repeating(table: pa.Table) -> list[str]:
+def _repeating(table: pl.DataFrame) -> list[str]:
     """Columns whose values repeat (at most half of them distinct in the first chunk): the
     ones a Parquet dictionary makes smaller. For the others (URLs, ids, scores, contexts) the
     writer would hash every value into a dictionary it then drops, which took ~15% of it."""
-    return [name for name in table.column_names if repeats(table[name])]
+    distinct = table.select(pl.all().n_unique()).row(0, named=True)
+    return [name for name, n in distinct.items() if 2 * n <= max(table.height, 1)]
 
 
-def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
-    """Cast a chunk to the first chunk's schema (an all-null column may have come out null-typed)."""
-    if table.schema.equals(target):
+def _conform(table: pl.DataFrame, target: pl.Schema) -> pl.DataFrame:
+    """A chunk in the first chunk's schema (a column that is all null may have come out
+    typed otherwise, a pass-through column may be missing)."""
+    if table.schema == target:
         return table
-    columns = []
-    for f in target:
-        if f.name in table.column_names:
-            columns.append(table[f.name].cast(f.type))
-        else:
-            columns.append(pa.nulls(table.num_rows, f.type))
-    return pa.table(columns, schema=target)
+    return table.select(
+        (pl.col(name) if name in table.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in target.items()
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,9 +243,9 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": h.hexdigest()}
 
 
-WORK_LAYOUT = 2
-"""What the work folder's files hold (2: parts hold only the score columns); a folder from
-an earlier layout is not resumed."""
+WORK_LAYOUT = 3
+"""What the work folder's files hold (3: Polars facts and profile); a folder from an earlier
+layout is not resumed."""
 
 
 class WorkFolder:
@@ -307,18 +298,20 @@ class WorkFolder:
         _atomic_ipc(result.scores, self.part(i))  # written last: its presence means "done"
         self.facts(i).unlink(missing_ok=True)  # scored: its facts are not needed again
 
-    def scored(self, i: int, columns: list[str] | None = None) -> pa.Table:
+    def scored(self, i: int, columns: list[str] | None = None) -> pl.DataFrame:
         """Chunk ``i`` as it is written out: its input columns with its scores in front (the
         part holds only the scores; the input columns stay in its canonical chunk)."""
         table = with_scores(_read_ipc(self.canonical(i)), _read_ipc(self.part(i)))
         return table if columns is None else table.select(columns)
 
     def profile(self) -> Profile | None:
-        path = self.dir / "profile.arrow"
-        return Profile.from_table(_read_ipc(path)) if path.exists() else None
+        folder = self.dir / "profile"
+        return Profile.read(folder) if (folder / "done").exists() else None
 
     def save_profile(self, profile: Profile) -> None:
-        _atomic_ipc(profile.to_table(), self.dir / "profile.arrow")
+        folder = self.dir / "profile"
+        profile.write(folder)
+        (folder / "done").touch()
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -330,21 +323,18 @@ def _atomic_write(path: Path, blob: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _atomic_ipc(table: pa.Table, path: Path) -> None:
+def _atomic_ipc(table: pl.DataFrame, path: Path) -> None:
     """A chunk in Arrow's own file format: the work folder's chunks are written once and read
     once or twice, and Arrow IPC costs next to nothing either way (Parquet's encoding took
     ~2 µs per link to write and ~1 µs to read, for each of the two kinds of chunk)."""
     tmp = path.with_name(path.name + ".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    table.write_ipc(tmp, compression="uncompressed")
     os.replace(tmp, path)
 
 
-def _read_ipc(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """A work-folder chunk, memory-mapped (nothing is copied until a column is used)."""
-    with pa.memory_map(str(path)) as source:
-        table = pa.ipc.open_file(source).read_all()
-    return table.select(columns) if columns is not None else table
+def _read_ipc(path: Path) -> pl.DataFrame:
+    """A work-folder chunk."""
+    return pl.read_ipc(path)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -370,28 +360,28 @@ def _importer(input: Path, options: BatchOptions) -> Importer:
 
 def _import_job(
     importer: Importer, raw: tuple, as_of: date
-) -> tuple[ImportChunk, ProfileBuilder, pa.Table]:
-    """One raw chunk validated, with its partial profile and its facts (see ``Facts``): all
-    of it needs nothing from other chunks."""
+) -> tuple[ImportChunk, Profile, pl.DataFrame]:
+    """One raw chunk validated, with its facts (``link_facts``) and its part of the profile:
+    all of it needs nothing from other chunks."""
     chunk = importer.canonical(*raw)
-    partial, facts = profile_and_facts(chunk.links, as_of=as_of)
-    return chunk, partial, facts.to_table()
+    facts = link_facts(chunk.links, as_of=as_of)
+    return chunk, Profile.of(facts), facts
 
 
 def import_and_profile(
     input: Path, options: BatchOptions, work: WorkFolder, pool: _Pool
 ) -> tuple[Profile, int, int]:
     """Pass 1: validate the file into canonical chunks (kept in the work folder, so pass 2
-    and a resumed run never parse the input again) and build the profile of the whole file
-    (partial profiles per chunk, merged; counts merge exactly).
+    and a resumed run never parse the input again), keep each chunk's facts, and build the
+    profile of the whole file (each chunk's part, added up; counts add up exactly).
 
-    This thread reads the file; pool threads validate chunks and build their partial
-    profiles; this thread then takes them in file order to flag duplicates, save them and
-    merge the profiles. At most ``threads + 1`` chunks are in flight, so memory stays flat.
+    This thread reads the file; pool threads validate chunks and compute their facts and
+    partial profiles; this thread then takes them in file order to flag duplicates, save them
+    and add up the profile. At most ``threads + 1`` chunks are in flight, so memory stays flat.
 
     Returns (profile, records, chunks)."""
     importer = _importer(input, options)
-    builder = ProfileBuilder()
+    parts: list[Profile] = []
     records = 0
     pending: deque[Future] = deque()
 
@@ -402,8 +392,10 @@ def import_and_profile(
         _atomic_ipc(chunk.rejects, work.rejects(i))
         _atomic_ipc(facts, work.facts(i))
         _atomic_ipc(chunk.links, work.canonical(i))
-        builder.merge(partial)
-        records += chunk.links.num_rows + chunk.rejects.num_rows
+        parts.append(partial)
+        if len(parts) >= 8:  # keep the partial profiles few: add them up as they come
+            parts[:] = [Profile.merge(parts)]
+        records += chunk.links.height + chunk.rejects.height
 
     done = 0
     for raw in importer.raw_chunks():
@@ -414,26 +406,22 @@ def import_and_profile(
     while pending:
         finish(done)
         done += 1
-    # pass 1's freed buffers back to the system once, not after every chunk: the allocator
-    # reuses them from one chunk to the next, where giving them back each time cost a third
-    # more page faults and ~1 s of system time per million links (peak memory: +30 MB)
-    pa.default_memory_pool().release_unused()
-    return builder.build(), records, done
+    return Profile.merge(parts).finish(), records, done
 
 
 @dataclass
 class ChunkResult:
     """One scored chunk: its score columns and its share of the report."""
 
-    scores: pa.Table
+    scores: pl.DataFrame
     aggregate: dict
     sample: np.ndarray
 
 
 def score_chunk(
     model: LinkModel,
-    links: pa.Table,
-    facts: Facts,
+    links: pl.DataFrame,
+    facts: pl.DataFrame,
     profile: Profile,
     options: BatchOptions,
     index: int,
@@ -448,16 +436,14 @@ def score_chunk(
         parallel=options.threads <= 1,  # with several threads, each chunk keeps to its own
     )
     aggregate, sample = report.chunk_aggregate(links, scores, seed=index)
-    return ChunkResult(
-        score_columns(links.num_rows, scores, model.model_version), aggregate, sample
-    )
+    return ChunkResult(score_columns(links.height, scores, model.model_version), aggregate, sample)
 
 
 def _score_job(
     i: int, work: WorkFolder, model: LinkModel, profile: Profile, options: BatchOptions
 ) -> None:
     """Score chunk ``i`` from the work folder and save it there."""
-    links, facts = _read_ipc(work.canonical(i)), Facts.from_table(_read_ipc(work.facts(i)))
+    links, facts = _read_ipc(work.canonical(i)), _read_ipc(work.facts(i))
     work.save(i, score_chunk(model, links, facts, profile, options, i))
 
 
@@ -595,15 +581,12 @@ def _score_file(
     return summary
 
 
-def _add(summary: BatchSummary, scored: pa.Table, rejected: int) -> None:
-    counts = pc.value_counts(scored["verdict"])
-    summary.scored += scored.num_rows
+def _add(summary: BatchSummary, scored: pl.DataFrame, rejected: int) -> None:
+    summary.scored += scored.height
     summary.rejected += rejected
-    summary.read += scored.num_rows + rejected
-    summary.duplicates += int(pc.sum(scored["duplicate"]).as_py() or 0)
-    for value, n in zip(
-        counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-    ):
+    summary.read += scored.height + rejected
+    summary.duplicates += int(scored["duplicate"].sum())
+    for value, n in scored["verdict"].value_counts().iter_rows():
         summary.verdicts[value] = summary.verdicts.get(value, 0) + n
 
 
@@ -628,9 +611,9 @@ def _assemble(
             part = work.scored(i)
             writer.write(part)
             rej = _read_ipc(work.rejects(i))
-            if rej.num_rows:
+            if rej.height:
                 rejects_writer.write(rej.cast(REJECT_SCHEMA))
-            _add(summary, part, rej.num_rows)
+            _add(summary, part, rej.height)
             del part
             if progress:
                 progress(summary.read, total)
@@ -648,21 +631,21 @@ def _assemble(
         rejects_path.unlink(missing_ok=True)
 
 
-def _empty_output() -> pa.Table:
-    fields = [
-        ("row", pa.int64()),
-        ("link_id", pa.string()),
-        ("verdict", pa.string()),
-        ("spam_probability", pa.float64()),
-        ("quality_score", pa.int64()),
-        ("reason_1", pa.string()),
-        ("reason_2", pa.string()),
-        ("reason_3", pa.string()),
-        ("model_version", pa.string()),
-        ("duplicate", pa.bool_()),
-    ]
-    fields += [(c, schema.arrow_type(c)) for c in schema.CANONICAL]
-    return pa.schema(fields).empty_table()
+def _empty_output() -> pl.DataFrame:
+    fields = {
+        "row": pl.Int64,
+        "link_id": pl.String,
+        "verdict": pl.String,
+        "spam_probability": pl.Float64,
+        "quality_score": pl.Int64,
+        "reason_1": pl.String,
+        "reason_2": pl.String,
+        "reason_3": pl.String,
+        "model_version": pl.String,
+        "duplicate": pl.Boolean,
+    }
+    fields.update((c, schema.polars_type(c)) for c in schema.CANONICAL)
+    return pl.DataFrame(schema=fields)
 
 
 def summary_json(summary: BatchSummary) -> str:

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-import pyarrow as pa
+import polars as pl
 
-from features.urls import _EXTRACT, SHARED_PLATFORMS, host_info, sites_of
+from features.urls import SHARED_PLATFORMS, host_info, sites_of
 
 MAX_LINES = 100_000
 MAX_BYTES = 2_000_000
@@ -55,26 +55,20 @@ class Disavow:
 
 def domain_allowed(site: str) -> bool:
     """May ``site`` appear as ``domain:site``? Not platform roots, suffixes or IPs."""
-    if not site or site in SHARED_PLATFORMS:
-        return False
-    info = host_info(site)
-    if info.is_ip:
-        return False
-    ext = _EXTRACT(site)
-    return bool(ext.domain) and site != ext.suffix
+    return bool(site) and site not in SHARED_PLATFORMS and host_info(site).registrable
 
 
-def collect(tables: Iterable[pa.Table]) -> dict[str, _Site]:
+def collect(tables: Iterable[pl.DataFrame]) -> dict[str, _Site]:
     """Per-site evidence from scored tables (streamed; only a few columns are read)."""
     sites: dict[str, _Site] = {}
     for t in tables:
-        urls = t["source_url"].to_pylist()
-        site_of = sites_of(t["source_url"])
-        verdict = t["verdict"].to_pylist()
-        p = t["spam_probability"].to_numpy(zero_copy_only=False)
-        reason = t["reason_1"].to_pylist()
-        sitewide = t["sitewide"].to_pylist()
-        for i in range(t.num_rows):
+        urls = t["source_url"].to_list()
+        site_of = sites_of(t["source_url"]).to_list()
+        verdict = t["verdict"].to_list()
+        p = t["spam_probability"].to_numpy()
+        reason = t["reason_1"].to_list()
+        sitewide = t["sitewide"].to_list()
+        for i in range(t.height):
             s = sites.setdefault(site_of[i] or "", _Site())
             s.links += 1
             if verdict[i] != "spam":

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pyarrow as pa
+import polars as pl
 
 from features import spec
 from features.artifact import ModelLoadError, Scorer, find_folder
-from features.extract import Facts, Profile, extract, with_profile
+from features.extract import Profile, extract, feature_table, matrix
 from serving.reasons import Reasons, top_reasons
 from serving.treeshap import FastTreeShap, on_all_cores
 
@@ -187,7 +187,7 @@ class LinkModel:
 
     def features(
         self,
-        links: pa.Table,
+        links: pl.DataFrame,
         profile: Profile | None = None,
         *,
         as_of: date | None = None,
@@ -204,7 +204,7 @@ class LinkModel:
 
     def score(
         self,
-        links: pa.Table,
+        links: pl.DataFrame,
         profile: Profile | None = None,
         *,
         as_of: date | None = None,
@@ -213,20 +213,20 @@ class LinkModel:
         target_description: str | None = None,
         keep_contributions: bool = False,
         parallel: bool = True,
-        facts: Facts | None = None,
+        facts: pl.DataFrame | None = None,
     ) -> Scores:
         """Probability, verdict, quality score and (per ``explain``) the top reasons.
 
         ``profile`` is the profile the links are measured against: the whole input for batch
         scoring, ``Profile()`` (none) for the API, ``None`` for "these links themselves".
-        ``facts``, when given, are the links' facts prepared earlier (batch pass 1).
+        ``facts``, when given, are the links' ``link_facts`` computed earlier (batch pass 1).
         ``parallel=False`` keeps prediction and explanation on the calling thread (batch
         scoring runs one chunk per thread).
         """
         if facts is not None:
             if profile is None:
                 raise ValueError("facts are measured against a profile: pass one")
-            X = with_profile(facts, profile, target_description=target_description)
+            X = matrix(feature_table(facts, profile, target_description=target_description))
         else:
             X = self.features(links, profile, as_of=as_of, target_description=target_description)
         # raw scores from the explainer's own pass over the same trees: equal to LightGBM's
@@ -256,7 +256,7 @@ class LinkModel:
 
     def explain_one(
         self,
-        links: pa.Table,
+        links: pl.DataFrame,
         profile: Profile | None = None,
         *,
         as_of: date | None = None,
@@ -275,9 +275,9 @@ class LinkModel:
         c = scores.contributions[0]
         x = scores.X[0]
         order = np.argsort(-np.abs(c[:-1]), kind="stable")
-        anchor = links["anchor_text"][0].as_py()
+        anchor = links["anchor_text"][0]
         return {
-            "link_id": links["link_id"][0].as_py(),
+            "link_id": links["link_id"][0],
             "spam_probability": round(float(scores.probability[0]), 6),
             "quality_score": int(scores.quality_score[0]),
             "verdict": str(scores.verdict[0]),

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 
 from features import spec
-from features.parse import distinct, string
 
 _USES_ANCHOR = np.asarray(
     [
@@ -22,7 +20,7 @@ _USES_ANCHOR = np.asarray(
         for f in spec.FEATURES
     ]
 )
-_SIGNED = pa.array([f"{v / 10:+.1f}" for v in range(-999, 1000)], pa.string())
+_SIGNED = pl.Series([f"{v / 10:+.1f}" for v in range(-999, 1000)], dtype=pl.String)
 _EXACT, _BOOL, _AGE, _ROUNDED = range(4)
 
 
@@ -56,17 +54,19 @@ class Reasons:
         """The texts, (n, k) object."""
         return self.phrases[self.phrase]
 
-    def labelled(self, slot: int) -> pa.Array:
-        """``text (+1.2)`` of reason ``slot`` of every row, built by Arrow (no Python string
+    def labelled(self, slot: int) -> pl.Series:
+        """``text (+1.2)`` of reason ``slot`` of every row, built by Polars (no Python string
         per row)."""
         tenths = np.clip(np.round(self.contribution[:, slot] * 10), -999, 999).astype(int) + 999
-        return pc.binary_join_element_wise(
-            pa.array(self.phrases, pa.string()).take(pa.array(self.phrase[:, slot])),
-            string(" ("),
-            _SIGNED.take(pa.array(tenths)),
-            string(")"),
-            string(""),
+        parts = pl.DataFrame(
+            {
+                "text": pl.Series(self.phrases, dtype=pl.String).gather(self.phrase[:, slot]),
+                "signed": _SIGNED.gather(tenths),
+            }
         )
+        return parts.select(
+            pl.concat_str([pl.col("text"), pl.lit(" ("), pl.col("signed"), pl.lit(")")])
+        ).to_series()
 
 
 def _display_key(feature: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,8 +105,14 @@ def _phrase(feature: int, branch: int, key: float, anchor: str | None, value: fl
     return found
 
 
+def _distinct(values: pl.Series) -> tuple[list[str], np.ndarray]:
+    """The distinct non-null values (sorted) and each row's position among them (-1: null)."""
+    index = values.rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1
+    return values.drop_nulls().unique().sort().to_list(), index
+
+
 def top_reasons(
-    contributions: np.ndarray, X: np.ndarray, anchors: pa.Array | pa.ChunkedArray, k: int = 3
+    contributions: np.ndarray, X: np.ndarray, anchors: pl.Series, k: int = 3
 ) -> Reasons:
     """The ``k`` features with the largest absolute contribution per row, rendered.
 
@@ -127,7 +133,7 @@ def top_reasons(
     contribution = c[rows, feature]
     value = X[rows, feature]
     # one rendering per distinct (feature, shown value, anchor-if-the-template-uses-it)
-    anchor_values, anchor_codes = distinct(anchors)
+    anchor_values, anchor_codes = _distinct(anchors)
     f = feature.ravel()
     branch, key = _display_key(f, value.ravel())
     a = np.where(_USES_ANCHOR[f], np.repeat(anchor_codes, k), -2)

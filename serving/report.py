@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
+import polars as pl
 
 from features import spec
-from features.parse import distinct
 from serving.model import VERDICTS, Scores
 from serving.plots import _LOCK, pyplot
 
@@ -37,13 +36,14 @@ def _cross(codes: np.ndarray, names: list[str], verdict: np.ndarray) -> dict[str
     }
 
 
-def chunk_aggregate(links: pa.Table, scores: Scores, seed: int) -> tuple[dict, np.ndarray]:
+def chunk_aggregate(links: pl.DataFrame, scores: Scores, seed: int) -> tuple[dict, np.ndarray]:
     """Small, mergeable facts about one chunk, and a sample of [features | contributions]."""
     verdict = scores.verdict_code.astype(np.int64)
     hist = np.histogram(scores.probability, bins=BINS, range=(0, 1))[0].tolist()
     anchor_col = scores.X[:, spec.INDEX["anchor_type"]]
     anchor = np.where(np.isnan(anchor_col), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor_col))
-    placements, placement = distinct(links["placement"])
+    placements = links["placement"].drop_nulls().unique().sort().to_list()
+    placement = links["placement"].rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1
     cross = {
         "anchor": _cross(anchor.astype(np.int64), [*spec.ANCHOR_TYPES, "not given"], verdict),
         "placement": _cross(

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -57,72 +56,53 @@ def load_batch(
     """Load a scored file (or score an unscored export) into the review database."""
     as_of = as_of or date.today()
     links, _rejects = read_links(path, ImportOptions(as_of=as_of))
-    if links.num_rows == 0:
+    if links.height == 0:
         raise InputError(f"{name}: no rows to review")
-    profile = build_profile([links])
-    if "spam_probability" not in links.column_names:
+    profile = build_profile([links], as_of=as_of)
+    if "spam_probability" not in links.columns:
         from serving.batch import scored_table
 
         scores = model.score(links, profile, as_of=as_of, explain="all")
         links = scored_table(links, scores, model.model_version)
-    X = extract(links, profile, as_of=as_of)
-    anchor = X[:, spec.INDEX["anchor_type"]]
+    anchor = extract(links, profile, as_of=as_of)[:, spec.INDEX["anchor_type"]]
     anchor_names = np.asarray([*spec.ANCHOR_TYPES, "not given"], dtype=object)
     anchor_type = anchor_names[
         np.where(np.isnan(anchor), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor)).astype(int)
     ]
-    sites = sites_of(links["source_url"])
-    canonical = [c for c in links.column_names if c in schema.CANONICAL]
-
-    def col(name: str) -> list[Any]:
-        return links[name].to_pylist() if name in links.column_names else [None] * links.num_rows
-
-    p = np.asarray(
-        pc.cast(links["spam_probability"], pa.float64()).to_numpy(zero_copy_only=False), dtype=float
-    )
-    quality = col("quality_score")
-    fields = links.select(canonical).to_pylist()
+    canonical = [c for c in links.columns if c in schema.CANONICAL]
+    fields = [json.dumps(r, default=str) for r in links.select(canonical).iter_rows(named=True)]
+    rows = links.select(
+        pl.col("row"),
+        pl.col("link_id"),
+        site=sites_of(links["source_url"]).fill_null(""),
+        verdict=pl.col("verdict").cast(pl.String),
+        spam_probability=pl.col("spam_probability").cast(pl.Float64),
+        quality_score=pl.col("quality_score").cast(pl.Float64).cast(pl.Int64),
+        anchor_type=pl.Series(anchor_type, dtype=pl.String),
+        placement=pl.col("placement").fill_null("not given"),
+        source_url=pl.col("source_url"),
+        target_url=pl.col("target_url"),
+        anchor_text=pl.col("anchor_text"),
+        reason_1=pl.col("reason_1"),
+        reason_2=pl.col("reason_2"),
+        reason_3=pl.col("reason_3"),
+        model_version=pl.col("model_version").cast(pl.String).fill_null(model.model_version),
+        link=pl.Series(fields, dtype=pl.String),
+    ).with_row_index("position")
     with store.engine.begin() as conn:
         batch_id = conn.execute(
             batches.insert().values(
                 name=name,
                 created_at=datetime.now(UTC),
-                rows=links.num_rows,
-                model_version=str(col("model_version")[0] or model.model_version),
+                rows=links.height,
+                model_version=str(rows["model_version"][0]),
                 as_of=as_of.isoformat(),
                 profile=profile.to_json(),
             )
         ).inserted_primary_key[0]
-        rows = []
-        placement = col("placement")
-        for i in range(links.num_rows):
-            rows.append(
-                {
-                    "batch_id": batch_id,
-                    "position": i,
-                    "row": col("row")[i],
-                    "link_id": col("link_id")[i],
-                    "site": sites[i] or "",
-                    "verdict": str(col("verdict")[i]),
-                    "spam_probability": float(p[i]),
-                    "quality_score": int(float(quality[i])),
-                    "anchor_type": anchor_type[i],
-                    "placement": placement[i] or "not given",
-                    "source_url": col("source_url")[i],
-                    "target_url": col("target_url")[i],
-                    "anchor_text": col("anchor_text")[i],
-                    "reason_1": col("reason_1")[i],
-                    "reason_2": col("reason_2")[i],
-                    "reason_3": col("reason_3")[i],
-                    "model_version": str(col("model_version")[i] or model.model_version),
-                    "link": json.dumps(fields[i], default=str),
-                }
-            )
-            if len(rows) == 5000:
-                conn.execute(batch_links.insert(), rows)
-                rows = []
-        if rows:
-            conn.execute(batch_links.insert(), rows)
+        records = rows.with_columns(batch_id=pl.lit(batch_id)).to_dicts()
+        for start in range(0, len(records), 5000):
+            conn.execute(batch_links.insert(), records[start : start + 5000])
     return int(batch_id)
 
 
@@ -284,8 +264,8 @@ class ReviewApp:
 
         as_of = date.fromisoformat(row["batch_as_of"])
         links, rejects = from_records([json.loads(row["link"])], ImportOptions(as_of=as_of))
-        if rejects.num_rows:
-            raise InputError(rejects.to_pylist()[0]["reason"])
+        if rejects.height:
+            raise InputError(rejects.to_dicts()[0]["reason"])
         return self.model.explain_one(links, Profile.from_json(row["batch_profile"]), as_of=as_of)
 
     async def link(self, request: Request) -> JSONResponse:

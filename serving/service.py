@@ -33,7 +33,7 @@ from datetime import date
 from typing import Any
 
 import bentoml
-import pyarrow as pa
+import polars as pl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -227,15 +227,17 @@ class ModelHolder:
 # ------------------------------------------------------------------------------------------------
 
 
-def link_results(model: LinkModel, links: pa.Table, target_description: str | None) -> list[dict]:
+def link_results(
+    model: LinkModel, links: pl.DataFrame, target_description: str | None
+) -> list[dict]:
     """Per-link results for canonical ``links`` (each scored on its own)."""
     scores = model.score(
         links, Profile(), as_of=date.today(), explain="all", target_description=target_description
     )
     reasons = scores.reasons
     out = []
-    ids = links["link_id"].to_pylist()
-    index = links["row"].to_pylist()
+    ids = links["link_id"].to_list()
+    index = links["row"].to_list()
     for i in range(len(scores)):
         out.append(
             {
@@ -340,7 +342,7 @@ class Linksift:
             records = [link for i in members for link in jobs[i].links]
             table, rejects = from_records(records, ImportOptions(format=fmt, as_of=date.today()))
             results = link_results(model, table.select(_SCORING_COLUMNS), description)
-            rejected = rejects.to_pylist()
+            rejected = rejects.to_dicts()
             start = 0
             for i in members:
                 stop = start + len(jobs[i].links)
@@ -406,8 +408,8 @@ class Linksift:
             table, rejects = from_records([link], ImportOptions(as_of=date.today()))
         except InputError as exc:
             return error(400, str(exc), field="link")
-        if rejects.num_rows:
-            r = rejects.to_pylist()[0]
+        if rejects.height:
+            r = rejects.to_dicts()[0]
             return error(400, r["reason"], field=f"link.{r['field']}")
         result = await asyncio.to_thread(
             self.holder.model.explain_one, table, Profile(), target_description=target_description

@@ -25,32 +25,36 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from features import schema
-from features.extract import ProfileBuilder
+from features.extract import Profile, link_facts
 from features.importers import ImportOptions, InputError, canonicalize
 
 _MODELS: dict[str, Any] = {}
 
 
-def _canonical(batch: pa.RecordBatch, as_of: date) -> tuple[pa.Table, pa.Table]:
+def _canonical(batch: pa.RecordBatch, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validate a batch of canonical rows the way the local importer does."""
-    table = pa.Table.from_batches([batch])
-    extras = {name: table[name] for name in schema.EXTRA if name in table.column_names}
-    raw = table.drop_columns(list(extras))
+    table = pl.from_arrow(batch)
+    assert isinstance(table, pl.DataFrame)
+    extras = [name for name in schema.EXTRA if name in table.columns]
     rows = (
-        extras["row"].to_numpy()
+        table["row"].to_numpy()
         if "row" in extras
-        else np.arange(1, raw.num_rows + 1, dtype=np.int64)
+        else np.arange(1, table.height + 1, dtype=np.int64)
     )
     links, rejects = canonicalize(
-        raw, np.asarray(rows, dtype=np.int64), "canonical", ImportOptions(as_of=as_of)
+        table.drop(extras), rows.astype(np.int64), "canonical", ImportOptions(as_of=as_of)
     )
-    if "duplicate" in extras and links.num_rows:
-        keep = np.isin(np.asarray(rows), links["row"].to_numpy())
-        dup = extras["duplicate"].combine_chunks().filter(pa.array(keep))
-        links = links.set_column(links.column_names.index("duplicate"), "duplicate", dup)
+    if "duplicate" in extras and links.height:
+        flags = table.select("row", "duplicate").rename({"duplicate": "flag"})
+        links = (
+            links.join(flags, on="row", how="left", maintain_order="left")
+            .with_columns(pl.col("flag").fill_null(False).alias("duplicate"))
+            .drop("flag")
+        )
     return links, rejects
 
 
@@ -117,43 +121,38 @@ def score_spark(
     df = _read(spark, Path(input))
 
     def partial_profile(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        builder = ProfileBuilder()
+        parts = []
         for b in batches:
             links, _ = _canonical(b, as_of)
-            if links.num_rows:
-                builder.add(links)
-        yield pa.RecordBatch.from_pydict({"state": [builder.to_json()]})
+            if links.height:
+                parts.append(Profile.of(link_facts(links, as_of=as_of)))
+        yield pa.RecordBatch.from_pydict({"state": [Profile.merge(parts).to_json()]})
 
-    merged = ProfileBuilder()
-    for row in df.mapInArrow(partial_profile, "state string").collect():
-        merged.merge(ProfileBuilder.from_json(row["state"]))
-    profile_json = merged.build().to_json()
+    states = df.mapInArrow(partial_profile, "state string").collect()
+    profile = Profile.merge(Profile.from_json(row["state"]) for row in states).finish()
+    profile_json = profile.to_json()
 
     # the output schema: score a few rows locally the same way
     first = df.limit(1).toArrow().to_batches()
     if not first:
         raise InputError(f"{input}: no rows")
     probe_links, _ = _canonical(first[0], as_of)
-    from features.extract import Profile
-
     probe = scored_table(
         probe_links,
-        model.score(probe_links, Profile.from_json(profile_json), as_of=as_of, explain=explain),
+        model.score(probe_links, profile, as_of=as_of, explain=explain),
         model.model_version,
     )
-    out_schema = probe.schema
+    out_schema = probe.to_arrow().schema
 
     def score_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from features.extract import Profile
-
         m = _model(folder)
         profile = Profile.from_json(profile_json)
         for b in batches:
             links, _rejects = _canonical(b, as_of)
-            if not links.num_rows:
+            if not links.height:
                 continue
             scores = m.score(links, profile, as_of=as_of, explain=explain)
-            table = scored_table(links, scores, m.model_version).cast(out_schema)
+            table = scored_table(links, scores, m.model_version).to_arrow().cast(out_schema)
             yield from table.to_batches()
 
     scored = df.mapInArrow(score_partition, from_arrow_schema(out_schema))

@@ -6,7 +6,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
+import polars as pl
 import pytest
 
 from features.importers import ImportOptions, from_records
@@ -18,10 +18,10 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
-def links(*rows: dict, as_of: date = AS_OF) -> pa.Table:
+def links(*rows: dict, as_of: date = AS_OF) -> pl.DataFrame:
     """Canonical table from hand-written link dicts; fails the test if any row is rejected."""
     table, rejects = from_records(list(rows), ImportOptions(as_of=as_of))
-    assert rejects.num_rows == 0, rejects.to_pylist()
+    assert rejects.height == 0, rejects.to_dicts()
     return table
 
 

@@ -13,8 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 
 from features.importers import Importer, ImportOptions, column_sources, link_ids, read_links
 
@@ -27,7 +26,7 @@ class DataError(ValueError):
 class Labeled:
     """Canonical links with 0/1 labels (1 = spam) and, for generated data, archetypes."""
 
-    links: pa.Table
+    links: pl.DataFrame
     y: np.ndarray
     archetype: np.ndarray | None
     skipped: int = 0
@@ -40,30 +39,25 @@ class Labeled:
     @property
     def data_hash(self) -> str:
         """Hash of the links and labels (independent of row order), for the model card."""
-        ids, _ = link_ids(
-            self.links["source_url"], self.links["target_url"], self.links["anchor_text"]
-        )
-        ids = ids.to_pylist()
+        ids = link_ids(self.links).to_list()
         h = hashlib.sha256()
         for link_id, y in sorted(zip(ids, self.y.tolist(), strict=True)):
             h.update(f"{link_id}:{y};".encode())
         return h.hexdigest()[:16]
 
 
-def labeled_from_table(links: pa.Table, what: str = "data") -> Labeled:
+def labeled_from_table(links: pl.DataFrame, what: str = "data") -> Labeled:
     """Validate the labels of a canonical table (rows without a label are skipped)."""
-    if "label" not in links.column_names or links.num_rows == 0:
+    if "label" not in links.columns or links.height == 0:
         raise DataError(f"{what}: no usable rows")
-    labels = links["label"]
-    present = pc.is_valid(labels)
-    skipped = links.num_rows - int(pc.sum(present).as_py() or 0)
-    links = links.filter(present)
-    if links.num_rows == 0:
+    skipped = links["label"].null_count()
+    links = links.filter(pl.col("label").is_not_null())
+    if links.height == 0:
         raise DataError(
             f"{what}: no labeled rows ({skipped:,} rows have an empty label); "
             "expected 'good' or 'spam' (or 0/1) in the label column"
         )
-    values = np.asarray(links["label"].to_pylist(), dtype=object)
+    values = np.asarray(links["label"].to_list(), dtype=object)
     counts = Counter(values.tolist())
     if len(counts) < 2:
         ((only, n),) = counts.items()
@@ -71,8 +65,8 @@ def labeled_from_table(links: pa.Table, what: str = "data") -> Labeled:
             f"{what}: every labeled row is {only!r} ({n:,} rows); training needs both good and spam"
         )
     archetype = None
-    if "archetype" in links.column_names:
-        archetype = np.asarray(links["archetype"].to_pylist(), dtype=object)
+    if "archetype" in links.columns:
+        archetype = np.asarray(links["archetype"].to_list(), dtype=object)
     return Labeled(links, (values == "spam").astype(np.int8), archetype, skipped)
 
 
@@ -85,7 +79,7 @@ def load_labeled(path: str | Path, as_of: date | None = None) -> Labeled:
             f"{path}: no label column; add a column named 'label' holding good or spam (or 0/1)"
         )
     links, rejects = read_links(path, options)
-    label_errors = [r for r in rejects.to_pylist() if r["field"] == "label"]
+    label_errors = [r for r in rejects.to_dicts() if r["field"] == "label"]
     if label_errors:
         values = sorted({r["value"] for r in label_errors})[:5]
         rows = [r["row"] for r in label_errors][:5]
@@ -93,9 +87,9 @@ def load_labeled(path: str | Path, as_of: date | None = None) -> Labeled:
             f"{path}: {len(label_errors):,} rows have unknown label values {values} "
             f"(rows {rows}...); expected good or spam (or 0/1)"
         )
-    if links.num_rows == 0:
-        first = [r["reason"] for r in rejects.to_pylist()[:3]]
-        raise DataError(f"{path}: no usable rows ({rejects.num_rows:,} rejected, e.g. {first})")
+    if links.height == 0:
+        first = [r["reason"] for r in rejects.to_dicts()[:3]]
+        raise DataError(f"{path}: no usable rows ({rejects.height:,} rejected, e.g. {first})")
     data = labeled_from_table(links, str(path))
-    data.skipped += rejects.num_rows
+    data.skipped += rejects.height
     return data

@@ -261,8 +261,7 @@ def _label(r: Any) -> Label:
 
 def export_csv(store: LabelStore, path: Any) -> int:
     """Write the current labels as a canonical CSV with a ``label`` column; returns rows."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    import polars as pl
 
     rows = store.export_rows()
     names = [c for c in schema.CANONICAL if c != "label"] + [
@@ -271,11 +270,9 @@ def export_csv(store: LabelStore, path: Any) -> int:
         "label_reviewer",
         "label_time",
     ]
-    table = pa.table(
-        {
-            n: pa.array([None if r.get(n) is None else str(r.get(n)) for r in rows], pa.string())
-            for n in names
-        }
+    table = pl.DataFrame(
+        {n: [None if r.get(n) is None else str(r.get(n)) for r in rows] for n in names},
+        schema=dict.fromkeys(names, pl.String),
     )
-    pacsv.write_csv(table, path)
+    table.write_csv(path)
     return len(rows)

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from features import artifact
-from features.extract import build_profile, extract
+from features.extract import extract
 from training import plots, tracking
 from training.config import Thresholds, TrainConfig
 from training.data import load_labeled
@@ -64,5 +64,5 @@ def evaluate_file(
     data = load_labeled(data_path, as_of)
     scorer = artifact.Scorer.load(tracking.model_folder(model, tracking_uri))
     thresholds = Thresholds(**scorer.artifact.card.get("thresholds", {}))
-    X = extract(data.links, build_profile([data.links]), as_of=as_of)
+    X = extract(data.links, as_of=as_of)
     return evaluate(data.y, scorer.probability(X), thresholds, data.archetype), scorer.artifact.card

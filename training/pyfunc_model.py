@@ -33,15 +33,13 @@ class LinksiftModel(mlflow.pyfunc.PythonModel):
         except InputError as exc:
             raise mlflow.exceptions.MlflowException(str(exc)) from exc
         out = np.full(len(records), np.nan)
-        if links.num_rows:
+        if links.height:
             X = extract(links, as_of=date.today())
             rows = links["row"].to_numpy()
             out[rows] = self.scorer.probability(X)
         result = pd.DataFrame({"spam_probability": out})
-        if rejects.num_rows:
-            reasons = dict(
-                zip(rejects["row"].to_pylist(), rejects["reason"].to_pylist(), strict=True)
-            )
+        if rejects.height:
+            reasons = dict(zip(rejects["row"].to_list(), rejects["reason"].to_list(), strict=True))
             result["rejected"] = [reasons.get(i) for i in range(len(records))]
         return result
 

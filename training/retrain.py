@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
+import polars as pl
 
 from features import artifact
 from features.importers import ImportOptions, concat, from_records, link_ids
@@ -84,13 +84,13 @@ def reviewed_data(store: LabelStore, as_of: date) -> Labeled:
         for extra in ("label_note", "label_reviewer", "label_time"):
             r.pop(extra, None)
     links, rejects = from_records(rows, ImportOptions(as_of=as_of))
-    if rejects.num_rows:
+    if rejects.height:
         raise RetrainError(
-            f"{rejects.num_rows} stored labels no longer validate, e.g. "
-            f"{rejects.to_pylist()[0]['reason']}"
+            f"{rejects.height} stored labels no longer validate, e.g. "
+            f"{rejects.to_dicts()[0]['reason']}"
         )
     # reviewed labels may all be one class: the merged data has both, so no class check here
-    y = (np.asarray(links["label"].to_pylist(), dtype=object) == "spam").astype(np.int8)
+    y = (np.asarray(links["label"].to_list(), dtype=object) == "spam").astype(np.int8)
     return Labeled(links, y, None)
 
 
@@ -101,22 +101,15 @@ def merge(
 
     Returns the merged data, how many base rows were replaced, and which rows are reviewed.
     """
-    base_ids, _ = link_ids(
-        base.links["source_url"], base.links["target_url"], base.links["anchor_text"]
-    )
-    rev_ids, _ = link_ids(
-        reviewed.links["source_url"], reviewed.links["target_url"], reviewed.links["anchor_text"]
-    )
-    replaced = np.isin(np.asarray(base_ids.to_pylist()), np.asarray(rev_ids.to_pylist()))
-    keep = pa.array(~replaced)
-    links = concat([base.links.filter(keep), reviewed.links])
+    replaced = link_ids(base.links).is_in(link_ids(reviewed.links).implode()).to_numpy()
+    links = concat([base.links.filter(pl.Series(~replaced)), reviewed.links])
     y = np.r_[base.y[~replaced], reviewed.y]
     is_reviewed = np.r_[np.zeros(int((~replaced).sum()), bool), np.ones(len(reviewed), bool)]
     arch = None
     if base.archetype is not None:
         arch = np.r_[base.archetype[~replaced], np.full(len(reviewed), "reviewed", object)]
     weight = np.where(is_reviewed, reviewed_weight, 1.0)
-    sites = sites_of(links["source_url"])
+    sites = sites_of(links["source_url"]).to_numpy()
     forced = is_reviewed & _held_out(sites, HOLDOUT_SHARE)
     data = Labeled(links, y.astype(np.int8), arch, 0, weight, forced)
     return data, int(replaced.sum()), is_reviewed
@@ -165,8 +158,7 @@ def retrain(
     )
     logged = tracking.register(logged, trained, tracking_uri, config, thresholds, name)
     trained_rows = np.setdiff1d(np.flatnonzero(is_reviewed), test)
-    ids, _ = link_ids(data.links["source_url"], data.links["target_url"], data.links["anchor_text"])
-    id_list = ids.to_pylist()
+    id_list = link_ids(data.links).to_list()
     return RetrainSummary(
         len(reviewed),
         int(rev_test.sum()),

@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
+import polars as pl
 
 from features import schema
 from features.text import GENERIC_ANCHORS
@@ -643,7 +643,7 @@ def generate(
     label_noise: float = 0.03,
     targets: int | None = None,
     vendor: str | None = None,
-) -> pa.Table:
+) -> pl.DataFrame:
     """``n`` labeled canonical links (plus ``archetype`` and ``vendor`` columns).
 
     ``targets`` fixes the number of audited sites (default grows with ``n``); ``vendor``
@@ -806,10 +806,10 @@ _SCALES = {
 }
 
 
-def _apply_vendors(cols: dict[str, np.ndarray], rng: np.random.Generator) -> pa.Table:
+def _apply_vendors(cols: dict[str, np.ndarray], rng: np.random.Generator) -> pl.DataFrame:
     """Blank what each row's vendor does not export, and rescale vendor-specific metrics."""
     vendor = cols["vendor"]
-    arrays: dict[str, pa.Array] = {}
+    arrays: dict[str, pl.Series] = {}
     for name in (*schema.CANONICAL, "archetype", "vendor"):
         values = np.asarray(cols[name], dtype=object).copy()
         if name in schema.BY_NAME and not schema.BY_NAME[name].required and name != "label":
@@ -832,25 +832,21 @@ def _apply_vendors(cols: dict[str, np.ndarray], rng: np.random.Generator) -> pa.
             values[~present] = None
         kind = schema.BY_NAME[name].kind if name in schema.BY_NAME else "text"
         if kind == "date":
-            days = pa.array(values.tolist(), pa.int32())
-            arrays[name] = days.cast(pa.date32())
+            arrays[name] = pl.Series(name, values.tolist(), dtype=pl.Int32).cast(pl.Date)
         else:
-            typ = schema.arrow_type(name) if name in schema.BY_NAME else pa.string()
-            arrays[name] = pa.array(values.tolist(), typ)
-    return pa.table(arrays)
+            typ = schema.polars_type(name) if name in schema.BY_NAME else pl.String()
+            arrays[name] = pl.Series(name, values.tolist(), dtype=typ)
+    return pl.DataFrame(list(arrays.values()))
 
 
-def write(table: pa.Table, path: str | Path) -> Path:
+def write(table: pl.DataFrame, path: str | Path) -> Path:
     """Write generated links as Parquet (``.parquet``) or CSV (anything else)."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".parquet":
-        pq.write_table(table, path)
+        table.write_parquet(path)
     else:
-        pacsv.write_csv(table, path)
+        table.write_csv(path)
     return path
 
 
@@ -893,10 +889,10 @@ AHREFS_HEADER = (
 )
 
 
-def to_ahrefs(table: pa.Table) -> pa.Table:
+def to_ahrefs(table: pl.DataFrame) -> pl.DataFrame:
     """Canonical links laid out as an Ahrefs backlinks export (labels dropped)."""
-    d = table.to_pydict()
-    n = table.num_rows
+    d = table.to_dict(as_series=False)
+    n = table.height
 
     def text(name: str) -> list[str]:
         return ["" if v is None else str(v) for v in d[name]]
@@ -938,4 +934,7 @@ def to_ahrefs(table: pa.Table) -> pa.Table:
         "First seen": day("first_seen"),
         "Last seen": day("last_seen"),
     }
-    return pa.table({h: pa.array(cols.get(h, [""] * n), pa.string()) for h in AHREFS_HEADER})
+    return pl.DataFrame(
+        {h: cols.get(h, [""] * n) for h in AHREFS_HEADER},
+        schema=dict.fromkeys(AHREFS_HEADER, pl.String),
+    )

@@ -37,9 +37,9 @@ REQUIREMENTS = (
     "numpy",
     "pandas",
     "pyarrow",
+    "polars",
+    "polars-hash",  # features: link ids
     "tldextract",
-    "google-re2",
-    "numba",  # features: URL and host kernels
 )
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -11,11 +11,11 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
-import pyarrow as pa
+import polars as pl
 from sklearn.linear_model import LogisticRegression
 
 from features import artifact, spec
-from features.extract import Profile, build_profile, extract
+from features.extract import Profile, extract
 from features.urls import sites_of
 from training.config import Thresholds, TrainConfig
 from training.data import Labeled
@@ -103,16 +103,15 @@ def fit(
     as_of = as_of or date.today()
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    X = extract(data.links, build_profile([data.links]), as_of=as_of)
+    X = extract(data.links, as_of=as_of)
     # Some rows are featurised without profile context, the way the API scores one link on
     # its own, so the model knows what "no profile" means instead of meeting it in production.
     solo = np.random.default_rng(config.seed).random(len(data)) < config.solo_fraction
     if solo.any():
-        X[solo] = extract(data.links.filter(pa.array(solo)), Profile(), as_of=as_of)
+        X[solo] = extract(data.links.filter(pl.Series(solo)), Profile(), as_of=as_of)
     seconds["features"] = time.perf_counter() - t
-    sites = sites_of(data.links["source_url"])
-    first = data.links["first_seen"].cast("int32").to_numpy(zero_copy_only=False)
-    days = np.asarray(first, dtype=np.float64)
+    sites = sites_of(data.links["source_url"]).to_numpy()
+    days = data.links["first_seen"].cast(pl.Int32).cast(pl.Float64).to_numpy()
     parts = grouped_split(
         sites,
         days,

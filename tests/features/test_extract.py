@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyarrow as pa
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features import rx, spec
-from features.extract import Profile, ProfileBuilder, build_profile, extract, feature_frame
+from features import spec
+from features.extract import Profile, build_profile, extract, feature_frame, link_facts
 from features.importers import concat
 from tests.conftest import AS_OF, links
 from tests.features.test_properties import SETTINGS
@@ -19,12 +19,12 @@ from tests.features.test_properties import SETTINGS
 T = "https://bakewise.example.com/"
 
 
-def frame(*rows: dict, **kw):
-    return feature_frame(links(*rows), as_of=AS_OF, **kw)
+def frame(*rows: dict, **kw) -> pl.DataFrame:
+    return feature_frame(links(*rows), as_of=AS_OF, **kw).fill_null(float("nan"))
 
 
 def one(row: dict, **kw) -> dict:
-    return frame(row, **kw).iloc[0].to_dict()
+    return frame(row, **kw).row(0, named=True)
 
 
 def cat(feature: str, value: float) -> str:
@@ -106,9 +106,9 @@ def test_relevance_uses_the_target_profile_for_homepage_targets():
     ]
     f = frame(*rows)
     profile = build_profile([links(*rows)])
-    assert {"sourdough", "bread", "loaf", "recipe"} <= set(profile.target_terms["example.com"])
-    assert f["topic_relevance"].iloc[0] > 0.3
-    assert f["topic_relevance"].iloc[-1] == 0.0
+    assert {"sourdough", "bread", "loaf", "recipe"} <= set(profile.topic("example.com"))
+    assert f["topic_relevance"][0] > 0.3
+    assert f["topic_relevance"][-1] == 0.0
 
 
 def test_target_description_gives_relevance_to_a_single_link():
@@ -253,7 +253,7 @@ def test_profile_aggregates_sitewide_footprint_and_anchor_share():
         },
     ]
     f = frame(*rows)
-    assert f["links_from_source_site"].tolist() == [6] * 6 + [1, 1]  # sites, not hosts
+    assert f["links_from_source_site"].to_list() == [6] * 6 + [1, 1]  # sites, not hosts
     assert f["anchor_share"][0] == pytest.approx(6 / 8)
     assert f["anchor_share"][6] == pytest.approx(2 / 8)  # anchors compare case-insensitively
 
@@ -277,30 +277,34 @@ def test_features_do_not_depend_on_chunk_size_or_row_order(tmp_path):
     from training.synth import generate
 
     table = generate(600, seed=3, as_of=AS_OF)
-    profile = build_profile([table])
+    profile = build_profile([table], as_of=AS_OF)
     whole = extract(table, profile, as_of=AS_OF)
-    for size in (97, 7):  # 7: the value-by-value paths taken for a few rows (API requests)
+    for size in (97, 7, 1):
         chunked = np.vstack(
             [extract(table.slice(i, size), profile, as_of=AS_OF) for i in range(0, 600, size)]
         )
         assert np.array_equal(whole, chunked, equal_nan=True)
-    order = np.random.default_rng(0).permutation(table.num_rows)
-    shuffled = extract(
-        table.take(pa.array(order)), build_profile([table.take(pa.array(order))]), as_of=AS_OF
-    )
+    order = np.random.default_rng(0).permutation(table.height)
+    shuffled = extract(table[order], build_profile([table[order]], as_of=AS_OF), as_of=AS_OF)
     assert np.array_equal(whole[order], shuffled, equal_nan=True)
+
+
+def _same_profile(a: Profile, b: Profile) -> bool:
+    def rows(p: Profile) -> dict[str, list]:
+        return {name: sorted(frame.rows()) for name, frame in p.tables().items()}
+
+    return a.finished == b.finished and rows(a) == rows(b)
 
 
 def test_profile_built_in_chunks_equals_profile_built_at_once():
     from training.synth import generate
 
     table = generate(500, seed=4, as_of=AS_OF)
-    builder = ProfileBuilder()
-    for i in range(0, 500, 64):
-        builder.add(table.slice(i, 64))
-    assert builder.build() == build_profile([table])
-    assert Profile.from_json(builder.build().to_json()) == builder.build()
-    assert concat([table.slice(0, 10), table.slice(10)]).num_rows == 500
+    parts = [Profile.of(link_facts(table.slice(i, 64), as_of=AS_OF)) for i in range(0, 500, 64)]
+    in_chunks = Profile.merge(parts).finish()
+    assert _same_profile(in_chunks, build_profile([table], as_of=AS_OF))
+    assert _same_profile(Profile.from_json(in_chunks.to_json()), in_chunks)
+    assert concat([table.slice(0, 10), table.slice(10)]).height == 500
 
 
 def test_spec_lists_every_feature_with_a_template_and_checks_compatibility():
@@ -332,6 +336,7 @@ anchor_pieces = st.sampled_from(
         "bakewise", "Bake", "wise", "BAKEWISE.com", "bread", "rye", "sourdough", "cheap",
         "buy", "the", "a", "click here", "www.", "https://", "-", "_", ".", " ", "  ", "!",
         "\t", "\x01", "\x0b", "\x1c", "\x7f", "é", "Über", "例え", "ǅ", "²", "\u00a0", "42",
+        "€", "™",
     ]
 )  # fmt: skip
 
@@ -354,32 +359,19 @@ anchor_pieces = st.sampled_from(
         max_size=12,
     )
 )
-def test_anchor_types_agree_with_deciding_each_pair(rows):
-    """The compiled per-pair anchor types are what ``_anchor_type`` says for each link."""
-    from features import extract as ex
-
-    # padded past rx.SMALL pairs: a few take _anchor_type itself, more the compiled kernel
-    rows = rows + [(f"pad {i}", rows[0][1]) for i in range(rx.SMALL + 1)]
+def test_a_links_features_do_not_depend_on_the_other_links_measured_with_it(rows):
+    """Given a profile, each link's features (its anchor type among them, decided once per
+    distinct anchor and target) are the same in a table of many links and alone."""
     table = links(
         *(
             {"source_url": f"https://s{i}.example.net/p", "target_url": t, "anchor_text": a}
             for i, (a, t) in enumerate(rows)
         )
     )
-    profile = ex.build_profile([table])
-    X = ex.extract(table, profile, as_of=AS_OF)
-    facts = ex.link_facts(table, as_of=AS_OF)
-    target = ex._Distinct(
-        ex.join(ex.fill(facts.target_site, ""), ex.fill(facts.target_path, ""), sep="\x1f")
-    )
-    for i, (anchor, _) in enumerate(rows):
-        key = target.values[target.index[i]]
-        expected = (
-            np.nan
-            if anchor is None
-            else ex._anchor_type(
-                ex._anchor_shape(anchor), profile.brand_key(key), profile.keywords(key, None)[0]
-            )
-        )
-        got = X[i, spec.INDEX["anchor_type"]]
-        assert (np.isnan(got) and np.isnan(expected)) or got == expected, (anchor, key)
+    profile = build_profile([table], as_of=AS_OF)
+    together = extract(table, profile, as_of=AS_OF)
+    alone = np.vstack([extract(table.slice(i, 1), profile, as_of=AS_OF) for i in range(len(rows))])
+    assert np.array_equal(together, alone, equal_nan=True)
+    anchor_type = together[:, spec.INDEX["anchor_type"]]
+    missing = np.asarray([a is None for a, _ in rows])
+    assert np.isnan(anchor_type[missing]).all() and not np.isnan(anchor_type[~missing]).any()

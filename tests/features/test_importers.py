@@ -7,7 +7,7 @@ import io
 from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
@@ -26,7 +26,7 @@ from tests.conftest import AS_OF, FIXTURES
 
 def read(name: str, **kw) -> tuple[list[dict], list[dict]]:
     table, rejects = read_links(FIXTURES / name, ImportOptions(as_of=AS_OF, **kw))
-    return table.to_pylist(), rejects.to_pylist()
+    return table.to_dicts(), rejects.to_dicts()
 
 
 def test_semrush_export_maps_flags_numbers_and_dates():
@@ -73,7 +73,7 @@ def test_ahrefs_utf16_tsv_gives_the_same_table_as_utf8_csv(tmp_path: Path):
     utf16.write_bytes(b"\xff\xfe" + buf.getvalue().encode("utf-16-le"))
     a, _ = read_links(FIXTURES / "ahrefs.csv", ImportOptions(as_of=AS_OF))
     b, rejects = read_links(utf16, ImportOptions(as_of=AS_OF))
-    assert rejects.num_rows == 0
+    assert rejects.height == 0
     assert a.equals(b)
 
 
@@ -183,9 +183,9 @@ def test_bad_rows_are_rejected_with_row_and_reason_and_nothing_is_lost(tmp_path:
         "Total,,,,\n"
     )
     table, rejects = read_links(path, ImportOptions(as_of=AS_OF))
-    reasons = {r["row"]: r["reason"] for r in rejects.to_pylist()}
-    assert table["row"].to_pylist() == [1]
-    assert table.num_rows + rejects.num_rows == 8
+    reasons = {r["row"]: r["reason"] for r in rejects.to_dicts()}
+    assert table["row"].to_list() == [1]
+    assert table.height + rejects.height == 8
     assert reasons[2].startswith("source_url: expected an http(s) URL, got 'javascript:alert(1)'")
     assert reasons[3].startswith("source_authority: expected a number in 0..100, got '150'")
     assert reasons[4].startswith("nofollow: expected true or false, got 'maybe'")
@@ -206,9 +206,9 @@ def test_chunked_reading_gives_the_same_rows(tmp_path: Path):
     whole, rej_whole = read_links(path, ImportOptions(as_of=AS_OF))
     small, rej_small = read_links(path, ImportOptions(as_of=AS_OF, chunk_rows=7))
     assert whole.equals(small)
-    assert rej_whole.to_pylist() == rej_small.to_pylist()
-    assert rej_whole.to_pylist()[0]["row"] == 122
-    assert whole.num_rows + rej_whole.num_rows == 251
+    assert rej_whole.to_dicts() == rej_small.to_dicts()
+    assert rej_whole.to_dicts()[0]["row"] == 122
+    assert whole.height + rej_whole.height == 251
 
 
 def test_values_in_many_spellings():
@@ -233,8 +233,8 @@ def test_values_in_many_spellings():
         ],
         ImportOptions(as_of=AS_OF),
     )
-    assert rejects.num_rows == 0
-    rows = table.to_pylist()
+    assert rejects.height == 0
+    rows = table.to_dicts()
     assert rows[0]["source_url"] == "http://example.com/a"
     assert rows[0]["target_url"] == "http://t.example.com/x"
     assert [r["nofollow"] for r in rows] == [True, None]
@@ -251,12 +251,12 @@ def test_records_with_wrong_json_types_are_rejected_by_index():
             {"target_url": "https://t.example.com/"},
         ]
     )
-    assert table["row"].to_pylist() == [0]
-    assert [(r["row"], r["field"]) for r in rejects.to_pylist()] == [
+    assert table["row"].to_list() == [0]
+    assert [(r["row"], r["field"]) for r in rejects.to_dicts()] == [
         (1, "source_url"),
         (2, "source_url"),
     ]
-    assert "expected a string, number or boolean, got list" in rejects.to_pylist()[0]["reason"]
+    assert "expected a string, number or boolean, got list" in rejects.to_dicts()[0]["reason"]
 
 
 def test_vendor_field_names_are_accepted_in_records():
@@ -271,8 +271,8 @@ def test_vendor_field_names_are_accepted_in_records():
             }
         ]
     )
-    assert rejects.num_rows == 0
-    row = table.to_pylist()[0]
+    assert rejects.height == 0
+    row = table.to_dicts()[0]
     assert (row["source_page_authority"], row["anchor_text"], row["nofollow"]) == (
         12.0,
         "hello",
@@ -297,7 +297,7 @@ def test_canonical_schema_documents_every_column():
     for name in schema.CANONICAL:
         assert f"`{name}`" in doc
     assert "Referring page URL" in doc and "Page ascore" in doc
-    assert pa.types.is_date(schema.arrow_type("first_seen"))
+    assert schema.polars_type("first_seen") == pl.Date
 
 
 def test_duplicates_are_flagged_across_chunks(tmp_path: Path):
@@ -310,7 +310,7 @@ def test_duplicates_are_flagged_across_chunks(tmp_path: Path):
     src.write_text("\n".join(lines) + "\n")
     links, _ = read_links(src, ImportOptions(chunk_rows=4))
     expected = [pairs.index(p) != i for i, p in enumerate(pairs)]
-    assert links["duplicate"].to_pylist() == expected
+    assert links["duplicate"].to_list() == expected
 
 
 def test_crawler_export_maps_position_dofollow_and_status():

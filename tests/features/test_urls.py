@@ -1,87 +1,134 @@
-"""The compiled URL and host passes give what their definitions give: ``split_urls`` what the
-``_URL_PARTS`` regular expression extracts, ``host_table`` what ``host_info`` (tldextract's
-Public Suffix List walk) says, value for value."""
+"""URLs and hosts: URL parts, sites on shared platforms, and public suffixes as tldextract
+(the maintained Public Suffix List library) reads them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
+import polars as pl
+import pytest
+import tldextract
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features import rx, urls
-from features.urls import TLD_CLASSES, host_info, host_table, split_urls
+from features.urls import TLD_CLASSES, ascii_host, host_frame, host_info, sites_of, with_url_parts
 from tests.features.test_properties import SETTINGS
-from tests.features.test_rx import strings
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def _assert_split_like_the_regex(arr: pa.Array) -> None:
-    got = split_urls(arr)
-    expected = rx.extract(arr, urls._URL_PARTS, small=-1)
-    expected["host"] = pc.utf8_lower(expected["host"])
-    for part in ("host", "path", "query"):
-        assert got[part].to_pylist() == expected[part].to_pylist(), part
+LIBRARY = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+)
 
 
-@SETTINGS
-@given(values=strings, skip=st.integers(min_value=0, max_value=3))
-def test_split_urls_agrees_with_the_regex(values, skip):
-    arr = pa.array(["https://pad.example/"] * skip + values, pa.string()).slice(skip)
-    _assert_split_like_the_regex(arr)
+def parts(*urls: str | None) -> list[tuple]:
+    frame = with_url_parts(pl.DataFrame({"u": list(urls)}, schema={"u": pl.String}), "u", "")
+    return frame.select("host", "path", "query").rows()
 
 
-def test_split_urls_on_edge_cases():
-    _assert_split_like_the_regex(
-        pa.array(
-            [
-                "https://www.Example.com/a/b?x=1#f",
-                "http://user:pw@host.com:8080/p?q",
-                "HTTP://[::1]:80/x",
-                "http://[abc/def",
-                None,
-                "ftp://x",
-                "nope",
-                "https://ÄBC.de/ä?ö#",
-                "a1+.-://h/p",
-                "http://h?q?r#s",
-                "http://:80",
-                "http://@/",
-                "",
-                "http://a@b@c/d",
-                "http://h:12ab/c",
-            ]
-        )
+def test_url_parts_on_edge_cases():
+    assert parts(
+        "https://www.Example.com/a/b?x=1#f",
+        "http://user:pw@host.com:8080/p?q",
+        "HTTP://[::1]:80/x",
+        "https://ÄBC.de/ä?ö#",
+        "http://h?q?r#s",
+        "http://h:12ab/c",
+        "https://only.host",
+        "nope",
+        "",
+        None,
+    ) == [
+        ("www.example.com", "/a/b", "x=1"),
+        ("host.com", "/p", "q"),
+        ("[::1]", "/x", ""),
+        ("äbc.de", "/ä", "ö"),
+        ("h", "", "q?r"),
+        ("h", "ab/c", ""),  # the port's digits go, what follows belongs to the path
+        ("only.host", "", ""),
+        (None, None, None),
+        (None, None, None),
+        (None, None, None),
+    ]
+
+
+def frame(*hosts: str) -> dict[str, dict]:
+    return {r["host"]: r for r in host_frame(pl.Series(list(hosts))).iter_rows(named=True)}
+
+
+def test_sites_brands_and_classes():
+    f = frame(
+        "news.example.co.uk",
+        "alice.blogspot.com",
+        "x.alice.blogspot.com",
+        "blogspot.com",
+        "bob.sites.google.com",
+        "deep.sub.best-cheap-links.xyz",
+        "www.ox.ac.uk",
+        "192.0.2.10",
+        "[2001:db8::1]",
+        "localhost",
+        "www.ck",
+        "foo.ck",
+        "a.b.city.kobe.jp",
     )
 
+    def described(host: str) -> tuple:
+        r = f[host]
+        return (
+            r["site"],
+            r["brand"],
+            TLD_CLASSES[int(r["tld_class"])],
+            r["shared_platform"],
+            r["ip_host"],
+            r["subdomain_depth"],
+        )
 
-def _assert_hosts_like_host_info(hosts: list[str]) -> None:
-    # padded past rx.SMALL: a few hosts take host_info itself, more take the compiled pass
-    hosts = hosts + [f"pad{i}.example.com" for i in range(rx.SMALL + 1)]
-    table = host_table(pa.array(hosts, pa.string()))
-    for i, h in enumerate(hosts):
-        ref = host_info(h)
-        assert (
-            table.site[i].as_py(),
-            table.brand[i].as_py(),
-            TLD_CLASSES[table.tld_class[i]],
-            bool(table.shared_platform[i]),
-            bool(table.is_ip[i]),
-            int(table.subdomain_depth[i]),
-            int(table.hyphens[i]),
-        ) == (
-            ref.site,
-            ref.brand,
-            ref.tld_class,
-            ref.shared_platform,
-            ref.is_ip,
-            ref.subdomain_depth,
-            ref.host.count("-"),
+    assert described("news.example.co.uk") == ("example.co.uk", "example", "country", 0, 0, 1)
+    assert described("alice.blogspot.com") == ("alice.blogspot.com", "alice", "generic", 1, 0, 0)
+    assert described("x.alice.blogspot.com")[:2] == ("alice.blogspot.com", "alice")
+    assert described("blogspot.com")[:2] == ("blogspot.com", "")  # the platform itself
+    assert described("bob.sites.google.com")[:2] == ("bob.sites.google.com", "bob")
+    assert described("deep.sub.best-cheap-links.xyz")[2:] == ("cheap", 0, 0, 2)
+    assert f["deep.sub.best-cheap-links.xyz"]["host_hyphens"] == 2
+    assert described("www.ox.ac.uk")[:3] == ("ox.ac.uk", "ox", "edu_gov")
+    assert described("192.0.2.10") == ("192.0.2.10", "", "generic", 0, 1, 0)
+    assert described("[2001:db8::1]")[4] == 1
+    assert described("localhost")[:2] == ("localhost", "localhost")  # no public suffix
+    assert described("www.ck")[:2] == ("www.ck", "www")  # exception rule !www.ck
+    assert described("foo.ck")[:2] == ("foo.ck", "")  # wildcard rule *.ck: foo.ck is a suffix
+    assert described("a.b.city.kobe.jp")[:2] == ("city.kobe.jp", "city")
+    assert host_info("ALICE.Blogspot.com.").site == "alice.blogspot.com"
+    assert not host_info("blogspot.com").registrable and host_info("example.com").registrable
+
+
+def test_international_hosts_are_read_as_punycode():
+    f = frame("bücher.example.de", "xn--bcher-kva.example.de")
+    assert f["bücher.example.de"]["site"] == "example.de"
+    assert f["bücher.example.de"]["subdomain_depth"] == 1
+    assert f["xn--bcher-kva.example.de"]["site"] == "example.de"
+
+
+def _assert_suffixes_like_tldextract(hosts: list[str]) -> None:
+    """Where no shared platform or IP address is involved, a host's suffix, brand and site are
+    tldextract's suffix, domain and registrable domain."""
+    got = frame(*hosts)
+    for h in hosts:
+        name = ascii_host(h)
+        r, ext = got[h], LIBRARY(name)
+        if r["ip_host"] or r["shared_platform"] and r["brand"] != ext.domain:
+            continue  # a platform subdomain is its own site: not tldextract's reading
+        assert (r["suffix"], r["brand"], r["site"]) == (
+            ext.suffix,
+            ext.domain,
+            ext.top_domain_under_public_suffix or name,
         ), h
+
+
+def test_every_public_suffix_rule_reads_as_tldextract_reads_it():
+    """Wildcard (``*.ck``) and exception (``!www.ck``) rules and private sections, for every
+    rule of the bundled list, bare and under one, two and three labels."""
+    hosts = []
+    for rule in sorted(LIBRARY.tlds):
+        plain = rule.replace("*", "wild").lstrip("!")
+        hosts += [plain, f"x.{plain}", f"www.y.x.{plain}", f"a-b.x.{plain}"]
+    _assert_suffixes_like_tldextract(hosts)
 
 
 label = st.one_of(
@@ -90,10 +137,10 @@ label = st.one_of(
 )
 suffix = st.sampled_from(
     [
-        "com", "co.uk", "uk", "ck", "www.ck", "kawasaki.jp", "city.kawasaki.jp", "blogspot.com",
-        "github.io", "sites.google.com", "google.com", "s3.amazonaws.com", "amazonaws.com",
-        "compute.amazonaws.com", "gov.uk", "edu", "ac.jp", "xyz", "shop", "de", "technology",
-        "platform.sh", "sch.uk", "xn--p1ai", "localhost", "1", "", "COM", "例え.jp",
+        "com", "co.uk", "uk", "ck", "www.ck", "kawasaki.jp", "city.kawasaki.jp", "google.com",
+        "s3.amazonaws.com", "amazonaws.com", "compute.amazonaws.com", "gov.uk", "edu", "ac.jp",
+        "xyz", "shop", "de", "technology", "platform.sh", "sch.uk", "xn--p1ai", "localhost",
+        "1", "", "COM", "例え.jp",
     ]
 )  # fmt: skip
 host = st.builds(
@@ -105,28 +152,12 @@ host = st.builds(
 
 
 @SETTINGS
-@given(st.lists(host, min_size=1, max_size=20))
-def test_host_table_agrees_with_host_info(hosts):
-    _assert_hosts_like_host_info(hosts)
+@given(st.lists(host, min_size=1, max_size=20, unique=True))
+def test_generated_hosts_read_as_tldextract_reads_them(hosts):
+    _assert_suffixes_like_tldextract(hosts)
 
 
-def test_host_table_on_every_public_suffix_rule():
-    """Wildcard (``*.ck``) and exception (``!www.ck``) rules, private sections, platforms."""
-    rules = urls._EXTRACT._get_tld_extractor().tlds_incl_private
-    hosts = []
-    for rule in sorted(rules):
-        plain = rule.replace("*", "wild").lstrip("!")
-        hosts += [plain, f"x.{plain}", f"www.y.x.{plain}", f"a-b.x.{plain}"]
-    _assert_hosts_like_host_info(hosts)
-
-
-def test_host_table_on_the_hosts_of_vendor_fixtures():
-    hosts: set[str] = set()
-    for path in sorted(FIXTURES.glob("*.csv")):
-        table = pacsv.read_csv(path)
-        for name in table.column_names:
-            if pa.types.is_string(table[name].type):
-                parts = split_urls(table[name].combine_chunks())
-                hosts.update(h for h in parts["host"].to_pylist() if h)
-    assert len(hosts) > 10
-    _assert_hosts_like_host_info(sorted(hosts))
+@pytest.mark.parametrize("n", [1, 3])
+def test_sites_of_urls(n):
+    urls = pl.Series(["https://a.b.example.com/x", "nope", None, "http://bob.wordpress.com/"] * n)
+    assert sites_of(urls).to_list() == ["example.com", None, None, "bob.wordpress.com"] * n

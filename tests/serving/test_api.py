@@ -26,7 +26,7 @@ LINK = {
 
 
 def sample_links(n: int) -> list[dict]:
-    rows = generate(n, seed=31, as_of=AS_OF).to_pylist()
+    rows = generate(n, seed=31, as_of=AS_OF).to_dicts()
     keep = (
         "source_url",
         "target_url",
@@ -61,7 +61,7 @@ def test_scores_agree_with_the_adapter_called_directly(server):
     with server.client() as c:
         body = c.post("/score", json={"links": links}).json()
     table, rejects = from_records(links)
-    assert rejects.num_rows == 0
+    assert rejects.height == 0
     direct = LinkModel.load().score(table, Profile())
     got = np.array([r["spam_probability"] for r in body["results"]])
     assert np.allclose(got, np.round(direct.probability, 6), atol=1e-6)

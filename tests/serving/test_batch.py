@@ -3,8 +3,10 @@ output, disavow rules, the report."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
+import polars as pl
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -28,7 +30,7 @@ def export(tmp_path_factory) -> Path:
     """An Ahrefs-style export of 2,500 generated links with a few bad rows mixed in."""
     path = tmp_path_factory.mktemp("export") / "ahrefs.csv"
     table = to_ahrefs(generate(2500, seed=44, as_of=AS_OF, targets=2, vendor="ahrefs"))
-    pacsv.write_csv(table, path)
+    table.write_csv(path, quote_style="always")
     lines = path.read_text().splitlines()
     lines.insert(10, lines[5].replace("https://", "javascript:", 1))  # bad URL
     lines.insert(700, '"x","y"')  # wrong number of fields
@@ -91,7 +93,7 @@ def test_explain_flagged_and_none(export: Path, tmp_path: Path, model):
 
 def test_resume_refuses_a_changed_input(tmp_path: Path, model):
     src = tmp_path / "links.csv"
-    pacsv.write_csv(generate(300, seed=46, as_of=AS_OF), src)
+    generate(300, seed=46, as_of=AS_OF).write_csv(src)
     out = tmp_path / "scored.csv"
     work = out.with_name(f".{out.name}.linksift-work")
     work.mkdir()
@@ -102,7 +104,7 @@ def test_resume_refuses_a_changed_input(tmp_path: Path, model):
 
 def test_unwritable_output_is_a_clear_error_and_leaves_nothing(tmp_path: Path, model):
     src = tmp_path / "links.csv"
-    pacsv.write_csv(generate(200, seed=47, as_of=AS_OF), src)
+    generate(200, seed=47, as_of=AS_OF).write_csv(src)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the output folder should be")
     with pytest.raises(BatchError, match="cannot write"):
@@ -127,8 +129,8 @@ def test_csv_output_neutralises_formula_injection(tmp_path: Path, model):
         "https://a.example.com/x,https://t.example.com/,\"=cmd|' /C calc'!A0\",@SUM(1+1)\n"
     )
     score_file(src, tmp_path / "out.csv", model, opts())
-    text = (tmp_path / "out.csv").read_text()
-    assert "\"'=cmd|" in text and "\"'@SUM" in text
+    (row,) = csv.DictReader((tmp_path / "out.csv").open(newline=""))
+    assert row["anchor_text"] == "'=cmd|' /C calc'!A0" and row["source_title"] == "'@SUM(1+1)"
     score_file(src, tmp_path / "out.parquet", model, opts())
     row = pq.read_table(tmp_path / "out.parquet").to_pylist()[0]
     assert row["anchor_text"].startswith("=cmd")  # Parquet keeps the value as it is
@@ -158,9 +160,7 @@ def test_disavow_file_validates_and_follows_the_rules():
     add("https://bob.wordpress.com/x", "spam", sitewide=True)
     add("http://203.0.113.7/x", "spam", sitewide=True)  # IPs are listed as URLs
     add("https://ok.example.org/x", "review", 0.5)  # review is not disavowed
-    import pyarrow as pa
-
-    sites = disavow.collect([pa.Table.from_pylist(rows)])
+    sites = disavow.collect([pl.DataFrame(rows)])
     made = disavow.build(sites)
     lines = [ln for ln in made.text.splitlines() if ln and not ln.startswith("#")]
     assert "domain:example.xyz" in lines and "domain:alice.blogspot.com" in lines

@@ -167,7 +167,7 @@ def _score_cmd(src: Path, out: Path, chunk_rows: int) -> list[str]:
 @pytest.fixture(scope="module")
 def big_input(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("kill") / "links.csv"
-    pacsv.write_csv(generate(30_000, seed=61, as_of=AS_OF), src)
+    generate(30_000, seed=61, as_of=AS_OF).write_csv(src)
     return src
 
 
@@ -220,7 +220,7 @@ def test_kill_at_any_moment_then_resume_gives_every_row_once(
 
 def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_output(tmp_path: Path):
     src = tmp_path / "links.csv"
-    pacsv.write_csv(generate(20_000, seed=62, as_of=AS_OF), src)
+    generate(20_000, seed=62, as_of=AS_OF).write_csv(src)
     out = tmp_path / "scored.csv"
     limit = 2 * 1024 * 1024  # every file this process writes is capped at 2 MB: the disk "fills"
 

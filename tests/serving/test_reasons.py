@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
+import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,12 +42,12 @@ def test_reasons_quote_each_rows_own_anchor():
     X[:, col] = 2.0
     contributions = np.zeros((4, len(spec.NAMES) + 1))
     contributions[:, col] = 1.0
-    anchors = pa.array(["cheap pills", None, "cheap pills", "casino bonus"])
+    anchors = pl.Series(["cheap pills", None, "cheap pills", "casino bonus"])
     reasons = top_reasons(contributions, X, anchors)
     texts = reasons.text[:, 0].tolist()
     expected = [
-        spec.describe(spec.FEATURES[col], 2.0, {"anchor_text": a}) for a in anchors.to_pylist()
+        spec.describe(spec.FEATURES[col], 2.0, {"anchor_text": a}) for a in anchors.to_list()
     ]
     assert texts == expected
     assert texts[0] == texts[2] != texts[3]
-    assert reasons.labelled(0).to_pylist() == [f"{t} (+1.0)" for t in expected]
+    assert reasons.labelled(0).to_list() == [f"{t} (+1.0)" for t in expected]

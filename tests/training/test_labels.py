@@ -45,7 +45,7 @@ def test_export_is_a_trainable_canonical_file(tmp_path: Path):
     assert export_csv(store, out) == 2
     data = load_labeled(out, AS_OF)
     assert sorted(data.y.tolist()) == [0, 1]
-    assert data.links["nofollow"].to_pylist() == [True, True]
+    assert data.links["nofollow"].to_list() == [True, True]
 
 
 def _writer(url: str, worker: int, n: int) -> None:

@@ -47,13 +47,13 @@ def test_contradicting_labels_move_scores_the_labelled_way_and_rollback_restores
     before = probabilities(uri, "models:/linksift@champion", world)
     spammy = np.flatnonzero(before > 0.9)[:40]
     store = LabelStore(f"sqlite:///{world['root'] / 'labels.db'}")
-    for row in links.take(spammy).to_pylist():
+    for row in links[spammy].to_dicts():
         store.add(row, "good", reviewer="tester", model_version="v1")
     summary = retrain(SAMPLE, store, SMALL, Thresholds(), tracking_uri=uri, as_of=AS_OF)
     assert summary.reviewed == 40 and summary.reviewed_held_out > 0
     version = summary.logged.version
     after = probabilities(uri, f"models:/linksift/{version}", world)
-    ids = np.asarray(links["link_id"].to_pylist())
+    ids = np.asarray(links["link_id"].to_list())
     trained = np.isin(ids[spammy], summary.trained_link_ids)
     assert trained.sum() >= 10
     moved = after[spammy][trained] - before[spammy][trained]
@@ -76,7 +76,7 @@ def test_contradicting_labels_move_scores_the_labelled_way_and_rollback_restores
 
 def test_a_worse_challenger_is_not_promoted_and_says_why(world):
     store = LabelStore(f"sqlite:///{world['root'] / 'labels2.db'}")
-    store.add(world["links"].to_pylist()[0], "spam")
+    store.add(world["links"].to_dicts()[0], "spam")
     weak = TrainConfig(n_estimators=1, num_leaves=2, max_depth=1)
     summary = retrain(SAMPLE, store, weak, Thresholds(), tracking_uri=world["uri"], as_of=AS_OF)
     assert not summary.logged.promoted

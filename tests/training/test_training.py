@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 import pytest
 
 from features import artifact
@@ -34,12 +33,12 @@ def trained():
 
 def test_generator_writes_canonical_rows_with_every_archetype():
     table = generate(3000, seed=2, as_of=AS_OF)
-    assert set(pc.unique(table["archetype"]).to_pylist()) == set(ARCHETYPES)
-    assert set(pc.unique(table["label"]).to_pylist()) == {"good", "spam"}
+    assert set(table["archetype"].unique()) == set(ARCHETYPES)
+    assert set(table["label"].unique()) == {"good", "spam"}
     # vendors leave fields empty the way real exports do
-    rows = table.to_pylist()
+    rows = table.to_dicts()
     semrush = [r for r in rows if r["vendor"] == "semrush"]
-    gsc = generate(100, seed=2, as_of=AS_OF, vendor="gsc").to_pylist()
+    gsc = generate(100, seed=2, as_of=AS_OF, vendor="gsc").to_dicts()
     assert semrush and all(r["source_traffic"] is None for r in semrush)
     assert all(r["source_page_authority"] is not None for r in semrush)
     assert all(r["source_domain_created"] is None for r in rows if r["vendor"] != "crawler")
@@ -49,8 +48,8 @@ def test_generator_writes_canonical_rows_with_every_archetype():
 
 def test_grouped_split_keeps_each_site_in_one_part_and_puts_the_newest_in_test():
     table = generate(4000, seed=5, as_of=AS_OF)
-    sites = sites_of(table["source_url"])
-    days = np.asarray(table["first_seen"].cast(pa.int32()).to_numpy(zero_copy_only=False), float)
+    sites = sites_of(table["source_url"]).to_numpy()
+    days = table["first_seen"].cast(pl.Int32).cast(pl.Float64).to_numpy()
     parts = grouped_split(sites, days, {"valid": 0.1, "calibration": 0.1, "test": 0.15})
     seen: dict[str, str] = {}
     for name, idx in parts.items():
@@ -192,7 +191,7 @@ def test_shipped_default_model_loads_and_scores():
     table = generate(300, seed=8, as_of=AS_OF)
     p = scorer.probability(extract(table, as_of=AS_OF))
     assert p.shape == (300,) and np.all((p >= 0) & (p <= 1))
-    spam = np.asarray(table["label"].to_pylist()) == "spam"
+    spam = np.asarray(table["label"].to_list()) == "spam"
     assert p[spam].mean() > p[~spam].mean() + 0.3
 
 
@@ -211,8 +210,8 @@ def test_settings_file_errors_name_the_key(tmp_path: Path):
 
 def test_labels_as_zero_one_and_unlabeled_rows_skipped():
     table = generate(400, seed=3, as_of=AS_OF)
-    labels = table["label"].to_pylist()
+    labels = table["label"].to_list()
     labels[0] = None
-    table = table.set_column(table.column_names.index("label"), "label", pa.array(labels))
+    table = table.with_columns(pl.Series("label", labels, dtype=pl.String))
     data = labeled_from_table(table)
     assert len(data) == 399 and data.skipped == 1
