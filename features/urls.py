@@ -293,9 +293,7 @@ def host_frame(hosts: pl.Series) -> pl.DataFrame:
     # dots, case and punycode in Python, for the few hosts that need it (international names)
     plain = pl.col("host").str.contains(r"^[a-z0-9_-]([a-z0-9._-]*[a-z0-9_-])?$")
     odd = distinct.filter(~plain)["host"].to_list()
-    names = distinct.with_columns(
-        name=pl.col("host").replace({h: ascii_host(h) for h in odd})
-    )
+    names = distinct.with_columns(name=pl.col("host").replace({h: ascii_host(h) for h in odd}))
     ips = [
         h for h in names.filter(pl.col("name").str.contains(r"^[0-9.]+$|:"))["name"] if _is_ip(h)
     ]

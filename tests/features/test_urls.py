@@ -112,7 +112,7 @@ def _assert_suffixes_like_tldextract(hosts: list[str]) -> None:
     for h in hosts:
         name = ascii_host(h)
         r, ext = got[h], LIBRARY(name)
-        if r["ip_host"] or r["shared_platform"] and r["brand"] != ext.domain:
+        if r["ip_host"] or (r["shared_platform"] and r["brand"] != ext.domain):
             continue  # a platform subdomain is its own site: not tldextract's reading
         assert (r["suffix"], r["brand"], r["site"]) == (
             ext.suffix,
