@@ -92,18 +92,27 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     """What a table of canonical links says about itself (``facts_schema``), one row per link.
 
     In stages, each computed once: URLs split (targets once per distinct URL), what each
-    distinct host means (``urls.host_frame``), the words of the page, the anchor and the
-    source host; then every fact as a column expression of those."""
+    distinct host means (``urls.host_frame``, joined on narrow key columns), the words of the
+    page, the anchor and the source host; then every fact as a column expression of those."""
     used = [c for c in schema.CANONICAL if c not in ("label", "source_language")]
     links = with_url_parts(links.select(used), "source_url", "source_")
     targets = with_url_parts(links.select(pl.col("target_url").unique()), "target_url", "target_")
-    source_hosts = host_frame(links["source_host"]).rename(
-        {"host": "source_host", "site": "source_site"}
-    )
-    target_hosts = host_frame(targets["target_host"]).select(
-        pl.col("host").alias("target_host"),
-        pl.col("site").alias("target_site"),
-        pl.col("brand").alias("target_brand"),
+    targets = targets.join(
+        host_frame(targets["target_host"]).select(
+            target_host="host", target_site="site", target_brand="brand"
+        ),
+        on="target_host",
+        how="left",
+    ).select("target_url", "target_path", "target_site", "target_brand")
+    source_hosts = host_frame(links["source_host"]).drop("brand")
+    keys = (
+        links.select("source_host", "target_url")
+        .join(
+            source_hosts, left_on="source_host", right_on="host", how="left", maintain_order="left"
+        )
+        .join(targets, on="target_url", how="left", maintain_order="left")
+        .drop("source_host", "target_url")
+        .rename({"site": "source_site"})
     )
     page = pl.concat_str(
         [
@@ -112,18 +121,16 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         ],
         separator=" ",
     )
+    content = pl.col("page_content")
     return (
-        links.lazy()
-        .join(targets.lazy(), on="target_url", how="left", maintain_order="left")
-        .join(
-            source_hosts.lazy().drop("brand"), on="source_host", how="left", maintain_order="left"
-        )
-        .join(target_hosts.lazy(), on="target_host", how="left", maintain_order="left")
+        pl.concat([links, keys], how="horizontal")
+        .lazy()
         .with_columns(
             page=text.tokens(page),
             anchor_tokens=text.tokens(pl.col("anchor_text")),
             host_words=text.tokens(pl.col("source_host").fill_null("")),
         )
+        .with_columns(page_content=text.content_words(pl.col("page")))
         .select(
             *_ages(as_of),
             *_placement(),
@@ -138,11 +145,9 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
             pl.col("anchor_text").alias("anchor"),
             _anchor_key().alias("anchor_key"),
             # each row's distinct content words (the page's and its host's), for relevance
-            text.content_words(pl.col("page"))
-            .list.set_union(text.content_words(pl.col("host_words")))
-            .alias("words"),
+            content.list.set_union(text.content_words(pl.col("host_words"))).alias("words"),
             # its distinct topical words (the page's and its anchor's), for the target's terms
-            text.topical_words(pl.col("page"))
+            text.topical_words(content)
             .list.set_union(text.topical_words(pl.col("anchor_tokens")).fill_null([]))
             .alias("topical"),
         )
@@ -432,20 +437,23 @@ def feature_table(
     measured = (
         rows.lazy()
         .with_columns(n_words=pl.col("words").list.len())
-        .drop("words", "topical")
+        .drop("words", "topical", strict=False)
         .join(hits.lazy(), on="link", how="left", maintain_order="left")
         .join(anchor_types.lazy(), on=["anchor", "target"], how="left", maintain_order="left")
         .join(
-            _links(profile.sites, "site_links"), on="source_site", how="left", maintain_order="left"
+            _counts(profile.sites, rows, "site"),
+            on="source_site",
+            how="left",
+            maintain_order="left",
         )
         .join(
-            _links(profile.targets, "target_links"),
+            _counts(profile.targets, rows, "target"),
             on="target_site",
             how="left",
             maintain_order="left",
         )
         .join(
-            _links(profile.anchors, "anchor_links"),
+            _counts(profile.anchors, rows, "anchor"),
             on="anchor_key",
             how="left",
             maintain_order="left",
@@ -461,8 +469,13 @@ def feature_table(
     return measured.select(profiled.get(n, pl.col(n)).alias(n) for n in spec.NAMES).collect()
 
 
-def _links(counts: pl.DataFrame, name: str) -> pl.LazyFrame:
-    return counts.lazy().rename({"links": name})
+def _counts(counts: pl.DataFrame, rows: pl.DataFrame, name: str) -> pl.LazyFrame:
+    """The ``counts`` of the keys ``rows`` has, as ``{name}_links``: a profile of a million
+    links has hundreds of thousands of sites, and matching them against a chunk's keys first
+    halves the join's cost."""
+    key = counts.columns[0]
+    found = counts.join(rows.select(pl.col(key).unique()), on=key, how="semi")
+    return found.lazy().rename({"links": f"{name}_links"})
 
 
 def matrix(table: pl.DataFrame) -> np.ndarray:

@@ -99,7 +99,7 @@ def content_words(words: pl.Expr) -> pl.Expr:
 
 
 def topical_words(words: pl.Expr) -> pl.Expr:
-    """The distinct topical words of each list of words."""
+    """The distinct topical words of each list of words (of content words, or any)."""
     return words.list.eval(pl.element().filter(is_topical(pl.element()))).list.unique()
 
 

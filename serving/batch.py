@@ -390,7 +390,7 @@ def import_and_profile(
         chunk, partial, facts = pending.popleft().result()
         chunk = importer.mark_duplicates(chunk)
         _atomic_ipc(chunk.rejects, work.rejects(i))
-        _atomic_ipc(facts, work.facts(i))
+        _atomic_ipc(facts.drop("topical"), work.facts(i))  # its words counted: not needed again
         _atomic_ipc(chunk.links, work.canonical(i))
         parts.append(partial)
         if len(parts) >= 8:  # keep the partial profiles few: add them up as they come
