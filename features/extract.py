@@ -359,12 +359,6 @@ class Profile:
         """A target site's topical terms, sorted."""
         return sorted(self.terms.filter(pl.col("target_site") == site)["term"].to_list())
 
-    def count(self, part: str, key: str) -> int:
-        """One key's link count in ``sites``, ``targets`` or ``anchors`` (0 when absent)."""
-        frame = getattr(self, part)
-        found = frame.filter(pl.col(frame.columns[0]) == key)["links"]
-        return int(found[0]) if len(found) else 0
-
     def tables(self) -> dict[str, pl.DataFrame]:
         return {name: getattr(self, name) for name in _COUNTS}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -415,46 +414,3 @@ def check_compatible(saved: dict[str, Any]) -> None:
         f"({saved.get('fingerprint')}), this linksift computes v{VERSION} "
         f"({current['fingerprint']}): " + "; ".join(detail) + ". Retrain the model."
     )
-
-
-def format_value(feature: Feature, value: float) -> str:
-    """A feature value in words for reasons ("14 years", "35%", "1,200")."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "unknown"
-    if feature.dtype == "category":
-        return feature.categories[int(value)]
-    if feature.dtype == "bool":
-        return "true" if value >= 0.5 else "false"
-    if feature.fmt == "pct":
-        return f"{value * 100:.0f}%"
-    if feature.fmt == "age":
-        days = float(value)
-        if days < 60:
-            return f"{days:.0f} day" + ("" if round(days) == 1 else "s")
-        if days < 730:
-            return f"{days / 30.44:.0f} months"
-        return f"{days / 365.25:.0f} years"
-    if feature.fmt == "float1":
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe(feature: Feature, value: float, fields: dict[str, Any] | None = None) -> str:
-    """One reason in plain words, from the feature's template and the link's real values."""
-    text = format_value(feature, value)
-    if text == "unknown":
-        return f"{feature.label} unknown"
-    template = feature.template
-    if isinstance(template, dict):
-        template = template[text]
-    values = {k: _short(v) for k, v in (fields or {}).items()}
-    values["value"] = text
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return f"{feature.label}: {text}"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import idna
@@ -29,36 +28,14 @@ _PUBLIC_ONLY = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False
 )
 
-SHARED_PLATFORMS = (
-    "blogspot.com",
-    "wordpress.com",
-    "github.io",
-    "tumblr.com",
-    "medium.com",
-    "wixsite.com",
-    "weebly.com",
-    "livejournal.com",
-    "substack.com",
-    "netlify.app",
-    "vercel.app",
-    "herokuapp.com",
-    "web.app",
-    "firebaseapp.com",
-    "pages.dev",
-    "wikidot.com",
-    "over-blog.com",
-    "jimdosite.com",
-    "webnode.page",
-    "site123.me",
-    "strikingly.com",
-    "blogger.com",
-    "typepad.com",
-    "hatenablog.com",
-    "sites.google.com",
-    "notion.site",
-    "gitbook.io",
-    "ucoz.ru",
-    "narod.ru",
+SHARED_PLATFORMS = tuple(
+    """
+    blogspot.com wordpress.com github.io tumblr.com medium.com wixsite.com weebly.com
+    livejournal.com substack.com netlify.app vercel.app herokuapp.com web.app firebaseapp.com
+    pages.dev wikidot.com over-blog.com jimdosite.com webnode.page site123.me strikingly.com
+    blogger.com typepad.com hatenablog.com sites.google.com notion.site gitbook.io ucoz.ru
+    narod.ru
+    """.split()
 )
 """Roots whose subdomains belong to different people. Never disavowed as a whole."""
 
@@ -125,26 +102,6 @@ def normalized_url(host: pl.Expr, path: pl.Expr, query: pl.Expr) -> pl.Expr:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class HostInfo:
-    """What linksift derives from one host name (see ``host_frame``)."""
-
-    host: str
-    site: str
-    suffix: str
-    brand: str
-    subdomain_depth: int
-    is_ip: bool
-    shared_platform: bool
-    tld_class: str
-
-    @property
-    def registrable(self) -> bool:
-        """Can the site stand for a whole domain (``domain:site``)? Not an IP address, a
-        public suffix or a shared platform's root."""
-        return bool(self.brand) and not self.is_ip and self.site != self.suffix
-
-
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 
@@ -178,26 +135,33 @@ def _suffix_table() -> pl.DataFrame:
 
     Rules come from tldextract's bundled snapshot through its public ``tlds`` (private-section
     rules are those only the extractor that includes them lists); labels are punycode."""
-    private = set(_EXTRACT.tlds) - set(_PUBLIC_ONLY.tlds)
-    entries: dict[str, dict[str, bool]] = {}
-
-    def entry(key: str) -> dict[str, bool]:
-        return entries.setdefault(key, dict.fromkeys(_SUFFIX_FLAGS, False))
-
-    for rule in _EXTRACT.tlds:
-        labels = [_ascii(label) for label in rule.split(".")]
-        for k in range(1, len(labels) + 1):
-            entry(".".join(labels[-k:]))["node"] = True
-        name, parent = ".".join(labels), ".".join(labels[1:])
-        entry(name).update(rule=True, rule_private=rule in private)  # a label spelled "*" too
-        if labels[0] == "*":
-            entry(parent).update(wild=True, wild_private=rule in private)
-        elif labels[0].startswith("!"):
-            entry(name.removeprefix("!"))["exception"] = True
-    return pl.DataFrame(
-        [{"suffix": key, **flags} for key, flags in entries.items()],
-        schema={"suffix": pl.String, **dict.fromkeys(_SUFFIX_FLAGS, pl.Boolean)},
+    international = {
+        rule: ".".join(_ascii(label) for label in rule.split("."))
+        for rule in _EXTRACT.tlds
+        if not rule.isascii()
+    }
+    rules = pl.DataFrame({"rule": _EXTRACT.tlds}).with_columns(
+        private=~pl.col("rule").is_in(_PUBLIC_ONLY.tlds),
+        name=pl.col("rule").replace(international),
     )
+    labels = pl.col("name").str.split(".")
+    nodes = (  # every trailing part of every rule
+        rules.select(labels=labels, k=pl.int_ranges(1, labels.list.len() + 1))
+        .explode("k")
+        .select(suffix=pl.col("labels").list.slice(-pl.col("k")).list.join("."), node=True)
+    )
+    wild = rules.filter(pl.col("name").str.starts_with("*."))
+    exception = rules.filter(pl.col("name").str.starts_with("!"))
+    flags = pl.concat(
+        [
+            nodes,
+            rules.select(suffix="name", rule=True, rule_private="private"),
+            wild.select(suffix=pl.col("name").str.slice(2), wild=True, wild_private="private"),
+            exception.select(suffix=pl.col("name").str.slice(1), exception=True),
+        ],
+        how="diagonal",
+    )
+    return flags.group_by("suffix").agg(pl.col(f).fill_null(False).any() for f in _SUFFIX_FLAGS)
 
 
 _SUFFIX_FLAGS = ("node", "rule", "rule_private", "wild", "wild_private", "exception")
@@ -352,7 +316,7 @@ def host_frame(hosts: pl.Series) -> pl.DataFrame:
         .otherwise(pl.lit("new_generic"))
     )
     walked = (
-        _walk(names.filter(~pl.col("name").is_in(ips)))
+        _walk(names.filter(~pl.col("name").is_in(ips)).select("name").unique())
         .with_columns(suffix=suffix, registrable=registrable, root=root)
         .with_columns(domain=domain, left=left_of_domain)
         .select(
@@ -399,22 +363,6 @@ def host_frame(hosts: pl.Series) -> pl.DataFrame:
             host_hyphens=pl.col("name").str.count_matches("-", literal=True).cast(pl.Float64)
         )
         .select(HOST_SCHEMA.keys())
-    )
-
-
-@lru_cache(maxsize=65_536)
-def host_info(host: str) -> HostInfo:
-    """``host_frame`` of one host, for the few values looked at one by one."""
-    row = host_frame(pl.Series([host], dtype=pl.String)).row(0, named=True)
-    return HostInfo(
-        ascii_host(host),
-        row["site"],
-        row["suffix"],
-        row["brand"],
-        int(row["subdomain_depth"]),
-        bool(row["ip_host"]),
-        bool(row["shared_platform"]),
-        TLD_CLASSES[int(row["tld_class"])],
     )
 
 

@@ -66,7 +66,8 @@ def import_(
     ] = None,
 ) -> None:
     """Read an export, map it to the canonical link table, validate it, write Parquet."""
-    from features.importers import ImportOptions, InputError, import_file
+    from features.importers import ImportOptions, InputError
+    from serving.batch import import_file
 
     try:
         summary = import_file(

@@ -287,14 +287,8 @@ class WorkFolder:
     def aggregate(self, i: int) -> Path:
         return self.dir / f"report-{i:06d}.json"
 
-    def sample(self, i: int) -> Path:
-        return self.dir / f"sample-{i:06d}.npy"
-
     def save(self, i: int, result: ChunkResult) -> None:
         _atomic_write(self.aggregate(i), json.dumps(result.aggregate).encode())
-        tmp = self.sample(i).with_name(self.sample(i).name + ".tmp.npy")
-        np.save(tmp, result.sample)
-        os.replace(tmp, self.sample(i))
         _atomic_ipc(result.scores, self.part(i))  # written last: its presence means "done"
         self.facts(i).unlink(missing_ok=True)  # scored: its facts are not needed again
 
@@ -415,7 +409,6 @@ class ChunkResult:
 
     scores: pl.DataFrame
     aggregate: dict
-    sample: np.ndarray
 
 
 def score_chunk(
@@ -424,7 +417,6 @@ def score_chunk(
     facts: pl.DataFrame,
     profile: Profile,
     options: BatchOptions,
-    index: int,
 ) -> ChunkResult:
     scores = model.score(
         links,
@@ -435,8 +427,8 @@ def score_chunk(
         keep_contributions=options.explain != "none",
         parallel=options.threads <= 1,  # with several threads, each chunk keeps to its own
     )
-    aggregate, sample = report.chunk_aggregate(links, scores, seed=index)
-    return ChunkResult(score_columns(links.height, scores, model.model_version), aggregate, sample)
+    aggregate = report.chunk_aggregate(links, scores)
+    return ChunkResult(score_columns(links.height, scores, model.model_version), aggregate)
 
 
 def _score_job(
@@ -444,7 +436,7 @@ def _score_job(
 ) -> None:
     """Score chunk ``i`` from the work folder and save it there."""
     links, facts = _read_ipc(work.canonical(i)), _read_ipc(work.facts(i))
-    work.save(i, score_chunk(model, links, facts, profile, options, i))
+    work.save(i, score_chunk(model, links, facts, profile, options))
 
 
 class _Pool:
@@ -558,19 +550,10 @@ def _score_file(
             merged = report.merge(
                 [json.loads(work.aggregate(i).read_text()) for i in range(n_chunks)]
             )
-            sample = np.vstack(
-                [np.load(work.sample(i)) for i in range(n_chunks)] or [np.zeros((0, 1))]
-            )
-            if len(sample) > report.SAMPLE_PER_CHUNK * 5:
-                keep = np.random.default_rng(0).choice(
-                    len(sample), report.SAMPLE_PER_CHUNK * 5, replace=False
-                )
-                sample = sample[keep]
             page = report.render(
                 summary,
                 merged,
                 disavow.sites_table(sites),
-                sample,
                 model.describe(),
                 model.scorer.artifact.card_md,
             )
@@ -650,6 +633,75 @@ def _empty_output() -> pl.DataFrame:
 
 def summary_json(summary: BatchSummary) -> str:
     return json.dumps({**asdict(summary), "rate": summary.rate}, indent=1)
+
+
+# ------------------------------------------------------------------------------------------------
+# import only
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportSummary:
+    """What ``import_file`` did, for the person who ran it."""
+
+    input: Path
+    format: str
+    output: Path
+    rejects_path: Path | None
+    read: int = 0
+    kept: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+    def text(self) -> str:
+        lines = [
+            f"{self.input}: {self.format} export",
+            f"  rows read   {self.read:>10,}",
+            f"  kept        {self.kept:>10,}  → {self.output}",
+            f"  rejected    {self.rejected:>10,}"
+            + (f"  → {self.rejects_path}" if self.rejects_path else ""),
+        ]
+        if self.duplicates:
+            lines.append(f"  duplicates  {self.duplicates:>10,}  (kept, flagged in 'duplicate')")
+        return "\n".join(lines)
+
+
+def import_file(
+    path: str | Path,
+    output: str | Path,
+    options: ImportOptions | None = None,
+    rejects_path: str | Path | None = None,
+) -> ImportSummary:
+    """``linksift import``: any export to canonical Parquet, rejected rows to
+    ``OUTPUT.rejects.csv``; both written as the scored output is (renamed when complete)."""
+    output = Path(output)
+    rejects_path = Path(rejects_path) if rejects_path else output.with_suffix(".rejects.csv")
+    importer = Importer(path, options)
+    summary = ImportSummary(Path(path), importer.format, output, None)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    writer, rejects_writer = _Writer(output), _Writer(rejects_path)
+    try:
+        for chunk in importer.chunks():
+            writer.write(chunk.links)
+            summary.kept += chunk.links.height
+            summary.duplicates += int(chunk.links["duplicate"].sum())
+            if chunk.rejects.height:
+                rejects_writer.write(chunk.rejects)
+                summary.rejected += chunk.rejects.height
+        if writer.schema is None:
+            writer.write(pl.DataFrame(schema=schema.canonical_schema()))
+        writer.close()
+        rejects_writer.close()
+    except BaseException:
+        writer.abort()
+        rejects_writer.abort()
+        raise
+    summary.read = summary.kept + summary.rejected
+    if rejects_writer.schema is not None:
+        summary.rejects_path = rejects_path
+    else:
+        rejects_path.unlink(missing_ok=True)
+    return summary
 
 
 __all__ = ["BatchError", "BatchOptions", "BatchSummary", "InputError", "score_file"]

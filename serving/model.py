@@ -24,7 +24,7 @@ import polars as pl
 from features import spec
 from features.artifact import ModelLoadError, Scorer, find_folder
 from features.extract import Profile, extract, feature_table, matrix
-from serving.reasons import Reasons, top_reasons
+from serving.reasons import Reasons, describe, format_value, top_reasons
 from serving.treeshap import FastTreeShap, on_all_cores
 
 Explain = Literal["all", "flagged", "none"]
@@ -288,8 +288,8 @@ class LinkModel:
                     "feature": spec.NAMES[j],
                     "label": spec.FEATURES[j].label,
                     "value": None if np.isnan(x[j]) else float(x[j]),
-                    "shown": spec.format_value(spec.FEATURES[j], x[j]),
-                    "text": spec.describe(spec.FEATURES[j], x[j], {"anchor_text": anchor}),
+                    "shown": format_value(spec.FEATURES[j], x[j]),
+                    "text": describe(spec.FEATURES[j], x[j], {"anchor_text": anchor}),
                     "contribution": float(c[j]),
                 }
                 for j in order

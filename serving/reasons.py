@@ -6,12 +6,58 @@ distinct combination is rendered once from the spec's template and spread back t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from features import spec
+
+
+def format_value(feature: spec.Feature, value: float) -> str:
+    """A feature value in words for reasons ("14 years", "35%", "1,200")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unknown"
+    if feature.dtype == "category":
+        return feature.categories[int(value)]
+    if feature.dtype == "bool":
+        return "true" if value >= 0.5 else "false"
+    if feature.fmt == "pct":
+        return f"{value * 100:.0f}%"
+    if feature.fmt == "age":
+        days = float(value)
+        if days < 60:
+            return f"{days:.0f} day" + ("" if round(days) == 1 else "s")
+        if days < 730:
+            return f"{days / 30.44:.0f} months"
+        return f"{days / 365.25:.0f} years"
+    if feature.fmt == "float1":
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(feature: spec.Feature, value: float, fields: dict[str, Any] | None = None) -> str:
+    """One reason in plain words, from the feature's template and the link's real values."""
+    text = format_value(feature, value)
+    if text == "unknown":
+        return f"{feature.label} unknown"
+    template = feature.template
+    if isinstance(template, dict):
+        template = template[text]
+    values = {k: _short(v) for k, v in (fields or {}).items()}
+    values["value"] = text
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return f"{feature.label}: {text}"
+
 
 _USES_ANCHOR = np.asarray(
     [
@@ -25,7 +71,7 @@ _EXACT, _BOOL, _AGE, _ROUNDED = range(4)
 
 
 def _kind(f: spec.Feature) -> int:
-    """How a feature's shown value follows from its raw value (see ``spec.format_value``)."""
+    """How a feature's shown value follows from its raw value (see ``format_value``)."""
     if f.dtype == "bool":
         return _BOOL
     if f.dtype == "category" or f.fmt == "float1":
@@ -70,7 +116,7 @@ class Reasons:
 
 
 def _display_key(feature: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(branch, key) with equal pairs exactly where ``spec.format_value`` gives equal text
+    """(branch, key) with equal pairs exactly where ``format_value`` gives equal text
     for the same feature: the value as its format rounds it (``.0f`` and NumPy both round
     the same double half to even), so rows are rendered once per shown value, not per raw
     value. The sign bit is kept: ``-0`` formats differently from ``0``."""
@@ -99,7 +145,7 @@ def _phrase(feature: int, branch: int, key: float, anchor: str | None, value: fl
     if found is None:
         if len(_PHRASES) >= _MAX_PHRASES:  # bounded: memory must not grow with the export
             _PHRASES.clear()
-        found = _PHRASES[feature, branch, key, anchor] = spec.describe(
+        found = _PHRASES[feature, branch, key, anchor] = describe(
             spec.FEATURES[feature], value, {"anchor_text": anchor}
         )
     return found

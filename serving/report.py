@@ -6,9 +6,7 @@ reports on every row), the per-site evidence the disavow file uses, and the mode
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -18,11 +16,10 @@ import numpy as np
 import polars as pl
 
 from features import spec
+from serving import charts
 from serving.model import VERDICTS, Scores
-from serving.plots import _LOCK, pyplot
 
 BINS = 20
-SAMPLE_PER_CHUNK = 400
 
 
 def _cross(codes: np.ndarray, names: list[str], verdict: np.ndarray) -> dict[str, dict[str, int]]:
@@ -36,8 +33,8 @@ def _cross(codes: np.ndarray, names: list[str], verdict: np.ndarray) -> dict[str
     }
 
 
-def chunk_aggregate(links: pl.DataFrame, scores: Scores, seed: int) -> tuple[dict, np.ndarray]:
-    """Small, mergeable facts about one chunk, and a sample of [features | contributions]."""
+def chunk_aggregate(links: pl.DataFrame, scores: Scores) -> dict:
+    """Small, mergeable facts about one chunk."""
     verdict = scores.verdict_code.astype(np.int64)
     hist = np.histogram(scores.probability, bins=BINS, range=(0, 1))[0].tolist()
     anchor_col = scores.X[:, spec.INDEX["anchor_type"]]
@@ -52,7 +49,6 @@ def chunk_aggregate(links: pl.DataFrame, scores: Scores, seed: int) -> tuple[dic
     }
     weights: dict[str, float] = {}
     reasons: dict[str, int] = {}
-    sample = np.zeros((0, 2 * len(spec.NAMES) + 1))
     if scores.contributions is not None:
         flagged = verdict > 0
         c = scores.contributions[:, : len(spec.NAMES)]
@@ -68,11 +64,7 @@ def chunk_aggregate(links: pl.DataFrame, scores: Scores, seed: int) -> tuple[dic
             for k in np.argsort(first, kind="stable"):
                 counted[r.phrases[ids[k]]] += int(n[k])
             reasons = dict(counted.most_common(200))
-        rng = np.random.default_rng(seed)
-        take = rng.choice(len(verdict), size=min(SAMPLE_PER_CHUNK, len(verdict)), replace=False)
-        sample = np.hstack([scores.X[take], scores.contributions[take]])
-    agg = {"hist": hist, "cross": cross, "weights": weights, "reasons": reasons}
-    return agg, sample
+    return {"hist": hist, "cross": cross, "weights": weights, "reasons": reasons}
 
 
 def merge(aggs: list[dict]) -> dict:
@@ -90,42 +82,35 @@ def merge(aggs: list[dict]) -> dict:
     return {"hist": hist.tolist(), "cross": cross, "weights": weights, "reasons": reasons}
 
 
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    pyplot().close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
 def _histogram(hist: list[int], thresholds: dict[str, float]) -> str:
-    with _LOCK:
-        fig, ax = pyplot().subplots(figsize=(7, 3))
-        edges = np.linspace(0, 1, BINS + 1)
-        colors = [
-            "#2e7d32"
-            if e < thresholds["review"]
-            else "#f9a825"
-            if e < thresholds["spam"]
-            else "#c62828"
-            for e in edges[:-1]
-        ]
-        ax.bar(edges[:-1], hist, width=1 / BINS, align="edge", color=colors, edgecolor="white")
-        ax.set(xlabel="spam probability", ylabel="links", title="Score distribution")
-        return _png(fig)
+    """The scores as a histogram, bars coloured by the verdict their range gets."""
+    edges = np.linspace(0, 1, BINS + 1)[:-1]
+    colors = [
+        "#2e7d32"
+        if e < thresholds["review"]
+        else "#f9a825"
+        if e < thresholds["spam"]
+        else "#c62828"
+        for e in edges
+    ]
+    return charts.columns(
+        hist,
+        colors,
+        title="Links by spam probability",
+        x_labels=[f"{x:.1f}" for x in np.linspace(0, 1, 6)],
+    )
 
 
-def _beeswarm(sample: np.ndarray) -> str | None:
-    if len(sample) == 0:
-        return None
-    from training.plots import beeswarm  # the same picture training logs to MLflow
-
-    k = len(spec.NAMES)
-    with _LOCK:
-        return _png(
-            beeswarm(
-                sample[:, k:], sample[:, :k], "What drives the scores in this profile (log-odds)"
-            )
-        )
+def _drivers(weights: dict[str, float]) -> str:
+    """What drives the flagged links' scores: each signal's share of their |SHAP| total."""
+    total = sum(weights.values()) or 1.0
+    top = sorted(weights.items(), key=lambda kv: -kv[1])[:12]
+    return charts.bars(
+        [spec.BY_NAME[name].label for name, _ in top],
+        [w / total for _, w in top],
+        shown=[f"{w / total:.0%}" for _, w in top],
+        title="What drives the scores of flagged links",
+    )
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -153,7 +138,6 @@ def render(
     summary: Any,
     merged: dict,
     sites: list[dict[str, Any]],
-    sample: np.ndarray,
     model_info: dict[str, Any],
     card_md: str,
 ) -> str:
@@ -196,7 +180,6 @@ def render(
         [s["site"], s["links"], s["spam"], f"{s['max_p']:.2f}", s["reason"]] for s in sites
     ]
     hist = _histogram(merged["hist"], model_info["thresholds"])
-    swarm = _beeswarm(sample)
     synthetic = (
         '<p class="note"><b>Note:</b> the model that scored this profile was trained on '
         "synthetic links; retrain on your own reviewed labels before relying on it.</p>"
@@ -214,7 +197,7 @@ def render(
         f"spam ≥ {model_info['thresholds']['spam']}.</p>",
         synthetic,
         f"<h2>Verdicts</h2><div class=cards>{cards}</div>",
-        f"<h2>Score histogram</h2><img alt='score histogram' src='{hist}'>",
+        f"<h2>Score histogram</h2>{hist}",
         "<h2>Strongest reasons across the profile</h2>",
         "<p>Share of the total contribution (|SHAP|, flagged links) by signal:</p>",
         _table(["signal", "share"], strongest_rows),
@@ -227,8 +210,8 @@ def render(
         "<h2>Riskiest referring domains</h2>",
         _table(["site", "links", "spam", "max probability", "strongest reason"], site_rows),
     ]
-    if swarm:
-        parts += ["<h2>SHAP summary</h2>", f"<img alt='SHAP summary plot' src='{swarm}'>"]
+    if merged["weights"]:
+        parts += ["<h2>What drives the scores</h2>", _drivers(merged["weights"])]
     parts += [
         "<h2>Model card</h2>",
         f"<pre>{html.escape(card_md)}</pre>",

@@ -84,6 +84,16 @@ sa.Index(
 sa.Index("ix_batch_links_site", batch_links.c.batch_id, batch_links.c.site)
 sa.Index("ix_batch_links_link", batch_links.c.batch_id, batch_links.c.link_id)
 
+meta = sa.Table(
+    "linksift_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+)
+LINK_IDS = "xxh64"
+"""How the stored ``link_id`` values were made (``features.importers.link_hash``). Stores
+written before it (pandas' SipHash of the same fields) are migrated when opened."""
+
 
 class LabelError(ValueError):
     """A label that cannot be stored, said plainly."""
@@ -123,6 +133,27 @@ class LabelStore:
         self.url = url
         self.engine = _engine(url)
         metadata.create_all(self.engine)
+        self._migrate_link_ids()
+
+    def _migrate_link_ids(self) -> None:
+        """Give every stored label and review row the current ``link_id`` of the link it
+        holds (its canonical fields are stored with it), once, in one transaction."""
+        with self._tx() as conn:
+            found = conn.execute(sa.select(meta.c.value).where(meta.c.key == "link_ids"))
+            if found.scalar_one_or_none() == LINK_IDS:
+                return
+            for table in (labels, batch_links):
+                rows = conn.execute(sa.select(table.c.link_id, table.c.link)).all()
+                if rows:
+                    new = _link_ids([json.loads(r.link) for r in rows])
+                    conn.execute(
+                        table.update()
+                        .where(table.c.link_id == sa.bindparam("old"))
+                        .values(link_id=sa.bindparam("new")),
+                        [{"old": r.link_id, "new": n} for r, n in zip(rows, new, strict=True)],
+                    )
+            conn.execute(meta.delete().where(meta.c.key == "link_ids"))
+            conn.execute(meta.insert().values(key="link_ids", value=LINK_IDS))
 
     @contextmanager
     def _tx(self) -> Iterator[sa.Connection]:
@@ -244,6 +275,20 @@ class LabelStore:
                 )
                 out.append(row)
         return out
+
+
+def _link_ids(links: list[dict[str, Any]]) -> list[str]:
+    """``link_id`` of stored canonical fields."""
+    import polars as pl
+
+    from features.importers import link_ids
+
+    fields = ("source_url", "target_url", "anchor_text")
+    frame = pl.DataFrame(
+        {f: [link.get(f) for link in links] for f in fields},
+        schema=dict.fromkeys(fields, pl.String),
+    )
+    return link_ids(frame).to_list()
 
 
 def _label(r: Any) -> Label:

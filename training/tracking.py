@@ -16,14 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as pkg_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from features import artifact
 from training.config import Thresholds, TrainConfig
-from training.metrics import evaluate
-from training.train import Trained
+
+if TYPE_CHECKING:  # training pulls in LightGBM and scikit-learn: not for loading a model
+    from training.train import Trained
 
 MODEL_NAME = "linksift"
 EXPERIMENT = "linksift"
@@ -188,6 +189,8 @@ def gate(
     trained: Trained, champion_folder: Path | None, config: TrainConfig, thresholds: Thresholds
 ) -> GateResult:
     """Is the challenger not worse than the champion on the challenger's held-out rows?"""
+    from training.metrics import evaluate
+
     challenger = evaluate(trained.y_test, trained.p_test, thresholds)
     if champion_folder is None:
         return GateResult(True, "no champion yet", None, challenger)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from features import spec
 from features.extract import Profile, build_profile, extract, feature_frame, link_facts
 from features.importers import concat
+from serving.reasons import describe
 from tests.conftest import AS_OF, links
 from tests.features.test_properties import SETTINGS
 
@@ -323,12 +324,12 @@ def test_spec_lists_every_feature_with_a_template_and_checks_compatibility():
 
 def test_reasons_render_real_values():
     age = spec.BY_NAME["domain_age_days"]
-    assert spec.describe(age, 14 * 365.25) == "source domain is 14 years old"
-    assert spec.describe(age, float("nan")) == "source domain age unknown"
+    assert describe(age, 14 * 365.25) == "source domain is 14 years old"
+    assert describe(age, float("nan")) == "source domain age unknown"
     anchor = spec.BY_NAME["anchor_type"]
-    text = spec.describe(anchor, 0.0, {"anchor_text": "best rye flour"})
+    text = describe(anchor, 0.0, {"anchor_text": "best rye flour"})
     assert text == "anchor is an exact-match keyword: 'best rye flour'"
-    assert spec.describe(spec.BY_NAME["sitewide"], 1.0) == "sitewide link"
+    assert describe(spec.BY_NAME["sitewide"], 1.0) == "sitewide link"
 
 
 anchor_pieces = st.sampled_from(

@@ -18,9 +18,9 @@ from features.importers import (
     InputError,
     detect_format,
     from_records,
-    import_file,
     read_links,
 )
+from serving.batch import import_file
 from tests.conftest import AS_OF, FIXTURES
 
 

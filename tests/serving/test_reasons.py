@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from features import spec
-from serving.reasons import _display_key, top_reasons
+from serving.reasons import _display_key, describe, format_value, top_reasons
 from tests.features.test_properties import SETTINGS
 
 values = st.one_of(
@@ -32,7 +32,7 @@ def test_equal_display_keys_mean_equal_text(raw):
         branch, key = _display_key(np.full(len(v), k), v)
         texts: dict[tuple[float, float], str] = {}
         for b, kk, x in zip(branch, key, v, strict=True):
-            text = spec.format_value(feature, float(x))
+            text = format_value(feature, float(x))
             assert texts.setdefault((b, kk), text) == text, (feature.name, x)
 
 
@@ -45,9 +45,7 @@ def test_reasons_quote_each_rows_own_anchor():
     anchors = pl.Series(["cheap pills", None, "cheap pills", "casino bonus"])
     reasons = top_reasons(contributions, X, anchors)
     texts = reasons.text[:, 0].tolist()
-    expected = [
-        spec.describe(spec.FEATURES[col], 2.0, {"anchor_text": a}) for a in anchors.to_list()
-    ]
+    expected = [describe(spec.FEATURES[col], 2.0, {"anchor_text": a}) for a in anchors.to_list()]
     assert texts == expected
     assert texts[0] == texts[2] != texts[3]
     assert reasons.labelled(0).to_list() == [f"{t} (+1.0)" for t in expected]

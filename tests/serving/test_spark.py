@@ -10,8 +10,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from features.importers import ImportOptions, import_file
-from serving.batch import BatchOptions, score_file
+from features.importers import ImportOptions
+from serving.batch import BatchOptions, import_file, score_file
 from serving.model import LinkModel
 from tests.conftest import AS_OF
 

@@ -71,3 +71,28 @@ def test_concurrent_writers_from_several_processes_lose_nothing(tmp_path: Path):
     store = LabelStore(url)
     assert store.count() == 360
     assert len(store.current()) == 360
+
+
+def test_a_store_written_with_the_earlier_link_ids_is_migrated_once(tmp_path: Path):
+    """Link ids were pandas' SipHash of source, target and anchor; they are xxHash64 now. A
+    store from before keeps every label, under the id the importer now gives the link."""
+    import sqlalchemy as sa
+
+    from tests.conftest import links
+    from training.labels import labels, meta
+
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    store = LabelStore(url)
+    store.add(LINK, "spam", reviewer="ann")  # "abc123": an id no importer makes
+    store.add(LINK, "good", reviewer="bob")
+    with store.engine.begin() as conn:  # as an earlier linksift left it: no marker
+        conn.execute(meta.delete())
+    migrated = LabelStore(url)
+    (link_id,) = links(LINK)["link_id"].to_list()
+    assert [h.reviewer for h in migrated.history(link_id)] == ["bob", "ann"]
+    assert migrated.history("abc123") == []
+    with migrated.engine.connect() as conn:
+        ids = conn.execute(sa.select(labels.c.link_id)).scalars().all()
+    assert ids == [link_id, link_id]
+    again = LabelStore(url)  # already migrated: nothing changes
+    assert [h.reviewer for h in again.history(link_id)] == ["bob", "ann"]
