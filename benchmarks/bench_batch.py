@@ -17,11 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.csv as pacsv
-
 from benchmarks.common import AS_OF, WORK, Result, best_of, machine_probe
 from features.artifact import Scorer
-from features.extract import build_profile, extract
+from features.extract import extract
 from serving.batch import BatchOptions
 from serving.treeshap import FastTreeShap
 from training.synth import generate
@@ -83,7 +81,7 @@ def links_csv(n: int, seed: int) -> Path:
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / f"links-{n}.csv"
     if not path.exists():
-        pacsv.write_csv(generate(n, seed=seed, as_of=AS_OF), path)
+        generate(n, seed=seed, as_of=AS_OF).write_csv(path)
     return path
 
 
@@ -94,7 +92,7 @@ def component_seconds(src: Path) -> tuple[int, float, float, float, float]:
     from features.importers import ImportOptions, read_links
 
     links, _ = read_links(src, ImportOptions(as_of=AS_OF))
-    X = extract(links, build_profile([links]), as_of=AS_OF)
+    X = extract(links, as_of=AS_OF)
     scorer = Scorer.load(ROOT / "models" / "default")
     fast = FastTreeShap(scorer.artifact.booster_text)
     fast.contributions(X[:1000])

@@ -13,7 +13,7 @@ import lightgbm as lgb
 
 from benchmarks.common import AS_OF, Result
 from features import spec
-from features.extract import build_profile, extract
+from features.extract import extract
 from training.config import TrainConfig
 from training.data import labeled_from_table
 from training.synth import generate
@@ -29,7 +29,7 @@ def run(quick: bool = False) -> list[Result]:
     t = time.perf_counter()
     trained = fit(data, config, as_of=AS_OF)
     fit_s = time.perf_counter() - t
-    X = extract(data.links, build_profile([data.links]), as_of=AS_OF)
+    X = extract(data.links, as_of=AS_OF)
     params = lgb_params(config, data.y)
     t = time.perf_counter()
     lgb.train(

@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +72,9 @@ _KEYS = {
     "target_site": pl.String,
     "target_path": pl.String,
     "target_brand": pl.String,
-    "anchor": pl.String,
     "anchor_key": pl.String,
+    "anchor_shape": pl.Float64,
+    "anchor_content": pl.List(pl.String),
     "words": pl.List(pl.String),
     "topical": pl.List(pl.String),
 }
@@ -114,6 +116,22 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         .drop("source_host", "target_url")
         .rename({"site": "source_site"})
     )
+    tokens, contents, facts = _fact_columns(as_of)
+    return (
+        pl.concat([links, keys], how="horizontal")
+        .lazy()
+        .with_columns(tokens)
+        .with_columns(contents)
+        .select(facts)
+        .collect(engine="in-memory")
+    )
+
+
+@lru_cache(maxsize=16)
+def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
+    """The expressions of ``link_facts``' last three stages (the words of the page, the
+    anchor and the host; the page's content words; every fact), built once per ``as_of``: a
+    query's cost for one link is mostly in building its expressions."""
     page = pl.concat_str(
         [
             pl.col(c).fill_null("")
@@ -121,39 +139,35 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         ],
         separator=" ",
     )
+    tokens = [
+        text.tokens(page).alias("page"),
+        text.tokens(pl.col("anchor_text")).alias("anchor_tokens"),
+        text.tokens(pl.col("source_host").fill_null("")).alias("host_words"),
+    ]
+    contents = [text.content_words(pl.col("page")).alias("page_content")]
     content = pl.col("page_content")
-    return (
-        pl.concat([links, keys], how="horizontal")
-        .lazy()
-        .with_columns(
-            page=text.tokens(page),
-            anchor_tokens=text.tokens(pl.col("anchor_text")),
-            host_words=text.tokens(pl.col("source_host").fill_null("")),
-        )
-        .with_columns(page_content=text.content_words(pl.col("page")))
-        .select(
-            *_ages(as_of),
-            *_placement(),
-            *_anchor(),
-            *(_as_float(n).alias(n) for n in ("nofollow", "ugc", "sponsored", "redirect")),
-            *_authority_and_outbound(),
-            *_source_url(),
-            pl.col("source_site"),
-            pl.col("target_site"),
-            pl.col("target_path").fill_null(""),
-            pl.col("target_brand"),
-            pl.col("anchor_text").alias("anchor"),
-            _anchor_key().alias("anchor_key"),
-            # each row's distinct content words (the page's and its host's), for relevance
-            content.list.set_union(text.content_words(pl.col("host_words"))).alias("words"),
-            # its distinct topical words (the page's and its anchor's), for the target's terms
-            text.topical_words(content)
-            .list.set_union(text.topical_words(pl.col("anchor_tokens")).fill_null([]))
-            .alias("topical"),
-        )
-        .select(facts_schema().names())
-        .collect()
-    )
+    facts = {
+        **{e.meta.output_name(): e for e in _ages(as_of)},
+        **{e.meta.output_name(): e for e in _placement()},
+        **{e.meta.output_name(): e for e in _anchor()},
+        **{n: _as_float(n).alias(n) for n in ("nofollow", "ugc", "sponsored", "redirect")},
+        **{e.meta.output_name(): e for e in _authority_and_outbound()},
+        **{e.meta.output_name(): e for e in _source_url()},
+        "source_site": pl.col("source_site"),
+        "target_site": pl.col("target_site"),
+        "target_path": pl.col("target_path").fill_null(""),
+        "target_brand": pl.col("target_brand"),
+        "anchor_key": _anchor_key().alias("anchor_key"),
+        "anchor_shape": _anchor_shape().alias("anchor_shape"),
+        "anchor_content": text.content_words(pl.col("anchor_tokens")).alias("anchor_content"),
+        # each row's distinct content words (the page's and its host's), for relevance
+        "words": content.list.set_union(text.content_words(pl.col("host_words"))).alias("words"),
+        # its distinct topical words (the page's and its anchor's), for the target's terms
+        "topical": text.topical_words(content)
+        .list.set_union(text.topical_words(pl.col("anchor_tokens")).fill_null([]))
+        .alias("topical"),
+    }
+    return tokens, contents, [facts[name] for name in facts_schema().names()]
 
 
 def _as_float(name: str) -> pl.Expr:
@@ -250,6 +264,47 @@ def _anchor_key() -> pl.Expr:
         .str.strip_chars()
     )
     return pl.concat_str([pl.col("target_site"), anchor], separator="\x1f")
+
+
+_ANCHOR_CODES = {name: float(i) for i, name in enumerate(spec.ANCHOR_TYPES)}
+
+
+def _code(name: str) -> pl.Expr:
+    return pl.lit(_ANCHOR_CODES[name])
+
+
+def _anchor_shape() -> pl.Expr:
+    """The anchor type when the anchor alone decides it (empty, naked URL, generic) or with
+    the target's brand (branded: it contains the brand, or is most of it); null otherwise,
+    when the target's keywords decide (see ``feature_table``)."""
+    a = (
+        pl.col("anchor_text")
+        .str.to_lowercase()
+        .str.replace_all(r"[\s\x{1C}-\x{1F}]+", " ")
+        .str.strip_chars()
+    )
+    words = pl.col("anchor_tokens")
+    compact = words.list.join("")
+    brand = pl.col("target_brand").fill_null("").str.to_lowercase()
+    brand = brand.str.replace_all(r"[^\p{L}\p{N}]", "")
+    generic = text.GENERIC_SERIES.implode()
+    branded = (brand.str.len_chars() >= 3) & (
+        compact.str.contains(brand, literal=True)
+        | (
+            (compact.str.len_chars() >= 0.6 * brand.str.len_chars())
+            & brand.str.contains(compact, literal=True)
+        )
+    )
+    return (
+        pl.when(a == "")
+        .then(_code("empty"))
+        .when(a.str.contains(_NAKED))
+        .then(_code("naked_url"))
+        .when(words.list.join(" ").is_in(generic) | a.is_in(generic))
+        .then(_code("generic"))
+        .when(branded)
+        .then(_code("branded"))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,72 +459,77 @@ def feature_table(
     facts: pl.DataFrame, profile: Profile, *, target_description: str | None = None
 ) -> pl.DataFrame:
     """Every feature (``spec.NAMES``, floats, null = unknown): ``facts`` measured against a
-    finished ``profile``.
+    finished ``profile``, in one query.
 
-    Targets are numbered (``target``: one per distinct site and path) so each link's
-    relevance is counted by joining its words with its target's keywords, and each anchor is
-    typed once per distinct (anchor, target)."""
+    Targets are numbered (``target``: one per distinct site and path); a link's page words
+    and anchor words are matched with its target's keywords in one join, for relevance
+    (cosine between the words and the keywords) and for the anchor type (exact when all the
+    anchor's content words are keywords, partial when some are, other when none are)."""
     if not profile.finished:
         raise ValueError("measure links against a finished profile (Profile.finish())")
-    facts = facts.with_columns(pl.col("target_site").fill_null(""))
-    targets = _targets(facts, profile, target_description)
-    keywords = targets.select("target", word="keywords").explode("word").drop_nulls("word")
-    rows = facts.join(
-        targets.select("target_site", "target_path", "target", "brand", "n_keywords"),
+    links = facts.lazy().with_columns(pl.col("target_site").fill_null(""))
+    targets = _targets(links, profile, target_description)
+    rows = links.join(
+        targets.select("target_site", "target_path", "target", "n_keywords"),
         on=["target_site", "target_path"],
         how="left",
         maintain_order="left",
     ).with_row_index("link")
+    words = pl.concat(
+        [
+            rows.select("link", "target", word="words", anchor=pl.lit(False)),
+            rows.select("link", "target", word="anchor_content", anchor=pl.lit(True)),
+        ]
+    ).explode("word")
+    keywords = targets.select("target", word="keywords").explode("word")
     hits = (
-        rows.select("link", "target", word="words")
-        .explode("word")
-        .join(keywords, on=["target", "word"], how="semi")
+        words.join(keywords, on=["target", "word"], how="semi")
         .group_by("link")
-        .len("hits")
+        .agg(hits=(~pl.col("anchor")).sum(), anchor_hits=pl.col("anchor").sum())
     )
-    anchor_types = _anchor_types(rows.select("anchor", "target", "brand"), targets)
     measured = (
-        rows.lazy()
-        .with_columns(n_words=pl.col("words").list.len())
+        rows.with_columns(
+            n_words=pl.col("words").list.len(), n_anchor=pl.col("anchor_content").list.len()
+        )
         .drop("words", "topical", strict=False)
-        .join(hits.lazy(), on="link", how="left", maintain_order="left")
-        .join(anchor_types.lazy(), on=["anchor", "target"], how="left", maintain_order="left")
-        .join(
-            _counts(profile.sites, rows, "site"),
-            on="source_site",
-            how="left",
-            maintain_order="left",
-        )
-        .join(
-            _counts(profile.targets, rows, "target"),
-            on="target_site",
-            how="left",
-            maintain_order="left",
-        )
-        .join(
-            _counts(profile.anchors, rows, "anchor"),
-            on="anchor_key",
-            how="left",
-            maintain_order="left",
-        )
+        .join(hits, on="link", how="left", maintain_order="left")
+        .with_columns(pl.col("hits", "anchor_hits").fill_null(0))
     )
-    denominator = (pl.col("n_words") * pl.col("n_keywords")).cast(pl.Float64).sqrt()
+    for table, key, name in (
+        (profile.sites, "source_site", "site_links"),
+        (profile.targets, "target_site", "target_links"),
+        (profile.anchors, "anchor_key", "anchor_links"),
+    ):
+        measured = _with_counts(measured, table, key, name)
+    relevance = (pl.col("n_words") * pl.col("n_keywords")).cast(pl.Float64).sqrt()
+    anchor, size = pl.col("anchor_hits"), pl.col("n_anchor")
     profiled = {
-        "topic_relevance": pl.when(denominator > 0).then(pl.col("hits").fill_null(0) / denominator),
+        "topic_relevance": pl.when(relevance > 0).then(pl.col("hits") / relevance),
         "links_from_source_site": pl.col("site_links").cast(pl.Float64),
-        "anchor_type": pl.col("anchor_type"),
+        "anchor_type": pl.when(pl.col("anchor_content").is_null())
+        .then(pl.lit(None, pl.Float64))
+        .when(pl.col("anchor_shape").is_not_null())
+        .then(pl.col("anchor_shape"))
+        .when((size == 0) | (anchor == 0))
+        .then(_code("other"))
+        .when(anchor == size)
+        .then(_code("exact"))
+        .otherwise(_code("partial")),
         "anchor_share": pl.col("anchor_links") / pl.col("target_links"),
     }
-    return measured.select(profiled.get(n, pl.col(n)).alias(n) for n in spec.NAMES).collect()
+    return measured.select(profiled.get(n, pl.col(n)).alias(n) for n in spec.NAMES).collect(
+        engine="in-memory"
+    )
 
 
-def _counts(counts: pl.DataFrame, rows: pl.DataFrame, name: str) -> pl.LazyFrame:
-    """The ``counts`` of the keys ``rows`` has, as ``{name}_links``: a profile of a million
-    links has hundreds of thousands of sites, and matching them against a chunk's keys first
-    halves the join's cost."""
-    key = counts.columns[0]
-    found = counts.join(rows.select(pl.col(key).unique()), on=key, how="semi")
-    return found.lazy().rename({"links": f"{name}_links"})
+def _with_counts(rows: pl.LazyFrame, counts: pl.DataFrame, key: str, name: str) -> pl.LazyFrame:
+    """``rows`` with the link count of its ``key`` as ``name`` (null when the profile does not
+    know the key). A profile of a million links has hundreds of thousands of sites: they are
+    matched with the chunk's keys first, which halves the join's cost."""
+    if counts.is_empty():  # no profile (the API): nothing to look up
+        return rows.with_columns(pl.lit(None, pl.Int64).alias(name))
+    found = counts.lazy().join(rows.select(pl.col(key).unique()), on=key, how="semi")
+    return rows.join(found.rename({"links": name}), on=key, how="left", maintain_order="left")
 
 
 def matrix(table: pl.DataFrame) -> np.ndarray:
@@ -477,107 +537,28 @@ def matrix(table: pl.DataFrame) -> np.ndarray:
     return np.ascontiguousarray(table.select(spec.NAMES).to_numpy(), dtype=np.float64)
 
 
-def _targets(facts: pl.DataFrame, profile: Profile, description: str | None) -> pl.DataFrame:
+def _targets(links: pl.LazyFrame, profile: Profile, description: str | None) -> pl.LazyFrame:
     """One row per distinct target (site and path), numbered (``target``), with its brand and
     keywords: its topical terms in the profile, the words of its URL path and of the
     description, not its brand."""
-    topics = profile.terms.group_by("target_site").agg(pl.col("term").alias("topic"))
-    described = text.words(description or "")
+    topics = profile.terms.lazy().group_by("target_site").agg(pl.col("term").alias("topic"))
     keywords = (
         pl.concat_list(
             pl.col("topic").fill_null([]),
             text.content_words(text.tokens(pl.col("target_path"))),
-            pl.lit(described, dtype=pl.List(pl.String)),
+            pl.lit(text.words(description or ""), dtype=pl.List(pl.String)),
         )
         .list.unique()
         .list.set_difference(pl.concat_list("brand"))
     )
     return (
-        facts.select("target_site", "target_path", brand=pl.col("target_brand").fill_null(""))
+        links.select("target_site", "target_path", brand=pl.col("target_brand").fill_null(""))
         .unique(["target_site", "target_path"], keep="first", maintain_order=True)
         .with_row_index("target")
         .join(topics, on="target_site", how="left", maintain_order="left")
         .with_columns(keywords=keywords)
         .with_columns(n_keywords=pl.col("keywords").list.len())
         .drop("topic")
-    )
-
-
-_ANCHOR_CODES = {name: float(i) for i, name in enumerate(spec.ANCHOR_TYPES)}
-
-
-def _code(name: str) -> pl.Expr:
-    return pl.lit(_ANCHOR_CODES[name])
-
-
-def _anchor_types(pairs: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
-    """The anchor type of each distinct (anchor, target) pair, against the target's brand and
-    keywords: empty, naked URL or generic by the anchor alone; else branded when it contains
-    the brand (or is most of it), exact when all its content words are target keywords,
-    partial when some are, other when none are."""
-    pairs = pairs.drop_nulls("anchor").unique(["anchor", "target"], maintain_order=True)
-    anchors = (
-        pairs.select(pl.col("anchor").unique())
-        .with_columns(
-            a=pl.col("anchor")
-            .str.to_lowercase()
-            .str.replace_all(r"[\s\x{1C}-\x{1F}]+", " ")
-            .str.strip_chars()
-        )
-        .with_columns(words=text.tokens(pl.col("a")))
-        .with_columns(
-            compact=pl.col("words").list.join(""),
-            content=text.content_words(pl.col("words")),
-            alone=pl.when(pl.col("a") == "")
-            .then(_code("empty"))
-            .when(pl.col("a").str.contains(_NAKED))
-            .then(_code("naked_url"))
-            .when(
-                pl.col("words").list.join(" ").is_in(list(text.GENERIC_ANCHORS))
-                | pl.col("a").is_in(list(text.GENERIC_ANCHORS))
-            )
-            .then(_code("generic")),
-        )
-    )
-    hits = (
-        pairs.join(anchors.select("anchor", word="content"), on="anchor")
-        .explode("word")
-        .join(
-            targets.select("target", word="keywords").explode("word"),
-            on=["target", "word"],
-            how="semi",
-        )
-        .group_by("anchor", "target")
-        .len("hits")
-    )
-    brand = pl.col("brand").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]", "")
-    compact, size = pl.col("compact"), pl.col("content").list.len()
-    branded = (pl.col("b").str.len_chars() >= 3) & (
-        compact.str.contains(pl.col("b"), literal=True)
-        | (
-            (compact.str.len_chars() >= 0.6 * pl.col("b").str.len_chars())
-            & pl.col("b").str.contains(compact, literal=True)
-        )
-    )
-    return (
-        pairs.join(anchors, on="anchor", how="left")
-        .join(hits, on=["anchor", "target"], how="left")
-        .with_columns(b=brand, hits=pl.col("hits").fill_null(0))
-        .select(
-            "anchor",
-            "target",
-            anchor_type=pl.when(pl.col("alone").is_not_null())
-            .then(pl.col("alone"))
-            .when(branded)
-            .then(_code("branded"))
-            .when(size == 0)
-            .then(_code("other"))
-            .when(pl.col("hits") == size)
-            .then(_code("exact"))
-            .when(pl.col("hits") > 0)
-            .then(_code("partial"))
-            .otherwise(_code("other")),
-        )
     )
 
 

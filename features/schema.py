@@ -57,7 +57,6 @@ PLACEMENT_SYNONYMS = {
     "listing": "directory",
 }
 
-LABELS = ("good", "spam")
 LABEL_SYNONYMS = {"good": "good", "0": "good", "spam": "spam", "1": "spam"}
 
 
@@ -362,7 +361,6 @@ reason before anything else is checked."""
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 CANONICAL = tuple(c.name for c in COLUMNS)
-REQUIRED = tuple(c.name for c in COLUMNS if c.required)
 EXTRA = ("row", "link_id", "duplicate")
 """Columns the importer adds to every canonical table."""
 

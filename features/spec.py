@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from features.schema import PLACEMENTS
@@ -48,8 +48,6 @@ class Feature:
     monotone: int = 0
     fmt: Fmt = "int"
     categories: tuple[str, ...] = ()
-    uses: tuple[str, ...] = field(default_factory=tuple)
-    """Canonical columns the feature is computed from (documentation and missingness)."""
 
 
 def _bool(true: str, false: str) -> dict[str, str]:
@@ -65,7 +63,6 @@ FEATURES: tuple[Feature, ...] = (
         "source domain is {value} old",
         monotone=-1,
         fmt="age",
-        uses=("source_domain_created",),
     ),
     Feature(
         "link_age_days",
@@ -73,7 +70,6 @@ FEATURES: tuple[Feature, ...] = (
         "link age",
         "link first seen {value} ago",
         fmt="age",
-        uses=("first_seen",),
     ),
     Feature(
         "days_since_seen",
@@ -81,7 +77,6 @@ FEATURES: tuple[Feature, ...] = (
         "time since last seen",
         "link last seen {value} ago",
         fmt="age",
-        uses=("last_seen",),
     ),
     # --- relevance -------------------------------------------------------------------------
     Feature(
@@ -91,7 +86,6 @@ FEATURES: tuple[Feature, ...] = (
         "topical overlap with the target is {value}",
         monotone=-1,
         fmt="pct",
-        uses=("source_title", "source_url", "left_context", "right_context", "target_url"),
     ),
     # --- placement -------------------------------------------------------------------------
     Feature(
@@ -111,7 +105,6 @@ FEATURES: tuple[Feature, ...] = (
         },
         dtype="category",
         categories=PLACEMENTS,
-        uses=("placement",),
     ),
     Feature(
         "page_type",
@@ -129,7 +122,6 @@ FEATURES: tuple[Feature, ...] = (
         },
         dtype="category",
         categories=PAGE_TYPES,
-        uses=("source_url",),
     ),
     Feature(
         "sitewide",
@@ -137,7 +129,6 @@ FEATURES: tuple[Feature, ...] = (
         "sitewide link",
         _bool("sitewide link", "not a sitewide link"),
         dtype="bool",
-        uses=("sitewide",),
     ),
     Feature(
         "is_image",
@@ -145,7 +136,6 @@ FEATURES: tuple[Feature, ...] = (
         "image link",
         _bool("image link", "text link"),
         dtype="bool",
-        uses=("is_image",),
     ),
     Feature(
         "links_from_source_site",
@@ -153,7 +143,6 @@ FEATURES: tuple[Feature, ...] = (
         "links from the referring site",
         "{value} links come from this referring site",
         fmt="count",
-        uses=("source_url",),
     ),
     # --- anchor ----------------------------------------------------------------------------
     Feature(
@@ -171,24 +160,19 @@ FEATURES: tuple[Feature, ...] = (
         },
         dtype="category",
         categories=ANCHOR_TYPES,
-        uses=("anchor_text", "target_url"),
     ),
-    Feature(
-        "anchor_words", "anchor", "anchor length", "anchor has {value} words", uses=("anchor_text",)
-    ),
+    Feature("anchor_words", "anchor", "anchor length", "anchor has {value} words"),
     Feature(
         "anchor_money_terms",
         "anchor",
         "commercial terms in anchor",
         "anchor has {value} commercial terms ('{anchor_text}')",
-        uses=("anchor_text",),
     ),
     Feature(
         "anchor_spam_terms",
         "anchor",
         "spam terms in anchor",
         "anchor has {value} casino/pharma/adult terms ('{anchor_text}')",
-        uses=("anchor_text",),
     ),
     Feature(
         "anchor_share",
@@ -196,7 +180,6 @@ FEATURES: tuple[Feature, ...] = (
         "anchor repetition",
         "{value} of the target's links use this same anchor",
         fmt="pct",
-        uses=("anchor_text", "target_url"),
     ),
     # --- rel flags -------------------------------------------------------------------------
     Feature(
@@ -205,7 +188,6 @@ FEATURES: tuple[Feature, ...] = (
         "nofollow",
         _bool("nofollow link", "followed (dofollow) link"),
         dtype="bool",
-        uses=("nofollow",),
     ),
     Feature(
         "ugc",
@@ -213,7 +195,6 @@ FEATURES: tuple[Feature, ...] = (
         "rel=ugc",
         _bool("marked as user-generated (ugc)", "not marked ugc"),
         dtype="bool",
-        uses=("ugc",),
     ),
     Feature(
         "sponsored",
@@ -221,7 +202,6 @@ FEATURES: tuple[Feature, ...] = (
         "rel=sponsored",
         _bool("marked as sponsored", "not marked sponsored"),
         dtype="bool",
-        uses=("sponsored",),
     ),
     Feature(
         "redirect",
@@ -229,7 +209,6 @@ FEATURES: tuple[Feature, ...] = (
         "redirect",
         _bool("reaches the target through a redirect", "links to the target directly"),
         dtype="bool",
-        uses=("redirect",),
     ),
     # --- authority and traffic -------------------------------------------------------------
     Feature(
@@ -238,7 +217,6 @@ FEATURES: tuple[Feature, ...] = (
         "source authority",
         "source authority is {value}/100",
         monotone=-1,
-        uses=("source_authority",),
     ),
     Feature(
         "source_page_authority",
@@ -246,7 +224,6 @@ FEATURES: tuple[Feature, ...] = (
         "source page authority",
         "source page authority is {value}/100",
         monotone=-1,
-        uses=("source_page_authority",),
     ),
     Feature(
         "source_traffic",
@@ -255,7 +232,6 @@ FEATURES: tuple[Feature, ...] = (
         "source site gets {value} organic visits a month",
         monotone=-1,
         fmt="count",
-        uses=("source_traffic",),
     ),
     Feature(
         "source_referring_domains",
@@ -264,7 +240,6 @@ FEATURES: tuple[Feature, ...] = (
         "{value} domains link to the source",
         monotone=-1,
         fmt="count",
-        uses=("source_referring_domains",),
     ),
     # --- outbound links --------------------------------------------------------------------
     Feature(
@@ -273,7 +248,6 @@ FEATURES: tuple[Feature, ...] = (
         "outbound links",
         "source page has {value} outbound links",
         fmt="count",
-        uses=("source_external_links",),
     ),
     Feature(
         "source_linked_domains",
@@ -281,7 +255,6 @@ FEATURES: tuple[Feature, ...] = (
         "linked domains",
         "source page links to {value} domains",
         fmt="count",
-        uses=("source_linked_domains",),
     ),
     Feature(
         "external_link_share",
@@ -289,7 +262,6 @@ FEATURES: tuple[Feature, ...] = (
         "share of external links",
         "{value} of the source page's links are external",
         fmt="pct",
-        uses=("source_external_links", "source_internal_links"),
     ),
     Feature(
         "http_error",
@@ -297,7 +269,6 @@ FEATURES: tuple[Feature, ...] = (
         "source HTTP error",
         _bool("source page answers with an HTTP error", "source page answers normally"),
         dtype="bool",
-        uses=("source_http_status",),
     ),
     # --- source URL ------------------------------------------------------------------------
     Feature(
@@ -313,7 +284,6 @@ FEATURES: tuple[Feature, ...] = (
         },
         dtype="category",
         categories=TLD_CLASSES,
-        uses=("source_url",),
     ),
     Feature(
         "shared_platform",
@@ -321,7 +291,6 @@ FEATURES: tuple[Feature, ...] = (
         "shared platform",
         _bool("source is a free blog/hosting subdomain", "source has its own domain"),
         dtype="bool",
-        uses=("source_url",),
     ),
     Feature(
         "ip_host",
@@ -329,42 +298,36 @@ FEATURES: tuple[Feature, ...] = (
         "IP host",
         _bool("source host is a bare IP address", "source host is a domain name"),
         dtype="bool",
-        uses=("source_url",),
     ),
     Feature(
         "subdomain_depth",
         "url",
         "subdomain depth",
         "source host has {value} subdomain levels",
-        uses=("source_url",),
     ),
     Feature(
         "url_length",
         "url",
         "source URL length",
         "source URL is {value} characters long",
-        uses=("source_url",),
     ),
     Feature(
         "url_digits",
         "url",
         "digits in source URL",
         "source URL has {value} digits",
-        uses=("source_url",),
     ),
     Feature(
         "host_hyphens",
         "url",
         "hyphens in source host",
         "source host has {value} hyphens",
-        uses=("source_url",),
     ),
     Feature(
         "source_spam_terms",
         "url",
         "spam terms on the source",
         "source title/URL has {value} spam terms",
-        uses=("source_title", "source_url"),
     ),
 )
 

@@ -8,6 +8,8 @@ thing wherever it is counted.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import polars as pl
 
 STOPWORDS = frozenset(
@@ -80,17 +82,19 @@ def tokens(text: pl.Expr) -> pl.Expr:
     return text.str.to_lowercase().str.extract_all(TOKEN)
 
 
+GENERIC_SERIES = pl.Series(sorted(GENERIC_ANCHORS), dtype=pl.String)
+_STOPWORDS = pl.Series(sorted(STOPWORDS), dtype=pl.String).implode()
+
+
 def is_content(token: pl.Expr) -> pl.Expr:
     """A word that carries meaning: 3+ characters, not a stopword, not a bare number."""
-    return (
-        (token.str.len_chars() >= 3) & ~token.is_in(list(STOPWORDS)) & ~token.str.contains(r"^\d+$")
-    )
+    return (token.str.len_chars() >= 3) & ~token.is_in(_STOPWORDS) & ~token.str.contains(r"^\d+$")
 
 
 def is_topical(token: pl.Expr) -> pl.Expr:
     """A content word that can name a topic: no digits at all (ids, dates and sizes never
     do, and counting them per target would grow with every page)."""
-    return (token.str.len_chars() >= 3) & ~token.is_in(list(STOPWORDS)) & ~token.str.contains(r"\d")
+    return (token.str.len_chars() >= 3) & ~token.is_in(_STOPWORDS) & ~token.str.contains(r"\d")
 
 
 def content_words(words: pl.Expr) -> pl.Expr:
@@ -105,11 +109,19 @@ def topical_words(words: pl.Expr) -> pl.Expr:
 
 def count_in(words: pl.Expr, vocabulary: frozenset[str]) -> pl.Expr:
     """How many of the words (with repeats) are in ``vocabulary``."""
-    return words.list.eval(pl.element().is_in(list(vocabulary))).list.sum()
+    return words.list.eval(pl.element().is_in(_series(vocabulary))).list.sum()
 
 
-def words(text: str) -> list[str]:
+@lru_cache(maxsize=16)
+def _series(vocabulary: frozenset[str]) -> pl.Series:
+    return pl.Series(sorted(vocabulary), dtype=pl.String).implode()
+
+
+@lru_cache(maxsize=1024)
+def words(text: str) -> tuple[str, ...]:
     """The distinct content words of one string (for a value given on its own, such as a
     target description), by the same expression."""
+    if not text.strip():
+        return ()
     frame = pl.DataFrame({"text": [text]}, schema={"text": pl.String})
-    return frame.select(content_words(tokens(pl.col("text")))).item().to_list()
+    return tuple(frame.select(content_words(tokens(pl.col("text")))).item().to_list())

@@ -17,16 +17,13 @@ import ipaddress
 import re
 from functools import lru_cache
 
-import idna
 import polars as pl
 import tldextract
 
 _EXTRACT = tldextract.TLDExtract(
     suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
 )
-_PUBLIC_ONLY = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False
-)
+
 
 SHARED_PLATFORMS = tuple(
     """
@@ -66,19 +63,25 @@ def with_url_parts(frame: pl.DataFrame, column: str, prefix: str) -> pl.DataFram
     """``frame`` with each URL of ``column`` split: its lower-cased host, its path and its query
     ("" when the URL has none) as ``{prefix}host``, ``{prefix}path`` and ``{prefix}query``; all
     three are null where the value is not an absolute URL."""
+    split, parts = _url_parts(column, prefix)
+    return (
+        frame.lazy()
+        .with_columns(split)
+        .with_columns(parts)
+        .drop("__parts")
+        .collect(engine="in-memory")
+    )
+
+
+@lru_cache(maxsize=16)
+def _url_parts(column: str, prefix: str) -> tuple[pl.Expr, list[pl.Expr]]:
     parts = pl.col("__parts")
     matched = parts.struct.field("scheme").is_not_null()
-    return (
-        frame.with_columns(pl.col(column).str.extract_groups(URL_PARTS).alias("__parts"))
-        .with_columns(
-            parts.struct.field("host").str.to_lowercase().alias(f"{prefix}host"),
-            pl.when(matched).then(parts.struct.field("path")).alias(f"{prefix}path"),
-            pl.when(matched)
-            .then(parts.struct.field("query").fill_null(""))
-            .alias(f"{prefix}query"),
-        )
-        .drop("__parts")
-    )
+    return pl.col(column).str.extract_groups(URL_PARTS).alias("__parts"), [
+        parts.struct.field("host").str.to_lowercase().alias(f"{prefix}host"),
+        pl.when(matched).then(parts.struct.field("path")).alias(f"{prefix}path"),
+        pl.when(matched).then(parts.struct.field("query").fill_null("")).alias(f"{prefix}query"),
+    ]
 
 
 _TRACKING = rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?"
@@ -102,6 +105,8 @@ def normalized_url(host: pl.Expr, path: pl.Expr, query: pl.Expr) -> pl.Expr:
     )
 
 
+_PLATFORMS = frozenset(SHARED_PLATFORMS)
+_TLD_CODES = {c: float(i) for i, c in enumerate(TLD_CLASSES)}
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 
@@ -115,106 +120,37 @@ def _is_ip(host: str) -> bool:
         return False
 
 
-_MAX_RULE_LABELS = 8  # the longest Public Suffix List rule has 7 labels; one more for wildcards
+def _platform_root(host: str) -> str | None:
+    """The shared platform a host is a user's site on (``alice.blogspot.com``), if any."""
+    labels = host.split(".")
+    for k in (2, 3):
+        if len(labels) > k and ".".join(labels[-k:]) in _PLATFORMS:
+            return ".".join(labels[-k:])
+    return None
 
 
-def _ascii(label: str) -> str:
-    """A label as hosts spell it: punycode for international names."""
-    if label.isascii() or label in ("*",):
-        return label
-    prefix = "!" if label.startswith("!") else ""
-    return prefix + idna.encode(label.removeprefix("!")).decode("ascii")
+def _tld_class(suffix: str, last: str) -> str:
+    """The class of a host's TLD from its public suffix and its last label."""
+    first = suffix.split(".", 1)[0] if suffix else ""
+    if last in EDU_GOV or first in EDU_GOV or ".gov." in f".{suffix}.":
+        return "edu_gov"
+    if last in CHEAP_TLDS:
+        return "cheap"
+    if last in GENERIC_TLDS:
+        return "generic"
+    if len(last) == 2 or last.startswith("xn--"):
+        return "country"
+    return "new_generic"
 
 
-@lru_cache(maxsize=1)
-def _suffix_table() -> pl.DataFrame:
-    """The Public Suffix List as a table keyed by every suffix a host can end in that the list
-    knows: each rule and every trailing part of one (``node``), whether it is a rule
-    (``rule``, its section in ``rule_private``), whether a wildcard rule ``*.suffix`` lies
-    below it (``wild``, ``wild_private``), whether it is an exception (``!suffix``).
-
-    Rules come from tldextract's bundled snapshot through its public ``tlds`` (private-section
-    rules are those only the extractor that includes them lists); labels are punycode."""
-    international = {
-        rule: ".".join(_ascii(label) for label in rule.split("."))
-        for rule in _EXTRACT.tlds
-        if not rule.isascii()
-    }
-    rules = pl.DataFrame({"rule": _EXTRACT.tlds}).with_columns(
-        private=~pl.col("rule").is_in(_PUBLIC_ONLY.tlds),
-        name=pl.col("rule").replace(international),
-    )
-    labels = pl.col("name").str.split(".")
-    nodes = (  # every trailing part of every rule
-        rules.select(labels=labels, k=pl.int_ranges(1, labels.list.len() + 1))
-        .explode("k")
-        .select(suffix=pl.col("labels").list.slice(-pl.col("k")).list.join("."), node=True)
-    )
-    wild = rules.filter(pl.col("name").str.starts_with("*."))
-    exception = rules.filter(pl.col("name").str.starts_with("!"))
-    flags = pl.concat(
-        [
-            nodes,
-            rules.select(suffix="name", rule=True, rule_private="private"),
-            wild.select(suffix=pl.col("name").str.slice(2), wild=True, wild_private="private"),
-            exception.select(suffix=pl.col("name").str.slice(1), exception=True),
-        ],
-        how="diagonal",
-    )
-    return flags.group_by("suffix").agg(pl.col(f).fill_null(False).any() for f in _SUFFIX_FLAGS)
-
-
-_SUFFIX_FLAGS = ("node", "rule", "rule_private", "wild", "wild_private", "exception")
-
-
-def _walk(names: pl.DataFrame) -> pl.DataFrame:
-    """Per ``name`` (a lower-case ASCII host): its trailing parts (``tails``: its last 1, 2, ...
-    labels, up to the longest rule and one more), its label count ``n``, how many labels form
-    its public suffix (``suffix_labels``, 0 when none) and whether that suffix is a
-    private-section rule.
-
-    tldextract's walk of the list, as a join: the trailing parts are looked up in
-    ``_suffix_table``. The longest rule among them is the suffix, unless the walk meets a
-    wildcard first: where the parts the list knows end (``known`` labels) and ``*.`` those
-    labels is a rule, the suffix is one label longer, or exactly ``known`` labels when the
-    longer part is an exception."""
-    k, n = pl.col("k"), pl.col("n")
-    walked = (
-        names.select("name", labels=pl.col("name").str.split("."))
-        .with_columns(n=pl.col("labels").list.len())
-        .with_columns(k=pl.int_ranges(1, pl.min_horizontal(n, _MAX_RULE_LABELS) + 1))
-        .explode("k")
-        .with_columns(tail=pl.col("labels").list.slice(n - k).list.join("."))
-        .join(_suffix_table(), left_on="tail", right_on="suffix", how="left", maintain_order="left")
-        .fill_null(False)
-        .group_by("name", maintain_order=True)
-        .agg(
-            pl.col("tail").alias("tails"),
-            n.first(),
-            *(pl.col(flag) for flag in ("wild", "wild_private", "exception", "rule_private")),
-            known=pl.col("node").sum(),  # the parts the list knows are always the first ones
-            longest=(k * pl.col("rule").cast(pl.Int64)).max(),
-        )
-    )
-    known, longest = pl.col("known"), pl.col("longest")
-
-    def at(flags: str, labels: pl.Expr) -> pl.Expr:
-        """The flag of the trailing part of ``labels`` labels (false when there is none)."""
-        found = pl.col(flags).list.get(labels - 1, null_on_oob=True)
-        return pl.when(labels > 0).then(found).fill_null(False)
-
-    wildcard = at("wild", known) & (n > known)
-    return walked.select(
-        "name",
-        "tails",
-        "n",
-        suffix_labels=pl.when(wildcard)
-        .then(pl.when(at("exception", known + 1)).then(known).otherwise(known + 1))
-        .otherwise(longest),
-        private=pl.when(wildcard)
-        .then(at("wild_private", known))
-        .otherwise(at("rule_private", longest)),
-    )
+def ascii_host(host: str) -> str:
+    """A host as the Public Suffix List is read with it: no dots at the ends, lower case,
+    punycode for international names."""
+    name = host.strip(".").lower()
+    if not name.isascii():
+        with contextlib.suppress(UnicodeError):
+            name = name.encode("idna").decode("ascii")
+    return name
 
 
 HOST_SCHEMA = {
@@ -230,140 +166,39 @@ HOST_SCHEMA = {
 }
 
 
-def ascii_host(host: str) -> str:
-    """A host as the Public Suffix List is walked with it: no dots at the ends, lower case,
-    punycode for international names."""
-    name = host.strip(".").lower()
-    if not name.isascii():
-        with contextlib.suppress(UnicodeError):
-            name = name.encode("idna").decode("ascii")
-    return name
-
-
-def _first_label(text: pl.Expr) -> pl.Expr:
-    return text.str.split_exact(".", 1).struct.field("field_0")
-
-
-def host_frame(hosts: pl.Series) -> pl.DataFrame:
-    """What linksift derives from each distinct non-null host (``HOST_SCHEMA``), ready to be
-    joined on ``host``; codes and flags as floats, as the feature matrix holds them.
+@lru_cache(maxsize=262_144)  # bounded: memory must not grow with the export
+def host_info(host: str) -> tuple[str, str, str, float, float, float, float, float]:
+    """What linksift derives from one host (``HOST_SCHEMA`` after ``host``), cached because
+    hosts repeat across a profile and from one request to the next.
 
     ``site``: the registrable domain (``news.example.co.uk`` → ``example.co.uk``), or on a
     shared platform the user's subdomain with the platform (``alice.blogspot.com``); the host
     itself when it has no public suffix. ``brand``: the label left of the public suffix (the
     user's label on a platform). ``subdomain_depth``: labels left of the brand, "www" and
     empty ones aside. IP addresses are their own site, without a brand."""
-    distinct = hosts.drop_nulls().unique().to_frame("host")
-    # dots, case and punycode in Python, for the few hosts that need it (international names)
-    plain = pl.col("host").str.contains(r"^[a-z0-9_-]([a-z0-9._-]*[a-z0-9_-])?$")
-    odd = distinct.filter(~plain)["host"].to_list()
-    names = distinct.with_columns(name=pl.col("host").replace({h: ascii_host(h) for h in odd}))
-    ips = [
-        h for h in names.filter(pl.col("name").str.contains(r"^[0-9.]+$|:"))["name"] if _is_ip(h)
-    ]
-    tails, n, size = pl.col("tails"), pl.col("n"), pl.col("suffix_labels")
-    # tldextract's reading: the label left of the suffix is the domain; without a suffix, the
-    # last label is
-    suffix = (
-        pl.when(size > 0).then(tails.list.get(size - 1, null_on_oob=True)).otherwise(pl.lit(""))
-    )
-    registrable = pl.when((size > 0) & (n > size)).then(tails.list.get(size, null_on_oob=True))
-    domain = (
-        pl.when(size == 0)
-        .then(tails.list.first())
-        .otherwise(_first_label(pl.col("registrable")).fill_null(""))
-    )
-    root = (
-        pl.when((n > 2) & tails.list.get(1, null_on_oob=True).is_in(SHARED_PLATFORMS))
-        .then(2)
-        .when((n > 3) & tails.list.get(2, null_on_oob=True).is_in(SHARED_PLATFORMS))
-        .then(3)
-    )
-    platform_site = tails.list.get(pl.col("root"), null_on_oob=True)
-    on_platform = pl.col("root").is_not_null()
-    # the labels left of the domain (the subdomain): the name without its last part
-    kept = pl.when(size == 0).then(tails.list.first()).otherwise(pl.col("registrable"))
-    left_of_domain = pl.col("name").str.head(
-        (
-            pl.col("name").str.len_chars().cast(pl.Int64) - kept.str.len_chars().cast(pl.Int64) - 1
-        ).clip(lower_bound=0)
-    )
-    sub_labels = pl.col("left").str.split(".")
-    depth = (
-        pl.when(pl.col("left").fill_null("") == "")
-        .then(0)
-        .otherwise(
-            sub_labels.list.len()
-            - sub_labels.list.count_matches("www")
-            - sub_labels.list.count_matches("")
-        )
-    )
-    last = tails.list.first()
-    first_of_suffix = _first_label(pl.col("suffix"))
-    tld = (
-        pl.when(
-            last.is_in(EDU_GOV)
-            | first_of_suffix.is_in(EDU_GOV)
-            | ("." + pl.col("suffix") + ".").str.contains(".gov.", literal=True)
-        )
-        .then(pl.lit("edu_gov"))
-        .when(last.is_in(CHEAP_TLDS))
-        .then(pl.lit("cheap"))
-        .when(last.is_in(GENERIC_TLDS))
-        .then(pl.lit("generic"))
-        .when((last.str.len_chars() == 2) | last.str.starts_with("xn--"))
-        .then(pl.lit("country"))
-        .otherwise(pl.lit("new_generic"))
-    )
-    walked = (
-        _walk(names.filter(~pl.col("name").is_in(ips)).select("name").unique())
-        .with_columns(suffix=suffix, registrable=registrable, root=root)
-        .with_columns(domain=domain, left=left_of_domain)
-        .select(
-            "name",
-            site=pl.when(on_platform)
-            .then(platform_site)
-            .when(pl.col("registrable").is_not_null() & (pl.col("domain") != ""))
-            .then(pl.col("registrable"))
-            .otherwise(pl.col("name")),
-            brand=pl.when(on_platform)
-            .then(_first_label(platform_site))
-            .otherwise(pl.col("domain")),
-            suffix="suffix",
-            tld_class=tld.replace_strict(
-                {c: float(i) for i, c in enumerate(TLD_CLASSES)}, return_dtype=pl.Float64
-            ),
-            shared_platform=(on_platform | (pl.col("private") & (pl.col("domain") != ""))).cast(
-                pl.Float64
-            ),
-            ip_host=pl.lit(0.0),
-            subdomain_depth=pl.when(on_platform)
-            .then(n - pl.col("root") - 1)
-            .otherwise(depth)
-            .cast(pl.Float64),
-        )
-    )
-    addresses = pl.DataFrame(
-        {
-            "name": ips,
-            "site": ips,
-            "brand": "",
-            "suffix": "",
-            "tld_class": 0.0,
-            "shared_platform": 0.0,
-            "ip_host": 1.0,
-            "subdomain_depth": 0.0,
-        },
-        schema={k: v for k, v in HOST_SCHEMA.items() if k not in ("host", "host_hyphens")}
-        | {"name": pl.String},
-    )
-    return (
-        names.join(pl.concat([walked, addresses], how="diagonal"), on="name", how="left")
-        .with_columns(
-            host_hyphens=pl.col("name").str.count_matches("-", literal=True).cast(pl.Float64)
-        )
-        .select(HOST_SCHEMA.keys())
-    )
+    name = ascii_host(host)
+    hyphens = float(name.count("-"))
+    if _is_ip(name):
+        return name, "", "", _TLD_CODES["generic"], 0.0, 1.0, 0.0, hyphens
+    ext = _EXTRACT(name)
+    root = _platform_root(name)
+    if root:
+        head = name[: -len(root) - 1]
+        brand = head.rsplit(".", 1)[-1]
+        site, depth = f"{brand}.{root}", head.count(".")
+    else:
+        site, brand = ext.top_domain_under_public_suffix or name, ext.domain
+        depth = len([p for p in ext.subdomain.split(".") if p and p != "www"])
+    shared = root is not None or (ext.is_private and bool(ext.domain))
+    tld = _TLD_CODES[_tld_class(ext.suffix, name.rsplit(".", 1)[-1])]
+    return site, brand, ext.suffix, tld, float(shared), 0.0, float(depth), hyphens
+
+
+def host_frame(hosts: pl.Series) -> pl.DataFrame:
+    """``host_info`` of each distinct non-null host (``HOST_SCHEMA``), ready to be joined on
+    ``host``; codes and flags as floats, as the feature matrix holds them."""
+    distinct = hosts.drop_nulls().unique().to_list()
+    return pl.DataFrame([(h, *host_info(h)) for h in distinct], schema=HOST_SCHEMA, orient="row")
 
 
 def sites_of(urls: pl.Series) -> pl.Series:

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,6 @@ from serving.model import VERDICTS, Explain, LinkModel, Scores, fewer_collection
 
 WORK_SUFFIX = ".linksift-work"
 _VERDICTS = pl.Series(VERDICTS, dtype=pl.String)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA = r"^[=+\-@\t\r]"
 
 
@@ -629,10 +628,6 @@ def _empty_output() -> pl.DataFrame:
     }
     fields.update((c, schema.polars_type(c)) for c in schema.CANONICAL)
     return pl.DataFrame(schema=fields)
-
-
-def summary_json(summary: BatchSummary) -> str:
-    return json.dumps({**asdict(summary), "rate": summary.rate}, indent=1)
 
 
 # ------------------------------------------------------------------------------------------------
