@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -346,34 +347,23 @@ def _apply_source(s: pl.Expr, src: schema.Source) -> pl.Expr:
     return s
 
 
-_EXPECT = {
-    "url": "expected an http(s) URL",
-    "text": "",
-    "bool": "expected true or false",
-    "number": "expected a number",
-    "date": "expected a date like 2026-09-15 or Sep 15, 2026",
-    "category": "expected one of " + ", ".join(schema.PLACEMENTS),
-    "label": "expected good or spam (or 0/1)",
+_PARSERS: dict[str, tuple[Callable[[pl.Expr], pl.Expr], str]] = {
+    "url": (parse.parse_url, "expected an http(s) URL"),
+    "text": (lambda s: s, ""),
+    "bool": (parse.parse_bool, "expected true or false"),
+    "number": (parse.parse_number, "expected a number"),
+    "date": (parse.parse_date, "expected a date like 2026-09-15 or Sep 15, 2026"),
+    "category": (
+        lambda s: parse.parse_category(s, schema.PLACEMENTS, schema.PLACEMENT_SYNONYMS),
+        "expected one of " + ", ".join(schema.PLACEMENTS),
+    ),
+    "label": (
+        lambda s: parse.parse_choice(s, schema.LABEL_SYNONYMS),
+        "expected good or spam (or 0/1)",
+    ),
 }
-
-
-def _parse(kind: str, s: pl.Expr) -> pl.Expr:
-    """The canonical value of a cleaned string cell of a column of ``kind``."""
-    if kind == "url":
-        return parse.parse_url(s)
-    if kind == "text":
-        return s
-    if kind == "bool":
-        return parse.parse_bool(s)
-    if kind == "number":
-        return parse.parse_number(s)
-    if kind == "date":
-        return parse.parse_date(s)
-    if kind == "category":
-        return parse.parse_category(s, schema.PLACEMENTS, schema.PLACEMENT_SYNONYMS)
-    if kind == "label":
-        return parse.parse_choice(s, schema.LABEL_SYNONYMS)
-    raise AssertionError(kind)
+"""Per kind of canonical column: the parser of its cleaned text cells, and what a bad cell
+was expected to be."""
 
 
 def link_hash(source: pl.Expr, target: pl.Expr, anchor: pl.Expr) -> pl.Expr:
@@ -405,6 +395,17 @@ def link_ids(links: pl.DataFrame) -> pl.Series:
 _CHECK = "__problem"
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How one layout of raw records becomes canonical rows: the stages' expressions."""
+
+    cells: list[pl.Expr]  # the vendor's cells as cleaned text (or typed values)
+    values: list[pl.Expr]  # the canonical columns
+    passed: list[pl.Expr]  # the columns linksift does not know, as they are
+    problem: pl.Expr  # each row's first problem, as an index into ``checks``; null: none
+    checks: list[tuple[str, str, str]]  # (field, what was expected, raw column)
+
+
 def canonicalize(
     raw: pl.DataFrame,
     rows: np.ndarray,
@@ -418,104 +419,109 @@ def canonicalize(
     the first one, in the order of ``schema.COLUMNS``. Three stages, each materialised once:
     the vendor's cells as cleaned text (``__in_*``), the typed values, the checks.
     """
-    mapping = column_sources(raw.columns, fmt)
-    latest = options.as_of + timedelta(days=1)
-    cells: list[pl.Expr] = []
-    values: dict[str, pl.Expr] = {}
-    checks: list[tuple[str, pl.Expr, str, str]] = []  # (field, problem, expected, raw column)
-
-    if fmt in schema.NOT_A_LINK:
-        name, not_link, expect = schema.NOT_A_LINK[fmt]
-        header = next((h for h in raw.columns if norm_header(h) == norm_header(name)), None)
-        if header is not None:
-            cell = parse.clean(_as_string(pl.col(header), raw.schema[header])).str.to_lowercase()
-            cells.append(cell.is_in(not_link).alias("__in_not_a_link"))
-            checks.append((name, pl.col("__in_not_a_link"), expect, header))
-    for col in schema.COLUMNS:
-        if col.name not in mapping:
-            values[col.name] = _absent(col, options)
-            continue
-        header, src = mapping[col.name]
-        dtype = raw.schema[header]
-        cell = f"__in_{col.name}"
-        value = parse.typed(pl.col(cell), dtype, col.kind) if src is None else None
-        if value is not None:  # already typed (Parquet, JSON numbers)
-            cells.append(pl.col(header).alias(cell))
-            bad = pl.col(col.name).is_null() & pl.col(cell).is_not_null()
-            expect = "expected a finite number"
-        else:
-            text = parse.clean(_as_string(pl.col(header), dtype))
-            cells.append((text if src is None else _apply_source(text, src)).alias(cell))
-            value = _parse(col.kind, pl.col(cell))
-            bad = parse.bad(pl.col(col.name), pl.col(cell))
-            expect = _EXPECT[col.kind]
-        values[col.name] = value
-        v = pl.col(col.name)
-        checks.append((col.name, bad, expect, header))
-        if col.kind == "number" and (col.low is not None or col.high is not None):
-            low = -np.inf if col.low is None else col.low
-            high = np.inf if col.high is None else col.high
-            rng = f"{col.low:g}..{col.high:g}" if col.high is not None else f">= {col.low:g}"
-            checks.append((col.name, (v < low) | (v > high), f"expected a number in {rng}", header))
-        if col.kind == "date":
-            future = v > latest
-            checks.append((col.name, future, f"expected a date not after {options.as_of}", header))
-        if col.required:
-            checks.append((col.name, v.is_null(), "required, but empty", header))
-
-    mapped = {h for h, _ in mapping.values()}
-    passed = [
-        pl.col(h).alias(f"input_{h}" if h.lower() in RESERVED else h)
-        for h in raw.columns
-        if h not in mapped
-    ]
-    problem = pl.coalesce([pl.when(c).then(pl.lit(i)) for i, (_, c, _, _) in enumerate(checks)])
+    plan = _plan(tuple(raw.schema.items()), fmt, options.as_of, options.target)
     table = (
         raw.lazy()
-        .with_columns(cells)
-        .with_columns(
-            pl.Series("row", rows, dtype=pl.Int64),
-            *(v.cast(schema.polars_type(k)).alias(k) for k, v in values.items()),
-        )
-        .with_columns(problem.alias(_CHECK))
-        .select("row", *values, *passed, _CHECK)
-        .collect()
+        .with_columns(plan.cells)
+        .with_columns(pl.Series("row", rows, dtype=pl.Int64), *plan.values)
+        .with_columns(plan.problem)
+        .select("row", *(c.name for c in schema.COLUMNS), *plan.passed, _CHECK)
+        .collect(engine="in-memory")
     )
     problems = table[_CHECK]
     links = table.filter(problems.is_null()).drop(_CHECK)
-    hashes = links.select(
-        link_hash(pl.col("source_url"), pl.col("target_url"), pl.col("anchor_text"))
-    ).to_series()
-    links = links.insert_column(1, hex_ids(hashes)).insert_column(
+    links = links.insert_column(1, link_ids(links)).insert_column(
         2, pl.Series("duplicate", [False] * links.height, dtype=pl.Boolean)
     )
     if problems.null_count() == len(problems):
         return links, pl.DataFrame(schema=REJECT_SCHEMA)
-    return links, _rejects(raw, rows, problems, checks)
+    return links, _rejects(raw, rows, problems, plan.checks)
 
 
-def _absent(col: schema.Column, options: ImportOptions) -> pl.Expr:
+@lru_cache(maxsize=64)
+def _plan(
+    header: tuple[tuple[str, pl.DataType], ...], fmt: str, as_of: date, target: str | None
+) -> _Plan:
+    """The stages for raw records with this header (names and types), built once: files
+    repeat their header in every chunk, API requests repeat a few field conventions."""
+    types = dict(header)
+    mapping = column_sources(types, fmt)
+    latest = as_of + timedelta(days=1)
+    cells: list[pl.Expr] = []
+    values: list[pl.Expr] = []
+    checks: list[tuple[str, pl.Expr, str, str]] = []  # (field, problem, expected, raw column)
+
+    if fmt in schema.NOT_A_LINK:
+        name, not_link, expect = schema.NOT_A_LINK[fmt]
+        column = next((h for h in types if norm_header(h) == norm_header(name)), None)
+        if column is not None:
+            cell = parse.clean(_as_string(pl.col(column), types[column])).str.to_lowercase()
+            cells.append(cell.is_in(not_link).alias("__in_not_a_link"))
+            checks.append((name, pl.col("__in_not_a_link"), expect, column))
+    for col in schema.COLUMNS:
+        if col.name not in mapping:
+            values.append(_absent(col, target).alias(col.name))
+            continue
+        column, src = mapping[col.name]
+        dtype = types[column]
+        cell = f"__in_{col.name}"
+        value = parse.typed(pl.col(cell), dtype, col.kind) if src is None else None
+        if value is not None:  # already typed (Parquet, JSON numbers)
+            cells.append(pl.col(column).alias(cell))
+            bad = pl.col(col.name).is_null() & pl.col(cell).is_not_null()
+            expect = "expected a finite number"
+        else:
+            text = parse.clean(_as_string(pl.col(column), dtype))
+            cells.append((text if src is None else _apply_source(text, src)).alias(cell))
+            parser, expect = _PARSERS[col.kind]
+            value = parser(pl.col(cell))
+            bad = parse.bad(pl.col(col.name), pl.col(cell))
+        values.append(value.cast(schema.polars_type(col.name)).alias(col.name))
+        v = pl.col(col.name)
+        checks.append((col.name, bad, expect, column))
+        if col.kind == "number" and (col.low is not None or col.high is not None):
+            low = -np.inf if col.low is None else col.low
+            high = np.inf if col.high is None else col.high
+            rng = f"{col.low:g}..{col.high:g}" if col.high is not None else f">= {col.low:g}"
+            checks.append((col.name, (v < low) | (v > high), f"expected a number in {rng}", column))
+        if col.kind == "date":
+            checks.append((col.name, v > latest, f"expected a date not after {as_of}", column))
+        if col.required:
+            checks.append((col.name, v.is_null(), "required, but empty", column))
+    mapped = {h for h, _ in mapping.values()}
+    problem = pl.coalesce([pl.when(c).then(pl.lit(i)) for i, (_, c, _, _) in enumerate(checks)])
+    return _Plan(
+        cells,
+        values,
+        [
+            pl.col(h).alias(f"input_{h}" if h.lower() in RESERVED else h)
+            for h in types
+            if h not in mapped
+        ],
+        problem.alias(_CHECK),
+        [(field, expect, column) for field, _, expect, column in checks],
+    )
+
+
+def _absent(col: schema.Column, target: str | None) -> pl.Expr:
     """A column the input does not have: null, or ``--target`` for the target."""
-    if col.name != "target_url" or not options.target:
+    if col.name != "target_url" or not target:
         return pl.lit(None, schema.polars_type(col.name))
-    parsed = pl.select(parse.parse_url(parse.clean(pl.lit(options.target)))).item()
+    parsed = pl.select(parse.parse_url(parse.clean(pl.lit(target)))).item()
     if parsed is None:
-        raise InputError(f"--target {options.target!r} is not an http(s) URL")
+        raise InputError(f"--target {target!r} is not an http(s) URL")
     return pl.lit(parsed)
 
 
 def _rejects(
-    raw: pl.DataFrame,
-    rows: np.ndarray,
-    problem: pl.Series,
-    checks: list[tuple[str, pl.Expr, str, str]],
+    raw: pl.DataFrame, rows: np.ndarray, problem: pl.Series, checks: list[tuple[str, str, str]]
 ) -> pl.DataFrame:
     """``(row, field, reason, value)`` of the rows that have a problem, with the raw value
     quoted (a few rows: worded one by one)."""
     index = problem.is_not_null().arg_true()
     out: dict[str, list] = {"row": [], "field": [], "reason": [], "value": []}
     for i, k in zip(index.to_list(), problem.gather(index).to_list(), strict=True):
-        field, _, expect, header = checks[k]
+        field, expect, header = checks[k]
         cell = raw[header][i]
         value = "" if cell is None else str(cell)
         out["row"].append(int(rows[i]))
