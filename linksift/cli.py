@@ -116,6 +116,42 @@ def metrics_table(metrics: dict[str, float], title: str):
     return table
 
 
+def training_table(card: dict):
+    """Held-out metrics with their intervals beside the baselines' on the same test rows."""
+    from rich.table import Table
+
+    m, b = card["metrics"], card.get("baselines", {})
+    rows = card["rows"]["test"]
+    spam = round(m["spam_share"] * m["rows"])
+    table = Table(
+        title=f"held-out test metrics ({rows:,} links, {spam:,} spam)",
+        header_style="bold",
+    )
+    for name in ("metric", "model", "95% interval", "default LightGBM", "logistic regression"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    table.add_column(
+        f"best single feature\n({card.get('best_single_feature', '-')})", justify="right"
+    )
+    for key in ("roc_auc", "pr_auc", "ece"):
+        if key not in m:
+            continue
+        low, high = m.get(f"{key}_low"), m.get(f"{key}_high")
+        table.add_row(
+            key,
+            f"{m[key]:.4f}",
+            f"{low:.4f} – {high:.4f}" if low is not None else "",
+            *(
+                f"{b[f'baseline_{who}_{key}']:.4f}" if f"baseline_{who}_{key}" in b else ""
+                for who in ("lightgbm", "logreg", "best_feature")
+            ),
+        )
+    for key, value in m.items():
+        if key.endswith(("_low", "_high")) or key in ("roc_auc", "pr_auc", "ece", "rows"):
+            continue
+        table.add_row(key, f"{value:,.4f}", "", "", "", "")
+    return table
+
+
 @app.command()
 def synth(
     n: Annotated[int, typer.Option("-n", help="Number of links.")] = 10_000,
@@ -172,22 +208,30 @@ def train(
     except (DataError, InputError, ValueError) as exc:
         fail(str(exc))
         return
+    out.print(training_table(summary.card))
     out.print(
-        metrics_table(
-            summary.metrics, f"held-out test metrics ({summary.card['rows']['test']:,} links)"
+        f"trained on {summary.rows:,} labeled links ({summary.skipped:,} skipped"
+        + (
+            f", {summary.evaluation_rows_dropped:,} in the registry's evaluation set left out"
+            if summary.evaluation_rows_dropped
+            else ""
         )
-    )
-    out.print(
-        f"trained on {summary.rows:,} labeled links ({summary.skipped:,} skipped), "
-        f"{summary.card['trees']} trees; model {summary.card['version']}",
+        + f"), {summary.card['trees']} trees; model {summary.card['version']}",
         highlight=False,
     )
+    for warning in summary.card.get("warnings", []):
+        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if out_dir:
         out.print(f"model folder: {summary.model_folder}", highlight=False)
     if summary.logged:
         out.print(f"MLflow run {summary.logged.run_id} in {uri}", highlight=False)
         if summary.logged.version:
-            state = "champion" if summary.logged.promoted else "challenger (not promoted)"
+            result = summary.logged.result
+            state = {
+                "promoted": "champion",
+                "kept": "challenger (the champion stays)",
+                "refused": "challenger (refused)",
+            }[result.decision if result else "refused"]
             out.print(
                 f"registered {s.model_name} version {summary.logged.version}: {state} — "
                 f"{summary.logged.gate}",
@@ -303,6 +347,19 @@ def score(
     target: TargetOpt = None,
     as_of: AsOfOpt = None,
     engine: Annotated[str, typer.Option(help="local|spark")] = "local",
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            help="Label store whose reviewed labels override verdicts (default: settings / labels.db)."
+        ),
+    ] = None,
+    reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--reviewed/--model-only",
+            help="Let people's standing labels (links and whole sites) set those verdicts.",
+        ),
+    ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Score every link of an export, explain it, and write the disavow file and report."""
@@ -343,6 +400,11 @@ def score(
         return
     from serving.batch import BatchError, BatchOptions, score_file
 
+    standing = None
+    if reviewed:
+        from training.labels import standing_labels
+
+        standing = standing_labels(labels or s.resolved_labels_url())
     sizes = {"chunk_rows": chunk_rows, "threads": threads}
     options = BatchOptions(
         explain=explain,  # type: ignore[arg-type]
@@ -352,6 +414,7 @@ def score(
         target=target,
         disavow=disavow,
         report=report,
+        reviewed=standing,
         **{k: v for k, v in sizes.items() if v is not None},
     )
     try:
@@ -412,8 +475,12 @@ def progress_bar():
 @app.command()
 def retrain(
     base: Annotated[
-        Path, typer.Option(help="Base labeled data the reviewed labels are added to.")
-    ] = Path("data/sample/labeled.parquet"),
+        Path | None,
+        typer.Option(
+            help="Base labeled data the reviewed labels are added to "
+            "(default: the sample labeled data shipped with linksift)."
+        ),
+    ] = None,
     labels: Annotated[
         str | None, typer.Option(help="Label store URL (default: settings / labels.db).")
     ] = None,
@@ -467,6 +534,52 @@ def labels_export(
     s = settings(config)
     n = export_csv(LabelStore(labels or s.resolved_labels_url()), output)
     out.print(f"wrote {n:,} labeled links to {output}", highlight=False)
+
+
+@labels_app.command("site")
+def labels_site(
+    site: Annotated[
+        str, typer.Argument(help="Referring site (registrable domain), e.g. spam.example.")
+    ],
+    label: Annotated[str, typer.Option("--label", "-l", help="good or spam.")],
+    reviewer: Annotated[str, typer.Option(help="Who decided (shown in the reason).")] = "",
+    note: Annotated[str, typer.Option(help="Why.")] = "",
+    labels: Annotated[str | None, typer.Option(help="Label store URL.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Label a whole referring site: its links take this verdict in score, the API and the
+    review page until the label is removed."""
+    from training.labels import LabelError, LabelStore
+
+    s = settings(config)
+    try:
+        saved = LabelStore(labels or s.resolved_labels_url()).label_site(
+            site, label, note=note, reviewer=reviewer
+        )
+    except LabelError as exc:
+        fail(str(exc))
+        return
+    out.print(f"{site}: every link from it is now reviewed as {saved.label}", highlight=False)
+
+
+@labels_app.command("remove")
+def labels_remove(
+    link: Annotated[list[str] | None, typer.Option("--link", help="Link id (repeatable).")] = None,
+    site: Annotated[str | None, typer.Option(help="Referring site whose label to remove.")] = None,
+    reviewer: Annotated[str, typer.Option(help="Who removed it (kept in the history).")] = "",
+    labels: Annotated[str | None, typer.Option(help="Label store URL.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Withdraw reviewed labels: the model's verdict counts again (history keeps them)."""
+    from training.labels import LabelStore
+
+    if not link and not site:
+        fail("give --link ID (repeatable) or --site SITE")
+    s = settings(config)
+    n = LabelStore(labels or s.resolved_labels_url()).remove(
+        link_ids=link or [], site=site, reviewer=reviewer
+    )
+    out.print(f"removed {n:,} standing label{'s' if n != 1 else ''}", highlight=False)
 
 
 @labels_app.command("load")

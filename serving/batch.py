@@ -45,6 +45,7 @@ from features.importers import (
 )
 from serving import disavow, report
 from serving.model import VERDICTS, Explain, LinkModel, Scores, fewer_collections
+from training.reviewed import REVIEWED_PREFIX, Reviewed
 
 WORK_SUFFIX = ".linksift-work"
 _VERDICTS = pl.Series(VERDICTS, dtype=pl.String)
@@ -66,6 +67,7 @@ class BatchOptions:
     threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     disavow: Path | None = None
     report: Path | None = None
+    reviewed: Reviewed | None = None  # people's standing labels, which override verdicts
 
 
 @dataclass
@@ -86,6 +88,7 @@ class BatchSummary:
     disavow: str | None = None
     disavow_note: str = ""
     report: str | None = None
+    reviewed: int = 0  # rows whose verdict a person's label decided
 
     @property
     def rate(self) -> float:
@@ -102,6 +105,11 @@ class BatchSummary:
         ]
         if self.rejects:
             lines.append(f"  rejected    → {self.rejects}")
+        if self.reviewed:
+            lines.append(
+                f"  reviewed    {self.reviewed:,} verdicts set by people's labels "
+                "(the first reason says who and when)"
+            )
         if self.duplicates:
             lines.append(f"  duplicates  {self.duplicates:,} (scored, flagged in 'duplicate')")
         if self.resumed_chunks:
@@ -143,6 +151,16 @@ def score_columns(n: int, scores: Scores, model_version: str) -> pl.DataFrame:
             reasons[k] = pl.select(
                 pl.when(pl.Series(explained)).then(text).alias(f"reason_{k + 1}")
             ).to_series()
+    if scores.reviewed is not None:
+        # a person's verdict comes first; the model's reasons follow it
+        note = pl.Series(scores.review_notes, dtype=pl.String)
+        shifted = [note, *reasons[:2]]
+        reasons = [
+            pl.select(
+                pl.when(note.is_not_null()).then(new).otherwise(old).alias(old.name)
+            ).to_series()
+            for new, old in zip(shifted, reasons, strict=True)
+        ]
     table = pl.DataFrame(
         [
             _VERDICTS.gather(scores.verdict_code.astype(np.int64)).alias("verdict"),
@@ -425,6 +443,7 @@ def score_chunk(
         explain=options.explain,
         keep_contributions=options.explain != "none",
         parallel=options.threads <= 1,  # with several threads, each chunk keeps to its own
+        reviewed=options.reviewed,
     )
     aggregate = report.chunk_aggregate(links, scores)
     return ChunkResult(score_columns(links.height, scores, model.model_version), aggregate)
@@ -510,6 +529,7 @@ def _score_file(
         "target": options.target,
         "model_version": model.model_version,
         "layout": WORK_LAYOUT,
+        "reviewed": options.reviewed.fingerprint() if options.reviewed else "",
     }
     work = WorkFolder(output, state, options.resume)
     summary = BatchSummary(str(input), str(output), None, model_version=model.model_version)
@@ -568,6 +588,7 @@ def _add(summary: BatchSummary, scored: pl.DataFrame, rejected: int) -> None:
     summary.rejected += rejected
     summary.read += scored.height + rejected
     summary.duplicates += int(scored["duplicate"].sum())
+    summary.reviewed += int(scored["reason_1"].str.starts_with(REVIEWED_PREFIX).sum())
     for value, n in scored["verdict"].value_counts().iter_rows():
         summary.verdicts[value] = summary.verdicts.get(value, 0) + n
 

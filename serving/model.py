@@ -26,6 +26,7 @@ from features.artifact import ModelLoadError, Scorer, find_folder
 from features.extract import Profile, extract, feature_table, matrix
 from serving.reasons import Reasons, describe, format_value, top_reasons
 from serving.treeshap import FastTreeShap, on_all_cores
+from training.reviewed import Reviewed, reviewed_reason
 
 Explain = Literal["all", "flagged", "none"]
 VERDICTS = ("good", "review", "spam")
@@ -49,6 +50,41 @@ class ModelInfo:
         return str(self.card.get("version", "unknown"))
 
 
+@dataclass(frozen=True)
+class ReviewedVerdict:
+    """A person's standing verdict on a link (its own label or its whole site's)."""
+
+    label: str
+    reviewer: str
+    created_at: str
+    scope: str  # link | site
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "label": self.label,
+            "reviewer": self.reviewer,
+            "created_at": self.created_at,
+            "scope": self.scope,
+        }
+
+
+def reviewed_verdicts(links: pl.DataFrame, reviewed: Reviewed) -> list[ReviewedVerdict | None]:
+    """Each link's reviewed verdict, if a person labelled it or its referring site."""
+    from features.urls import sites_of
+
+    sites = sites_of(links["source_url"]).to_list()
+    out: list[ReviewedVerdict | None] = []
+    for hit, site in zip(reviewed.match(links["link_id"].to_list(), sites), sites, strict=True):
+        if hit is None:
+            out.append(None)
+            continue
+        label, scope = hit
+        reason = reviewed_reason(label, scope, site)
+        out.append(ReviewedVerdict(label.label, label.reviewer, label.created_at, scope, reason))
+    return out
+
+
 @dataclass
 class Scores:
     """Everything ``LinkModel.score`` computes for a table of links."""
@@ -61,6 +97,14 @@ class Scores:
     contributions: np.ndarray | None = None
     reasons: Reasons | None = None
     explained: np.ndarray | None = None  # which rows have reasons
+    reviewed: list[ReviewedVerdict | None] | None = None  # a person's verdict, per row
+
+    @property
+    def review_notes(self) -> list[str | None] | None:
+        """The reason text of each reviewed row (None elsewhere)."""
+        if self.reviewed is None:
+            return None
+        return [r.reason if r else None for r in self.reviewed]
 
     @property
     def verdict(self) -> np.ndarray:
@@ -214,8 +258,13 @@ class LinkModel:
         keep_contributions: bool = False,
         parallel: bool = True,
         facts: pl.DataFrame | None = None,
+        reviewed: Reviewed | None = None,
     ) -> Scores:
         """Probability, verdict, quality score and (per ``explain``) the top reasons.
+
+        ``reviewed``: people's standing labels; a reviewed link (or a link from a reviewed
+        site) takes the person's verdict, and its first reason says who decided and when. The
+        probability stays the model's own.
 
         ``profile`` is the profile the links are measured against: the whole input for batch
         scoring, ``Profile()`` (none) for the API, ``None`` for "these links themselves".
@@ -241,6 +290,11 @@ class LinkModel:
         verdict = self.verdict_codes(p)
         quality = np.rint(100 * (1 - p)).astype(np.int64)
         scores = Scores(p, raw, verdict, quality, X)
+        if reviewed:
+            scores.reviewed = reviewed_verdicts(links, reviewed)
+            for i, r in enumerate(scores.reviewed):
+                if r is not None:
+                    verdict[i] = VERDICTS.index(r.label)
         if explain == "none" or len(X) == 0:
             return scores
         rows = np.ones(len(X), bool) if explain == "all" else verdict > 0
@@ -261,6 +315,7 @@ class LinkModel:
         *,
         as_of: date | None = None,
         target_description: str | None = None,
+        reviewed: Reviewed | None = None,
     ) -> dict[str, Any]:
         """Every feature's contribution for the first link, with base value and raw score
         (they add up), in words and numbers: what ``/explain`` and the review page show."""
@@ -271,7 +326,9 @@ class LinkModel:
             explain="all",
             keep_contributions=True,
             target_description=target_description,
+            reviewed=reviewed,
         )
+        person = scores.reviewed[0] if scores.reviewed else None
         c = scores.contributions[0]
         x = scores.X[0]
         order = np.argsort(-np.abs(c[:-1]), kind="stable")
@@ -294,6 +351,7 @@ class LinkModel:
                 }
                 for j in order
             ],
+            "reviewed": {**person.as_dict(), "text": person.reason} if person else None,
             "model_version": self.model_version,
         }
 

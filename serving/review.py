@@ -33,7 +33,16 @@ from features import schema, spec
 from features.extract import Profile, build_profile, extract
 from features.importers import ImportOptions, InputError, read_links
 from features.urls import sites_of
-from training.labels import LabelError, LabelStore, batch_links, batches
+from training.labels import (
+    REMOVED,
+    LabelError,
+    LabelStore,
+    batch_links,
+    batches,
+    labels,
+    site_labels,
+)
+from training.reviewed import Reviewed, reviewed_reason
 
 STATIC = Path(__file__).with_name("review") / "static"
 SORTS = {
@@ -106,10 +115,52 @@ def load_batch(
     return int(batch_id)
 
 
+def _standing(table: sa.Table, key: sa.Column, value: Any) -> Any:
+    """The standing label in ``table`` for ``key == value`` (NULL when none or withdrawn)."""
+    latest = sa.select(sa.func.max(table.c.id)).where(key == value).scalar_subquery()
+    return (
+        sa.select(table.c.label)
+        .where(table.c.id == latest, table.c.label != REMOVED)
+        .scalar_subquery()
+    )
+
+
+def effective_verdict() -> Any:
+    """A batch link's verdict as people see it: its own standing label, else its site's,
+    else the model's. The verdict filter uses it, so reviewed links list where they now
+    belong."""
+    c = batch_links.c
+    return sa.func.coalesce(
+        _standing(labels, labels.c.link_id, c.link_id),
+        _standing(site_labels, site_labels.c.site, c.site),
+        c.verdict,
+    )
+
+
+def with_reviewed(rows: list[dict[str, Any]], reviewed: Reviewed) -> None:
+    """Show people's verdicts on listed batch rows: the verdict, and the reviewed reason
+    first (the model's verdict stays in ``model_verdict``)."""
+    for r, hit in zip(
+        rows, reviewed.match([r["link_id"] for r in rows], [r["site"] for r in rows]), strict=True
+    ):
+        r["model_verdict"] = r["verdict"]
+        r["reviewed"] = None
+        if hit is None:
+            continue
+        label, scope = hit
+        r["verdict"] = label.label
+        r["reviewed"] = {"label": label.label, "reviewer": label.reviewer, "scope": scope}
+        r["reason_1"], r["reason_2"], r["reason_3"] = (
+            reviewed_reason(label, scope, r["site"]),
+            r["reason_1"],
+            r["reason_2"],
+        )
+
+
 def _filters(q: Any, params: dict[str, str]) -> Any:
     c = batch_links.c
     if params.get("verdict"):
-        q = q.where(c.verdict.in_(params["verdict"].split(",")))
+        q = q.where(effective_verdict().in_(params["verdict"].split(",")))
     if params.get("min"):
         q = q.where(c.spam_probability >= float(params["min"]))
     if params.get("max"):
@@ -236,12 +287,13 @@ class ReviewApp:
                         base.order_by(*sort).limit(per_page).offset((page - 1) * per_page)
                     ).mappings()
                 ]
-            labels = self.store.current(r["link_id"] for r in rows)
+            reviewed = self.store.reviewed()
             for r in rows:
                 r.pop("link", None)
-                lab = labels.get(r["link_id"])
+                lab = reviewed.links.get(r["link_id"])
                 r["label"] = lab.label if lab else None
                 r["labelled_by"] = lab.reviewer if lab else None
+            with_reviewed(rows, reviewed)
             return {"total": total, "page": page, "per_page": per_page, "rows": rows}
 
         return JSONResponse(await asyncio.to_thread(run))
@@ -279,6 +331,7 @@ class ReviewApp:
             return _bad("no such link in this batch", 404)
         explained = await asyncio.to_thread(self._explain, row)
         history = await asyncio.to_thread(self.store.history, link_id)
+        with_reviewed([row], await asyncio.to_thread(self.store.reviewed))
         fields = json.loads(row.pop("link"))
         row.pop("batch_profile")
         return JSONResponse(
@@ -318,7 +371,7 @@ class ReviewApp:
             return _bad("batch: expected a number")
         note, reviewer = str(body.get("note") or ""), str(body.get("reviewer") or "")
 
-        def run() -> list[Any]:
+        def run() -> list[Any] | int:
             c = batch_links.c
             q = sa.select(c.link_id, c.link, c.model_version, c.spam_probability, c.site).where(
                 c.batch_id == batch_id
@@ -337,6 +390,16 @@ class ReviewApp:
             for r in found:
                 seen.setdefault(r["link_id"], r)
             rows = list(seen.values())
+            if str(body.get("label") or "").strip().lower() == "remove":
+                return self.store.remove(
+                    link_ids=list(seen),
+                    site=str(body.get("site") or "") or None,
+                    reviewer=reviewer,
+                )
+            if body.get("site"):  # the site's own label: its later links count too
+                self.store.label_site(
+                    str(body["site"]), str(body.get("label") or ""), note=note, reviewer=reviewer
+                )
             links = [{**json.loads(r["link"]), "link_id": r["link_id"]} for r in rows]
             return self.store.add_many(
                 links,
@@ -352,6 +415,8 @@ class ReviewApp:
             saved = await asyncio.to_thread(run)
         except LabelError as exc:
             return _bad(str(exc))
+        if isinstance(saved, int):
+            return JSONResponse({"removed": saved})
         return JSONResponse({"saved": len(saved), "labels": [s.__dict__ for s in saved]})
 
     async def export(self, _: Request) -> Response:

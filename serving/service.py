@@ -51,6 +51,8 @@ from features.extract import Profile
 from features.importers import ImportOptions, InputError, from_records, records_format
 from serving.model import GC_THRESHOLDS, LinkModel
 from serving.plots import waterfall
+from training.labels import StandingLabels
+from training.reviewed import Reviewed
 
 log = logging.getLogger("linksift.service")
 HEALTH_PATHS = ("/livez", "/readyz", "/healthz")
@@ -234,17 +236,42 @@ class ModelHolder:
 
 
 def link_results(
-    model: LinkModel, links: pl.DataFrame, target_description: str | None
+    model: LinkModel,
+    links: pl.DataFrame,
+    target_description: str | None,
+    reviewed: Reviewed | None = None,
 ) -> list[dict]:
-    """Per-link results for canonical ``links`` (each scored on its own)."""
+    """Per-link results for canonical ``links`` (each scored on its own); a link a person
+    reviewed (or whose site they did) carries their verdict, with that as its first reason."""
     scores = model.score(
-        links, Profile(), as_of=date.today(), explain="all", target_description=target_description
+        links,
+        Profile(),
+        as_of=date.today(),
+        explain="all",
+        target_description=target_description,
+        reviewed=reviewed,
     )
     reasons = scores.reasons
     out = []
     ids = links["link_id"].to_list()
     index = links["row"].to_list()
     for i in range(len(scores)):
+        person = scores.reviewed[i] if scores.reviewed else None
+        listed = (
+            [
+                {
+                    "feature": spec.NAMES[int(reasons.feature[i, k])],
+                    "text": str(reasons.text[i, k]),
+                    "contribution": round(float(reasons.contribution[i, k]), 4),
+                }
+                for k in range(reasons.feature.shape[1])
+            ]
+            if reasons is not None
+            else []
+        )
+        if person:  # the person's verdict first, then the model's strongest reasons
+            note = {"feature": "reviewed", "text": person.reason, "contribution": None}
+            listed = [note, *listed][: max(len(listed), 1)]
         out.append(
             {
                 "index": index[i],
@@ -252,16 +279,8 @@ def link_results(
                 "spam_probability": round(float(scores.probability[i]), 6),
                 "quality_score": int(scores.quality_score[i]),
                 "verdict": str(scores.verdict[i]),
-                "reasons": [
-                    {
-                        "feature": spec.NAMES[int(reasons.feature[i, k])],
-                        "text": str(reasons.text[i, k]),
-                        "contribution": round(float(reasons.contribution[i, k]), 4),
-                    }
-                    for k in range(reasons.feature.shape[1])
-                ]
-                if reasons is not None
-                else [],
+                "reasons": listed,
+                "reviewed": person.as_dict() if person else None,
                 "model_version": model.model_version,
             }
         )
@@ -311,6 +330,10 @@ class Linksift:
             os.environ.get("LINKSIFT_MODEL") or None, os.environ.get("MLFLOW_TRACKING_URI") or None
         )
         self.holder.follow(RELOAD_SECONDS)
+        from serving.review import labels_url
+
+        # people's standing labels override verdicts from the next request on
+        self.labels = StandingLabels(labels_url())
         # Adaptive batching: concurrent /score requests are corked together by BentoML's
         # dispatcher and scored as one table. It lives behind the public endpoint so the
         # endpoint can validate first and answer 4xx with field names.
@@ -340,6 +363,7 @@ class Linksift:
     def _score_now(self, jobs: tuple[Job, ...]) -> list[dict[str, Any]]:
         """Score many requests together: one table per (field convention, description)."""
         model = self.holder.model
+        reviewed = self.labels.get()
         out: list[dict[str, Any]] = [{} for _ in jobs]
         groups: dict[tuple[str, str | None], list[int]] = {}
         for i, job in enumerate(jobs):
@@ -347,7 +371,7 @@ class Linksift:
         for (fmt, description), members in groups.items():
             records = [link for i in members for link in jobs[i].links]
             table, rejects = from_records(records, ImportOptions(format=fmt, as_of=date.today()))
-            results = link_results(model, table.select(_SCORING_COLUMNS), description)
+            results = link_results(model, table.select(_SCORING_COLUMNS), description, reviewed)
             rejected = rejects.to_dicts()
             start = 0
             for i in members:
@@ -418,7 +442,11 @@ class Linksift:
             r = rejects.to_dicts()[0]
             return error(400, r["reason"], field=f"link.{r['field']}")
         result = await asyncio.to_thread(
-            self.holder.model.explain_one, table, Profile(), target_description=target_description
+            self.holder.model.explain_one,
+            table,
+            Profile(),
+            target_description=target_description,
+            reviewed=self.labels.get(),
         )
         if plot:
             png = await asyncio.to_thread(waterfall, result)

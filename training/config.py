@@ -45,8 +45,21 @@ class TrainConfig(Strict):
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
     valid_fraction: float = Field(0.1, gt=0, lt=0.5)
     calibration_fraction: float = Field(0.1, gt=0, lt=0.5)
-    gate_pr_auc_tolerance: float = Field(0.005, ge=0)
-    gate_ece_tolerance: float = Field(0.01, ge=0)
+    min_trees: int = Field(20, ge=1, description="trees kept even when validation stops early")
+    small_data_rows: int = Field(
+        50_000,
+        ge=0,
+        description="below this many labeled links, hyperparameters are chosen by grouped "
+        "cross-validation among candidates sized for the data",
+    )
+    cv_folds: int = Field(4, ge=2, le=10)
+    bootstrap: int = Field(200, ge=0, description="resamples for metric intervals (0: none)")
+    gate_confidence: float = Field(
+        0.9, gt=0, lt=1, description="a challenger must be better than the champion at this level"
+    )
+    min_test_spam: int = Field(
+        30, ge=1, description="fewer spam links in the test set: metrics are too noisy to judge"
+    )
     solo_fraction: float = Field(
         0.15, ge=0, lt=1, description="rows featurised without profile context, as the API does"
     )

@@ -36,6 +36,21 @@ class Labeled:
     def __len__(self) -> int:
         return len(self.y)
 
+    def subset(self, keep: np.ndarray) -> Labeled:
+        """The rows where ``keep`` is true."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return a[keep] if a is not None else None
+
+        return Labeled(
+            self.links.filter(pl.Series(keep)),
+            self.y[keep],
+            pick(self.archetype),
+            self.skipped,
+            pick(self.weight),
+            pick(self.forced_test),
+        )
+
     @property
     def data_hash(self) -> str:
         """Hash of the links and labels (independent of row order), for the model card."""

@@ -15,15 +15,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from features import schema
+from training.reviewed import Label, Reviewed
 
 LABEL_VALUES = ("good", "spam")
+REMOVED = "removed"  # a row that withdraws the label before it (history keeps both)
 metadata = sa.MetaData()
 
 labels = sa.Table(
@@ -39,6 +41,17 @@ labels = sa.Table(
     sa.Column("spam_probability", sa.Float, nullable=True),
     sa.Column("site", sa.String(300), nullable=False, default="", index=True),
     sa.Column("link", sa.Text, nullable=False),  # canonical fields as JSON
+)
+
+site_labels = sa.Table(
+    "site_labels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("site", sa.String(300), nullable=False, index=True),
+    sa.Column("label", sa.String(8), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("reviewer", sa.String(200), nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 batches = sa.Table(
@@ -99,15 +112,12 @@ class LabelError(ValueError):
     """A label that cannot be stored, said plainly."""
 
 
-@dataclass(frozen=True)
-class Label:
-    link_id: str
-    label: str
-    note: str
-    reviewer: str
-    created_at: str
-    model_version: str
-    spam_probability: float | None
+def _clean_label(label: str) -> str:
+    label = (label or "").strip().lower()
+    label = {"0": "good", "1": "spam"}.get(label, label)
+    if label not in LABEL_VALUES:
+        raise LabelError(f"label: expected good or spam, got {label!r}")
+    return label
 
 
 def _engine(url: str) -> sa.Engine:
@@ -196,10 +206,7 @@ class LabelStore:
         sites: list[str] | None = None,
     ) -> list[Label]:
         """Label many links at once (bulk labelling a referring site), in one transaction."""
-        label = (label or "").strip().lower()
-        label = {"0": "good", "1": "spam"}.get(label, label)
-        if label not in LABEL_VALUES:
-            raise LabelError(f"label: expected good or spam, got {label!r}")
+        label = _clean_label(label)
         if len(note) > 2000 or len(reviewer) > 200:
             raise LabelError("note: at most 2000 characters; reviewer: at most 200")
         now = datetime.now(UTC)
@@ -237,6 +244,84 @@ class LabelStore:
             for r in rows
         ]
 
+    def label_site(self, site: str, label: str, *, note: str = "", reviewer: str = "") -> Label:
+        """Label a whole referring site: every link from it, now and in later exports, takes
+        this verdict until the label is removed."""
+        site = (site or "").strip().lower()
+        if not site:
+            raise LabelError("site: required")
+        label = _clean_label(label)
+        now = datetime.now(UTC)
+        with self._tx() as conn:
+            conn.execute(
+                site_labels.insert().values(
+                    site=site, label=label, note=note, reviewer=reviewer, created_at=now
+                )
+            )
+        return Label(f"site:{site}", label, note, reviewer, now.isoformat(), "", None)
+
+    def remove(
+        self, *, link_ids: Iterable[str] = (), site: str | None = None, reviewer: str = ""
+    ) -> int:
+        """Withdraw the current labels of ``link_ids`` and/or of ``site`` (the model's verdict
+        counts again); returns how many labels were withdrawn. History keeps them."""
+        now = datetime.now(UTC)
+        standing = self.current(list(link_ids)) if link_ids else {}
+        rows = [
+            {
+                "link_id": lab.link_id,
+                "label": REMOVED,
+                "note": "",
+                "reviewer": reviewer,
+                "created_at": now,
+                "model_version": "",
+                "spam_probability": None,
+                "site": "",
+                "link": "{}",
+            }
+            for lab in standing.values()
+        ]
+        site = (site or "").strip().lower()
+        site_standing = site and site in self.reviewed().sites
+        with self._tx() as conn:
+            if rows:
+                conn.execute(labels.insert(), rows)
+            if site_standing:
+                conn.execute(
+                    site_labels.insert().values(
+                        site=site, label=REMOVED, note="", reviewer=reviewer, created_at=now
+                    )
+                )
+        return len(rows) + int(bool(site_standing))
+
+    def reviewed(self) -> Reviewed:
+        """Every standing label, by link and by site (what overrides the model's verdicts)."""
+        latest = sa.select(sa.func.max(site_labels.c.id)).group_by(site_labels.c.site)
+        q = sa.select(site_labels).where(site_labels.c.id.in_(latest))
+        with self.engine.connect() as conn:
+            sites = {
+                r["site"]: Label(
+                    f"site:{r['site']}",
+                    r["label"],
+                    r["note"],
+                    r["reviewer"],
+                    r["created_at"].isoformat() if r["created_at"] else "",
+                    "",
+                    None,
+                )
+                for r in conn.execute(q).mappings()
+                if r["label"] != REMOVED
+            }
+        return Reviewed(self.current(), sites)
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever a label is added or removed (the newest row of each table)."""
+        with self.engine.connect() as conn:
+            return tuple(  # type: ignore[return-value]
+                int(conn.execute(sa.select(sa.func.max(t.c.id))).scalar_one() or 0)
+                for t in (labels, site_labels)
+            )
+
     def history(self, link_id: str) -> list[Label]:
         """Every label a link has had, newest first."""
         q = sa.select(labels).where(labels.c.link_id == link_id).order_by(labels.c.id.desc())
@@ -244,9 +329,10 @@ class LabelStore:
             return [_label(r) for r in conn.execute(q).mappings()]
 
     def current(self, link_ids: Iterable[str] | None = None) -> dict[str, Label]:
-        """The latest label of each link (optionally only of ``link_ids``)."""
+        """The standing label of each link (optionally only of ``link_ids``): its latest,
+        unless that withdrew it."""
         latest = sa.select(sa.func.max(labels.c.id)).group_by(labels.c.link_id)
-        q = sa.select(labels).where(labels.c.id.in_(latest))
+        q = sa.select(labels).where(labels.c.id.in_(latest), labels.c.label != REMOVED)
         if link_ids is not None:
             ids = list(link_ids)
             if not ids:
@@ -262,7 +348,11 @@ class LabelStore:
     def export_rows(self) -> list[dict[str, Any]]:
         """Current labels as canonical link dicts with ``label`` (and who/when, for people)."""
         latest = sa.select(sa.func.max(labels.c.id)).group_by(labels.c.link_id)
-        q = sa.select(labels).where(labels.c.id.in_(latest)).order_by(labels.c.id)
+        q = (
+            sa.select(labels)
+            .where(labels.c.id.in_(latest), labels.c.label != REMOVED)
+            .order_by(labels.c.id)
+        )
         out = []
         with self.engine.connect() as conn:
             for r in conn.execute(q).mappings():
@@ -321,3 +411,31 @@ def export_csv(store: LabelStore, path: Any) -> int:
     )
     table.write_csv(path)
     return len(rows)
+
+
+class StandingLabels:
+    """The standing labels of the store at ``url``, re-read only when they change (one small
+    query per call), so a label saved on the review page counts at the next request. None
+    while the store does not exist (scoring never creates one) or holds no labels."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.store: LabelStore | None = None
+        self.seen: tuple[int, int] | None = None
+        self.value: Reviewed | None = None
+
+    def get(self) -> Reviewed | None:
+        if self.store is None:
+            path = self.url.removeprefix("sqlite:///")
+            if self.url.startswith("sqlite:///") and not Path(path).is_file():
+                return None
+            self.store = LabelStore(self.url)
+        version = self.store.version()
+        if version != self.seen:
+            self.value, self.seen = self.store.reviewed() or None, version
+        return self.value
+
+
+def standing_labels(url: str) -> Reviewed | None:
+    """The standing labels of the store at ``url`` now (see ``StandingLabels``)."""
+    return StandingLabels(url).get()

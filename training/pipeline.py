@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from features import artifact
 from features.extract import extract
+from features.importers import link_ids
 from training import plots, tracking
 from training.config import Thresholds, TrainConfig
-from training.data import load_labeled
+from training.data import Labeled, load_labeled
 from training.metrics import evaluate
 from training.train import card_markdown, fit
 
@@ -24,7 +27,17 @@ class TrainSummary:
     rows: int
     skipped: int
     logged: tracking.Logged | None = None
+    evaluation_rows_dropped: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+def outside_evaluation_set(data: Labeled, uri: str) -> np.ndarray:
+    """Rows whose links are not in the registry's evaluation set: a model about to be gated
+    must not train on the rows it is judged on."""
+    held = tracking.evaluation_ids(uri)
+    if not held:
+        return np.ones(len(data), dtype=bool)
+    return ~link_ids(data.links).is_in(list(held)).to_numpy()
 
 
 def train(
@@ -41,6 +54,10 @@ def train(
     """Train on a labeled file; write the model folder; log the run; optionally register."""
     as_of = as_of or date.today()
     data = load_labeled(data_path, as_of)
+    dropped = 0
+    if register:
+        keep = outside_evaluation_set(data, tracking_uri)
+        data, dropped = data.subset(keep), int((~keep).sum())
     trained = fit(data, config, thresholds, as_of, source=str(data_path))
     folder = out or Path(tempfile.mkdtemp(prefix="linksift-train-")) / "model"
     artifact.write(folder, trained.artifact, card_markdown(trained.card))
@@ -52,7 +69,14 @@ def train(
         if register:
             logged = tracking.register(logged, trained, tracking_uri, config, thresholds)
     return TrainSummary(
-        trained.metrics, trained.card, folder, len(data), data.skipped, logged, trained.seconds
+        trained.metrics,
+        trained.card,
+        folder,
+        len(data),
+        data.skipped,
+        logged,
+        dropped,
+        trained.seconds,
     )
 
 

@@ -27,9 +27,11 @@ from training.config import Thresholds, TrainConfig
 from training.data import Labeled, load_labeled
 from training.labels import LabelStore
 from training.metrics import evaluate
+from training.pipeline import outside_evaluation_set
 from training.train import card_markdown, fit
 
 HOLDOUT_SHARE = 0.25
+DEFAULT_BASE = Path(__file__).resolve().parent.parent / "data" / "sample" / "labeled.parquet"
 
 
 class RetrainError(ValueError):
@@ -45,13 +47,17 @@ class RetrainSummary:
     reviewed_metrics: dict[str, float]
     logged: tracking.Logged
     trained_link_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    evaluation_rows_dropped: int = 0
 
     def text(self) -> str:
         lines = [
             f"challenger trained with {self.reviewed:,} reviewed labels "
             f"({self.reviewed_held_out:,} held out for the comparison, "
-            f"{self.replaced_base_rows:,} base rows overridden)",
-            f"held-out PR-AUC {self.metrics.get('pr_auc', float('nan')):.4f}, "
+            f"{self.replaced_base_rows:,} base rows overridden, "
+            f"{self.evaluation_rows_dropped:,} rows of the registry's evaluation set left out)",
+            f"its own test rows: PR-AUC {self.metrics.get('pr_auc', float('nan')):.4f}, "
+            f"ROC-AUC {self.metrics.get('roc_auc', float('nan')):.4f}, "
             f"ECE {self.metrics.get('ece', float('nan')):.4f}",
         ]
         if self.reviewed_metrics:
@@ -59,7 +65,20 @@ class RetrainSummary:
                 f"on held-out reviewed labels: {int(self.reviewed_metrics['rows'])} rows, "
                 f"log loss {self.reviewed_metrics['log_loss']:.4f}"
             )
-        state = "promoted to champion" if self.logged.promoted else "NOT promoted (challenger)"
+        result = self.logged.result
+        if result and result.champion and result.challenger:
+            lines.append(f"on the same {int(result.challenger['rows']):,} rows:")
+            for who, m in (("champion", result.champion), ("challenger", result.challenger)):
+                lines.append(
+                    f"  {who:<10} PR-AUC {m['pr_auc']:.4f}  ROC-AUC {m['roc_auc']:.4f}  "
+                    f"ECE {m['ece']:.4f}"
+                )
+        lines += [f"warning: {w}" for w in self.warnings]
+        state = {
+            "promoted": "promoted to champion",
+            "kept": "NOT promoted (challenger; the champion stays)",
+            "refused": "NOT promoted (refused)",
+        }[result.decision if result else ("promoted" if self.logged.promoted else "refused")]
         lines.append(f"version {self.logged.version}: {state} — {self.logged.gate}")
         return "\n".join(lines)
 
@@ -116,7 +135,7 @@ def merge(
 
 
 def retrain(
-    base_path: str | Path,
+    base_path: str | Path | None,
     store: LabelStore,
     config: TrainConfig,
     thresholds: Thresholds,
@@ -128,9 +147,12 @@ def retrain(
 ) -> RetrainSummary:
     """Train a challenger on base data + reviewed labels, log it, and gate its promotion."""
     as_of = as_of or date.today()
+    base_path = base_path or DEFAULT_BASE
     base = load_labeled(base_path, as_of)
     reviewed = reviewed_data(store, as_of)
     data, replaced, is_reviewed = merge(base, reviewed, reviewed_weight)
+    keep = outside_evaluation_set(data, tracking_uri)
+    data, is_reviewed = data.subset(keep), is_reviewed[keep]
     trained = fit(data, config, thresholds, as_of, source=f"{base_path} + label store")
     test = trained.test_index if trained.test_index is not None else np.zeros(0, int)
     rev_test = is_reviewed[test]
@@ -167,4 +189,6 @@ def retrain(
         reviewed_metrics,
         logged,
         [id_list[i] for i in trained_rows],
+        trained.warnings,
+        int((~keep).sum()),
     )

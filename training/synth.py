@@ -839,6 +839,40 @@ def _apply_vendors(cols: dict[str, np.ndarray], rng: np.random.Generator) -> pl.
     return pl.DataFrame(list(arrays.values()))
 
 
+# The columns of a typical labeled sheet an agency keeps: the link, its anchor, whether it is
+# nofollow, the vendor's authority number and when it was found, plus the label.
+AGENCY_COLUMNS = (
+    "source_url",
+    "target_url",
+    "anchor_text",
+    "nofollow",
+    "source_authority",
+    "first_seen",
+    "label",
+)
+
+
+def agency_sheet(
+    n: int, spam_share: float, seed: int = 0, as_of: date | None = None
+) -> pl.DataFrame:
+    """``n`` generated links cut down to what an agency has labeled: ``spam_share`` spam and
+    only ``AGENCY_COLUMNS`` filled (the rest empty), no archetypes. For checking that training
+    holds up on small, imbalanced, narrow data."""
+    pool = generate(3 * n, seed=seed, as_of=as_of, vendor="ahrefs").drop("archetype", "vendor")
+    spam = round(n * spam_share)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label, count in (("spam", spam), ("good", n - spam)):
+        rows = np.flatnonzero((pool["label"] == label).to_numpy())
+        picked.append(rng.choice(rows, count, replace=False))
+    sheet = pool[np.sort(np.concatenate(picked))]
+    return sheet.with_columns(
+        pl.lit(None, dtype=sheet.schema[c]).alias(c)
+        for c in sheet.columns
+        if c not in AGENCY_COLUMNS
+    )
+
+
 def write(table: pl.DataFrame, path: str | Path) -> Path:
     """Write generated links as Parquet (``.parquet``) or CSV (anything else)."""
     path = Path(path)

@@ -1,8 +1,13 @@
 """MLflow tracking and the model registry: one run per training, registered versions, and the
 ``champion`` alias that serving follows.
 
-Promotion is guarded: a new version becomes champion only when it is not worse than the
-current champion on the same held-out rows (PR-AUC and calibration). Every promotion records
+Promotion is guarded by a gate that compares champion and challenger on the same rows: the
+registry's evaluation set (the first registered run's test rows, kept as an artifact of that
+run and never trained on again) plus the challenger's own test rows, both models scoring every
+row. The challenger is promoted only when its PR-AUC is higher beyond the noise of those rows
+(a paired bootstrap interval of the difference lies above zero); a difference inside the noise
+keeps the champion. A first champion is refused when it ranks clearly worse than one of its
+own baselines. The decision and its numbers are tags on the version. Every promotion records
 the version it replaced, so ``rollback`` can walk back.
 """
 
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import polars as pl
 
 from features import artifact
 from training.config import Thresholds, TrainConfig
@@ -30,6 +36,9 @@ MODEL_NAME = "linksift"
 EXPERIMENT = "linksift"
 CHAMPION = "champion"
 PREVIOUS_TAG = "previous_champion"
+EVALUATION_TAG = "evaluation_run"  # registered-model tag: the run holding the evaluation set
+EVALUATION_DIR = "evaluation"
+EVALUATION_FILE = "holdout.parquet"
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 FEATURES_DIR = Path(__file__).resolve().parent.parent / "features"
 REQUIREMENTS = (
@@ -106,6 +115,7 @@ class Logged:
     version: str | None = None
     promoted: bool = False
     gate: str = ""
+    result: GateResult | None = None
 
 
 def log_training(
@@ -135,6 +145,7 @@ def log_training(
                     "feature_spec_version": card["feature_spec_version"],
                     "feature_fingerprint": card["feature_fingerprint"],
                     "trees": card["trees"],
+                    "best_iteration": card.get("best_iteration"),
                     **_flat("rows_", card["rows"]),
                     **(extra_params or {}),
                 }
@@ -144,9 +155,19 @@ def log_training(
                 _flat("valid_", {k: v for k, v in trained.valid_metrics.items() if np.isfinite(v)})
             )
             mlflow.log_metrics(_flat("seconds_", trained.seconds))
+            mlflow.log_metrics(card.get("baselines", {}))
             if extra_metrics:
                 mlflow.log_metrics({k: v for k, v in extra_metrics.items() if np.isfinite(v)})
-            mlflow.set_tags({"model_version": card["version"], "synthetic": str(card["synthetic"])})
+            mlflow.set_tags(
+                {
+                    "model_version": card["version"],
+                    "synthetic": str(card["synthetic"]),
+                    "warnings": "\n".join(card.get("warnings", []))[:5000] or "none",
+                    "best_single_feature": card.get("best_single_feature", ""),
+                }
+            )
+            if card.get("search"):
+                mlflow.log_dict({"candidates": card["search"]}, "search.json")
             for p in plots:
                 mlflow.log_artifact(str(p), "plots")
             mlflow.log_artifact(str(model_folder / "card.md"))
@@ -179,46 +200,163 @@ def download(uri: str, dst: Path | None = None) -> Path:
 
 @dataclass
 class GateResult:
-    promote: bool
+    """What the gate decided (``promoted``, ``kept`` or ``refused``), why, and on which rows:
+    both models' metrics on the same rows and the challenger-minus-champion PR-AUC interval."""
+
+    decision: str
     reason: str
     champion: dict[str, float] | None = None
     challenger: dict[str, float] | None = None
+    difference: tuple[float, float, float] | None = None  # PR-AUC (diff, low, high)
+
+    @property
+    def promote(self) -> bool:
+        return self.decision == "promoted"
+
+    def tags(self) -> dict[str, str]:
+        out = {"gate": self.reason, "gate_decision": self.decision}
+        for who, m in (("challenger", self.challenger), ("champion", self.champion)):
+            for k in ("pr_auc", "roc_auc", "ece", "rows"):
+                if m and k in m:
+                    out[f"gate_{who}_{k}"] = f"{m[k]:.6g}"
+        if self.difference:
+            for k, v in zip(("diff", "low", "high"), self.difference, strict=True):
+                out[f"gate_pr_auc_{k}"] = f"{v:+.6f}"
+        return out
+
+
+def _interval_text(diff: tuple[float, float, float], level: float) -> str:
+    return f"difference {diff[0]:+.4f}, {level:.0%} interval {diff[1]:+.4f} to {diff[2]:+.4f}"
+
+
+def _first_champion(trained: Trained, config: TrainConfig, thresholds: Thresholds) -> GateResult:
+    """No champion yet: refuse a model that ranks clearly worse than one of its baselines."""
+    from training.metrics import evaluate, paired_difference
+
+    mine = evaluate(trained.y_test, trained.p_test, thresholds)
+    if trained.baselines is None or not trained.baselines.metrics:
+        return GateResult("promoted", "no champion yet", None, mine)
+    for name, score in trained.baselines.scores.items():
+        diff = paired_difference(
+            trained.y_test,
+            trained.p_test,
+            score,
+            "pr_auc",
+            config.bootstrap,
+            config.gate_confidence,
+            config.seed,
+        )
+        if diff[2] < 0:
+            return GateResult(
+                "refused",
+                f"no champion yet, and this model ranks worse than its own "
+                f"{name.replace('_', ' ')} baseline beyond the noise on its "
+                f"{len(trained.y_test):,} test rows ({_interval_text(diff, config.gate_confidence)})",
+                None,
+                mine,
+                diff,
+            )
+    return GateResult(
+        "promoted",
+        f"no champion yet; not worse than its baselines on its {len(trained.y_test):,} test rows",
+        None,
+        mine,
+    )
+
+
+def gate_rows(trained: Trained, holdout: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Feature rows and labels both models are judged on: the registry's evaluation set
+    (featurised on its own, as of the challenger's day) followed by the challenger's test
+    rows. Returns (X, y, rows from the evaluation set)."""
+    if holdout is None or holdout.height == 0:
+        return trained.X_test, trained.y_test, 0
+    from datetime import date
+
+    from features.extract import extract
+
+    X = extract(holdout, as_of=date.fromisoformat(trained.card["as_of"]))
+    y = (holdout["label"] == "spam").to_numpy().astype(np.int8)
+    return np.vstack([X, trained.X_test]), np.r_[y, trained.y_test], holdout.height
 
 
 def gate(
-    trained: Trained, champion_folder: Path | None, config: TrainConfig, thresholds: Thresholds
+    trained: Trained,
+    champion_folder: Path | None,
+    config: TrainConfig,
+    thresholds: Thresholds,
+    holdout: pl.DataFrame | None = None,
 ) -> GateResult:
-    """Is the challenger not worse than the champion on the challenger's held-out rows?"""
-    from training.metrics import evaluate
+    """Promote, keep or refuse the challenger; see the module docstring."""
+    from training.metrics import evaluate, paired_difference
 
-    challenger = evaluate(trained.y_test, trained.p_test, thresholds)
     if champion_folder is None:
-        return GateResult(True, "no champion yet", None, challenger)
+        return _first_champion(trained, config, thresholds)
     try:
-        scorer = artifact.Scorer.load(champion_folder)
+        champion = artifact.Scorer.load(champion_folder)
     except artifact.ModelLoadError as exc:
         return GateResult(
-            False,
+            "refused",
             f"the champion cannot be compared in this process ({exc}); "
             "compare with `linksift evaluate` and promote by hand",
             None,
-            challenger,
+            evaluate(trained.y_test, trained.p_test, thresholds),
         )
-    champ = evaluate(trained.y_test, scorer.probability(trained.X_test), thresholds)
-    problems = []
-    if challenger["pr_auc"] < champ["pr_auc"] - config.gate_pr_auc_tolerance:
-        problems.append(f"PR-AUC {challenger['pr_auc']:.4f} < champion {champ['pr_auc']:.4f}")
-    if challenger["ece"] > champ["ece"] + config.gate_ece_tolerance:
-        problems.append(f"calibration error {challenger['ece']:.4f} > champion {champ['ece']:.4f}")
-    verdict = (
-        f"PR-AUC {challenger['pr_auc']:.4f} vs champion {champ['pr_auc']:.4f}, "
-        f"ECE {challenger['ece']:.4f} vs {champ['ece']:.4f} on the same held-out rows"
+    X, y, held = gate_rows(trained, holdout)
+    p_new = artifact.Scorer(trained.artifact).probability(X)
+    p_old = champion.probability(X)
+    new, old = evaluate(y, p_new, thresholds), evaluate(y, p_old, thresholds)
+    diff = paired_difference(
+        y, p_new, p_old, "pr_auc", config.bootstrap, config.gate_confidence, config.seed
     )
-    if problems:
+    rows = (
+        f"{len(y):,} rows ({held:,} from the registry's evaluation set, "
+        f"{len(y) - held:,} from the challenger's test set; {int(y.sum()):,} spam)"
+    )
+    numbers = (
+        f"PR-AUC {new['pr_auc']:.4f} vs champion {old['pr_auc']:.4f} on the same {rows}: "
+        + _interval_text(diff, config.gate_confidence)
+    )
+    if diff[1] > 0:
         return GateResult(
-            False, "worse than the champion: " + "; ".join(problems), champ, challenger
+            "promoted", "better than the champion beyond the noise: " + numbers, old, new, diff
         )
-    return GateResult(True, "not worse than the champion: " + verdict, champ, challenger)
+    if diff[2] < 0:
+        return GateResult(
+            "refused", "worse than the champion beyond the noise: " + numbers, old, new, diff
+        )
+    return GateResult("kept", "inside the noise, the champion stays: " + numbers, old, new, diff)
+
+
+def evaluation_set(client: Any, name: str = MODEL_NAME) -> pl.DataFrame | None:
+    """The registry's evaluation rows (canonical links with labels), or None before the first
+    registration."""
+    try:
+        run_id = client.get_registered_model(name).tags.get(EVALUATION_TAG)
+    except Exception:  # MLflow raises a generic error when the model does not exist
+        return None
+    if not run_id:
+        return None
+    local = client.download_artifacts(
+        run_id, f"{EVALUATION_DIR}/{EVALUATION_FILE}", tempfile.mkdtemp()
+    )
+    return pl.read_parquet(local)
+
+
+def evaluation_ids(uri: str, name: str = MODEL_NAME) -> set[str]:
+    """Link ids of the registry's evaluation set: rows a new model must not train on."""
+    from features.importers import link_ids
+
+    with tracking(uri) as client:
+        held = evaluation_set(client, name)
+    return set() if held is None else set(link_ids(held).to_list())
+
+
+def _keep_evaluation_set(client: Any, name: str, run_id: str, trained: Trained) -> None:
+    """Store the run's test rows as the registry's evaluation set."""
+    folder = Path(tempfile.mkdtemp(prefix="linksift-eval-"))
+    trained.test_links.write_parquet(folder / EVALUATION_FILE)
+    client.log_artifact(run_id, str(folder / EVALUATION_FILE), EVALUATION_DIR)
+    client.set_registered_model_tag(name, EVALUATION_TAG, run_id)
 
 
 def register(
@@ -229,22 +367,31 @@ def register(
     thresholds: Thresholds,
     name: str = MODEL_NAME,
 ) -> Logged:
-    """Register the run's model; make it champion if it passes the gate."""
+    """Register the run's model and let the gate decide whether it becomes champion."""
     mlflow = _mlflow()
 
     with tracking(uri) as client:
         current = champion_version(client, name)
         folder = download(f"models:/{name}/{current.version}") if current else None
-        result = gate(trained, folder, config, thresholds)
+        holdout = evaluation_set(client, name)
+        result = gate(trained, folder, config, thresholds, holdout)
         mv = mlflow.register_model(logged.model_uri, name)
-        client.set_model_version_tag(name, mv.version, "gate", result.reason)
-        client.set_model_version_tag(name, mv.version, "model_version", trained.card["version"])
-        client.set_model_version_tag(name, mv.version, "run_id", logged.run_id)
+        if holdout is None and trained.test_links is not None:
+            _keep_evaluation_set(client, name, logged.run_id, trained)
+        tags = {
+            **result.tags(),
+            "model_version": trained.card["version"],
+            "run_id": logged.run_id,
+        }
+        for key, value in tags.items():
+            client.set_model_version_tag(name, mv.version, key, value)
+        client.update_model_version(name, mv.version, description=f"gate: {result.reason}")
         if result.promote:
             _set_champion(client, name, mv.version, current.version if current else None)
         else:
             client.set_registered_model_alias(name, "challenger", mv.version)
     logged.version, logged.promoted, logged.gate = str(mv.version), result.promote, result.reason
+    logged.result = result
     return logged
 
 

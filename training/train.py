@@ -1,5 +1,10 @@
-"""Fit the LightGBM spam model: grouped time-aware split, early stopping, monotone
-constraints, class balance, Platt calibration on held-out rows, and honest test metrics.
+"""Fit the LightGBM spam model: grouped time-aware split, early stopping on a ranking metric,
+hyperparameters sized for the data, monotone constraints, class balance, Platt calibration on
+held-out rows, and honest test metrics with intervals beside simple baselines.
+
+Why the ranking metric: with classes balanced by weight, the unweighted validation log loss
+rises from the first tree (the weighting shifts every score up), so early stopping on it kept
+one tree on small imbalanced data. Average precision does not care about that shift.
 """
 
 from __future__ import annotations
@@ -17,15 +22,23 @@ from sklearn.linear_model import LogisticRegression
 from features import artifact, spec
 from features.extract import Profile, extract
 from features.urls import sites_of
+from training.baselines import Baselines, fit_baselines
 from training.config import Thresholds, TrainConfig
 from training.data import Labeled
-from training.metrics import evaluate
+from training.metrics import evaluate, intervals, paired_difference
 from training.split import grouped_split
 
 SYNTHETIC_NOTE = (
     "Trained on synthetic links from `linksift synth`: a stand-in so linksift works out of the "
     "box. Retrain on your own reviewed labels before trusting its verdicts."
 )
+# Small data: candidate shapes (leaves, depth, min rows per leaf), compared by grouped
+# cross-validation at a slow learning rate. Few leaves and shallow trees suit a few thousand
+# rows; the largest matches what a default LightGBM can express at depth 4.
+CANDIDATES = ((4, 2, 10), (8, 3, 20), (15, 4, 20))
+SMALL_LEARNING_RATE = 0.05
+SMALL_MAX_ROUNDS = 1000
+STOP_METRIC = "average_precision"
 
 
 @dataclass
@@ -43,6 +56,9 @@ class Trained:
     archetype_test: np.ndarray | None
     seconds: dict[str, float] = field(default_factory=dict)
     test_index: np.ndarray | None = None  # rows of the training data that formed the test set
+    test_links: pl.DataFrame | None = None  # those rows as canonical links, with labels
+    baselines: Baselines | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def artifact(self) -> artifact.Artifact:
@@ -54,6 +70,7 @@ class Trained:
 def lgb_params(config: TrainConfig, y: np.ndarray) -> dict[str, Any]:
     params: dict[str, Any] = {
         "objective": "binary",
+        "metric": [STOP_METRIC, "auc"],
         "num_leaves": config.num_leaves,
         "max_depth": config.max_depth,
         "learning_rate": config.learning_rate,
@@ -65,6 +82,7 @@ def lgb_params(config: TrainConfig, y: np.ndarray) -> dict[str, Any]:
         "seed": config.seed,
         "deterministic": True,
         "force_row_wise": True,
+        "feature_pre_filter": False,  # one Dataset serves candidates with other leaf sizes
         "verbosity": -1,
         "num_threads": config.threads,
         "max_cat_to_onehot": 16,
@@ -75,6 +93,104 @@ def lgb_params(config: TrainConfig, y: np.ndarray) -> dict[str, Any]:
         params["monotone_constraints"] = list(spec.MONOTONE)
         params["monotone_constraints_method"] = "intermediate"
     return params
+
+
+def _dataset(
+    X: np.ndarray, y: np.ndarray, weight: np.ndarray | None, reference: lgb.Dataset | None = None
+) -> lgb.Dataset:
+    return lgb.Dataset(
+        X,
+        y,
+        weight=weight,
+        reference=reference,
+        feature_name=list(spec.NAMES),
+        categorical_feature=list(spec.CATEGORICAL),
+        free_raw_data=False,
+    )
+
+
+def _stop(config: TrainConfig) -> Any:
+    return lgb.early_stopping(config.early_stopping_rounds, first_metric_only=True, verbose=False)
+
+
+@dataclass
+class Search:
+    """The small-data search: the chosen parameters and tree count, every candidate's
+    cross-validated result, and the chosen candidate's out-of-fold raw scores (each row
+    scored by the fold model that did not see it), which calibrate the final model."""
+
+    params: dict[str, Any]
+    trees: int
+    tried: list[dict[str, float]]
+    out_of_fold: np.ndarray
+
+
+def search(
+    X: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray | None,
+    sites: np.ndarray,
+    base: dict[str, Any],
+    config: TrainConfig,
+) -> Search:
+    """Pick the candidate shape and tree count with the best mean average precision over
+    grouped, stratified folds (no referring site in two folds)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = min(config.cv_folds, len(np.unique(sites)))
+    splits = list(
+        StratifiedGroupKFold(folds, shuffle=True, random_state=config.seed).split(X, y, sites)
+    )
+    data = _dataset(X, y, weight)
+    best: Search | None = None
+    tried = []
+    for leaves, depth, min_child in CANDIDATES:
+        params = {
+            **base,
+            "num_leaves": leaves,
+            "max_depth": depth,
+            "min_child_samples": min_child,
+            "learning_rate": SMALL_LEARNING_RATE,
+        }
+        result = lgb.cv(
+            params,
+            data,
+            SMALL_MAX_ROUNDS,
+            folds=splits,
+            callbacks=[_stop(config)],
+            seed=config.seed,
+            return_cvbooster=True,
+        )
+        curve = np.asarray(result[f"valid {STOP_METRIC}-mean"])
+        trees = int(np.argmax(curve)) + 1
+        tried.append(
+            {
+                "num_leaves": leaves,
+                "max_depth": depth,
+                "min_child_samples": min_child,
+                "trees": trees,
+                "cv_pr_auc": float(curve[trees - 1]),
+                "cv_pr_auc_sd": float(result[f"valid {STOP_METRIC}-stdv"][trees - 1]),
+                "cv_roc_auc": float(result["valid auc-mean"][trees - 1]),
+                "folds": folds,
+            }
+        )
+        if best is None or tried[-1]["cv_pr_auc"] > best.tried[-1]["cv_pr_auc"]:
+            out_of_fold = np.empty(len(y))
+            for booster, (_, held) in zip(result["cvbooster"].boosters, splits, strict=True):
+                out_of_fold[held] = booster.predict(
+                    X[held], raw_score=True, num_iteration=max(trees, config.min_trees)
+                )
+            best = Search(params, trees, [tried[-1]], out_of_fold)
+    assert best is not None
+    best.tried = tried
+    return best
+
+
+def _kept_trees(best: int, trained: int, config: TrainConfig) -> int:
+    """Trees to keep: the best iteration, but never fewer than ``min_trees`` (a validation
+    set of a few dozen spam links can peak on the first tree by luck)."""
+    return min(max(best, config.min_trees), trained)
 
 
 def fit_calibration(raw: np.ndarray, y: np.ndarray) -> artifact.Calibration:
@@ -88,6 +204,48 @@ def fit_calibration(raw: np.ndarray, y: np.ndarray) -> artifact.Calibration:
             f"(slope {a:.3f}); the model learned nothing useful from this data"
         )
     return artifact.Calibration(a, b)
+
+
+def judge(
+    y: np.ndarray,
+    p: np.ndarray,
+    metrics: dict[str, float],
+    baselines: Baselines,
+    best_iteration: int,
+    config: TrainConfig,
+) -> list[str]:
+    """Plain warnings about a trained model: too few spam links to judge it, too few useful
+    trees, flags nothing, or does not beat a baseline (with the paired interval)."""
+    warnings = []
+    spam = int(np.sum(y))
+    if spam < config.min_test_spam:
+        warnings.append(
+            f"the test set holds only {spam} spam links (of {len(y):,}); fewer than "
+            f"{config.min_test_spam} makes its metrics too noisy to judge the model. "
+            "Label more spam, from more referring sites."
+        )
+    if best_iteration < config.min_trees:
+        warnings.append(
+            f"validation peaked at {best_iteration} trees; {config.min_trees} were kept. "
+            "The data may hold little the model can learn beyond its first splits."
+        )
+    if metrics.get("recall_at_spam", 1.0) == 0.0:
+        warnings.append("the model flags no test spam link at the spam threshold")
+    for name, score in baselines.scores.items():
+        for metric, label in (("pr_auc", "PR-AUC"), ("roc_auc", "ROC-AUC")):
+            theirs = baselines.metrics.get(f"baseline_{name}_{metric}")
+            if theirs is None or metrics.get(metric, np.inf) >= theirs:
+                continue
+            diff, low, high = paired_difference(
+                y, p, score, metric, config.bootstrap, config.gate_confidence, config.seed
+            )
+            noise = "beyond the noise" if high < 0 else "inside the noise"
+            warnings.append(
+                f"the model does not beat the {name.replace('_', ' ')} baseline on {label}: "
+                f"{metrics[metric]:.4f} vs {theirs:.4f} (difference {diff:+.4f}, "
+                f"{config.gate_confidence:.0%} interval {low:+.4f} to {high:+.4f}: {noise})"
+            )
+    return warnings
 
 
 def fit(
@@ -130,37 +288,63 @@ def fit(
                 "more labeled rows (from more referring sites) are needed"
             )
     tr, va, ca, te = (parts[p] for p in ("train", "valid", "calibration", "test"))
-    params = lgb_params(config, data.y[tr])
+    y, weight = data.y, data.weight
+    w = (lambda rows: weight[rows]) if weight is not None else (lambda rows: None)
     t = time.perf_counter()
-    weight = data.weight
-    train_set = lgb.Dataset(
-        X[tr],
-        data.y[tr],
-        weight=weight[tr] if weight is not None else None,
-        feature_name=list(spec.NAMES),
-        categorical_feature=list(spec.CATEGORICAL),
-        free_raw_data=False,
-    )
-    valid_set = lgb.Dataset(
-        X[va], data.y[va], reference=train_set, weight=weight[va] if weight is not None else None
-    )
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round=config.n_estimators,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
-    )
-    booster.free_dataset()
-    # keep only the trees up to the best iteration so every consumer sees the same model
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+    small = len(data) < config.small_data_rows
+    tried: list[dict[str, float]] = []
+    if small:
+        # Too few rows for one validation split to choose well, or for a calibration part to
+        # hold enough spam: cross-validate the shape and tree count on all but the test rows,
+        # fit on all of them, and calibrate on the folds' out-of-fold scores.
+        fit_rows = np.sort(np.r_[tr, va, ca])
+        found = search(
+            X[fit_rows],
+            y[fit_rows],
+            w(fit_rows),
+            sites[fit_rows],
+            lgb_params(config, y[fit_rows]),
+            config,
+        )
+        params, best, tried = found.params, found.trees, found.tried
+        booster = lgb.train(
+            params,
+            _dataset(X[fit_rows], y[fit_rows], w(fit_rows)),
+            _kept_trees(best, SMALL_MAX_ROUNDS, config),
+        )
+        calibration = fit_calibration(found.out_of_fold, y[fit_rows])
+    else:
+        fit_rows = tr
+        params = lgb_params(config, y[tr])
+        train_set = _dataset(X[tr], y[tr], w(tr))
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=config.n_estimators,
+            valid_sets=[_dataset(X[va], y[va], w(va), reference=train_set)],
+            callbacks=[_stop(config)],
+        )
+        best = booster.best_iteration or booster.current_iteration()
+        # keep only the trees up to the best iteration so every consumer sees the same model
+        keep = _kept_trees(best, booster.current_iteration(), config)
+        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=keep))
+        calibration = fit_calibration(booster.predict(X[ca], raw_score=True), y[ca])
     seconds["fit"] = time.perf_counter() - t
-    calibration = fit_calibration(booster.predict(X[ca], raw_score=True), data.y[ca])
     p_test = calibration.probability(booster.predict(X[te], raw_score=True))
-    p_valid = calibration.probability(booster.predict(X[va], raw_score=True))
     arch = data.archetype
-    metrics = evaluate(data.y[te], p_test, thresholds, arch[te] if arch is not None else None)
-    valid_metrics = evaluate(data.y[va], p_valid, thresholds)
+    metrics = evaluate(y[te], p_test, thresholds, arch[te] if arch is not None else None)
+    metrics.update(intervals(y[te], p_test, config.bootstrap, seed=config.seed))
+    if small:
+        chosen = max(tried, key=lambda c: c["cv_pr_auc"])
+        valid_metrics = {k: v for k, v in chosen.items() if k.startswith("cv_")}
+    else:
+        valid_metrics = evaluate(
+            y[va], calibration.probability(booster.predict(X[va], raw_score=True)), thresholds
+        )
+    t = time.perf_counter()
+    baselines = fit_baselines(X[fit_rows], y[fit_rows], X[te], y[te], config.seed, config.threads)
+    warnings = judge(y[te], p_test, metrics, baselines, best, config)
+    seconds["baselines"] = time.perf_counter() - t
     trained_at = datetime.now(UTC)
     card = {
         "name": "linksift",
@@ -170,15 +354,21 @@ def fit(
         "source": source,
         "data_hash": data.data_hash,
         "rows": {p: len(i) for p, i in parts.items()},
-        "spam_share": float(data.y.mean()),
+        "fit_rows": len(fit_rows),  # small data: train + valid + calibration, cross-validated
+        "spam_share": float(y.mean()),
         "feature_spec_version": spec.VERSION,
         "feature_fingerprint": spec.as_dict()["fingerprint"],
         "trees": booster.num_trees(),
+        "best_iteration": best,
         "params": {k: v for k, v in params.items() if k != "monotone_constraints"},
         "config": config.model_dump(),
         "thresholds": thresholds.model_dump(),
         "metrics": metrics,
         "valid_metrics": valid_metrics,
+        "baselines": baselines.metrics,
+        "best_single_feature": baselines.best_feature,
+        "search": tried,
+        "warnings": warnings,
         "synthetic": arch is not None,
         "note": SYNTHETIC_NOTE if arch is not None else "",
     }
@@ -189,11 +379,14 @@ def fit(
         valid_metrics,
         card,
         X[te],
-        data.y[te],
+        y[te],
         p_test,
         arch[te] if arch is not None else None,
         seconds,
         te,
+        data.links[te],
+        baselines,
+        warnings,
     )
 
 

@@ -200,3 +200,33 @@ def test_report_is_one_self_contained_file(export: Path, tmp_path: Path, model):
     assert "synthetic" in page
     assert disavow.validate((tmp_path / "d.txt").read_text()) == []
     assert summary.report and summary.disavow
+
+
+def test_reviewed_labels_set_verdicts_in_the_next_score(export: Path, tmp_path: Path, model):
+    from features.urls import sites_of
+    from training.labels import LabelStore, standing_labels
+
+    out = tmp_path / "scored.csv"
+    score_file(export, out, model, opts())
+    scored = pl.read_csv(out, infer_schema_length=0)
+    good = scored.filter(pl.col("verdict") == "good").row(0, named=True)
+    spam = scored.filter(pl.col("verdict") == "spam").row(0, named=True)
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    store = LabelStore(url)
+    store.add({"link_id": good["link_id"], **good}, "spam", reviewer="Pat")
+    site = sites_of(pl.Series([spam["Referring page URL"]]))[0]
+    store.label_site(site, "good", reviewer="Sam")
+    summary = score_file(export, out, model, opts(reviewed=standing_labels(url)))
+    again = pl.read_csv(out, infer_schema_length=0)
+    row = again.filter(pl.col("link_id") == good["link_id"]).row(0, named=True)
+    assert row["verdict"] == "spam" and row["spam_probability"] == good["spam_probability"]
+    assert row["reason_1"].startswith("reviewed as spam by Pat on 20")
+    assert row["reason_2"] == good["reason_1"]  # the model's reasons follow
+    from_site = again.filter(sites_of(again["Referring page URL"]) == site)
+    assert set(from_site["verdict"]) == {"good"}
+    assert from_site["reason_1"].str.ends_with(f"(the whole site {site})").all()
+    assert summary.reviewed == 1 + from_site.height
+    assert "verdicts set by people's labels" in summary.text()
+    store.remove(link_ids=[good["link_id"]], site=site)
+    score_file(export, out, model, opts(reviewed=standing_labels(url)))
+    assert pl.read_csv(out, infer_schema_length=0).equals(scored)

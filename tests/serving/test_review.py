@@ -105,6 +105,16 @@ def test_review_page_filter_open_explain_and_label_in_a_real_browser(review_serv
         )
         page.wait_for_selector("#d-history li")
         assert "good by pat" in page.inner_text("#d-history")
+        # the person's verdict counts at once: the detail says so, and the link has left the
+        # spam-only list
+        assert page.inner_text("#d-title") == link_url
+        assert "reviewed as good by pat on" in page.inner_text("#d-verdict")
+        assert "the model said spam" in page.inner_text("#d-verdict")
+        page.wait_for_function(
+            "id => ![...document.querySelectorAll('#links tbody tr')]"
+            ".some(tr => tr.dataset.link === id)",
+            arg=page.get_attribute("#detail", "data-link"),
+        )
         browser.close()
     store = LabelStore(url)
     current = store.export_rows()
@@ -134,6 +144,51 @@ def test_review_api_needs_the_key_and_pages_large_batches(review_server):
         json={"batch": batch, "site": r["rows"][0]["site"], "label": "spam", "reviewer": "bulk"},
     )
     assert bulk.status_code == 200 and bulk.json()["saved"] >= 1
+
+
+def test_a_reviewed_link_or_site_sets_the_verdict_in_the_api_and_the_list_at_once(review_server):
+    server, _, batch = review_server
+    auth = {"Authorization": "Bearer review-key"}
+
+    def get(path: str, **params) -> dict:
+        r = httpx.get(server.url + path, params=params, headers=auth, timeout=60)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def post(path: str, body: dict) -> dict:
+        r = httpx.post(server.url + path, json=body, headers=auth, timeout=60)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    row = get("/review/api/links", batch=batch, verdict="good", per_page=5)["rows"][0]
+    link = {k: row[k] for k in ("source_url", "target_url", "anchor_text")}
+    before = post("/score", {"links": [link]})["results"][0]
+    assert before["reviewed"] is None
+    post(
+        "/review/api/labels",
+        {"batch": batch, "link_id": row["link_id"], "label": "spam", "reviewer": "Pat"},
+    )
+    after = post("/score", {"links": [link]})["results"][0]
+    assert after["verdict"] == "spam" and after["reviewed"]["scope"] == "link"
+    assert after["reasons"][0]["text"].startswith("reviewed as spam by Pat on 20")
+    assert after["reasons"][1:] == before["reasons"][:2]
+    assert after["spam_probability"] == before["spam_probability"]  # the model's own
+    listed = get("/review/api/links", batch=batch, verdict="spam", site=row["site"])["rows"]
+    mine = next(r for r in listed if r["link_id"] == row["link_id"])
+    assert mine["model_verdict"] == "good" and mine["reason_1"].startswith("reviewed as spam")
+    assert post(
+        "/review/api/labels", {"batch": batch, "link_id": row["link_id"], "label": "remove"}
+    ) == {"removed": 1}
+    assert post("/score", {"links": [link]})["results"][0] == before
+    # a whole site: its links take the verdict too, and removing it gives the model's back
+    post(
+        "/review/api/labels",
+        {"batch": batch, "site": row["site"], "label": "spam", "reviewer": "Sam"},
+    )
+    site_hit = post("/score", {"links": [link]})["results"][0]
+    assert site_hit["verdict"] == "spam" and site_hit["reviewed"]["reviewer"] == "Sam"
+    post("/review/api/labels", {"batch": batch, "site": row["site"], "label": "remove"})
+    assert post("/score", {"links": [link]})["results"][0] == before
 
 
 def test_service_follows_the_champion_alias_without_a_restart(tmp_path: Path):

@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import AS_OF
 from training.data import load_labeled
-from training.labels import LabelError, LabelStore, export_csv
+from training.labels import LabelError, LabelStore, StandingLabels, export_csv
+from training.reviewed import reviewed_reason
 
 LINK = {
     "link_id": "abc123",
@@ -96,3 +97,38 @@ def test_a_store_written_with_the_earlier_link_ids_is_migrated_once(tmp_path: Pa
     assert ids == [link_id, link_id]
     again = LabelStore(url)  # already migrated: nothing changes
     assert [h.reviewer for h in again.history(link_id)] == ["bob", "ann"]
+
+
+def test_site_labels_and_removal_stand_until_withdrawn(tmp_path: Path):
+    store = LabelStore(f"sqlite:///{tmp_path / 'labels.db'}")
+    assert not store.reviewed()
+    store.add(LINK, "good", reviewer="ann")
+    store.label_site("Spam-Farm.example", "spam", reviewer="bob", note="PBN")
+    reviewed = store.reviewed()
+    hits = reviewed.match(["abc123", "other", "other"], ["a.example.com", "spam-farm.example", "x"])
+    assert [(h[0].label, h[1]) if h else None for h in hits] == [
+        ("good", "link"),
+        ("spam", "site"),
+        None,
+    ]
+    assert reviewed_reason(hits[1][0], "site", "spam-farm.example").startswith(
+        "reviewed as spam by bob on 20"
+    )
+    assert "(the whole site spam-farm.example)" in reviewed_reason(
+        hits[1][0], "site", "spam-farm.example"
+    )
+    before = store.version()
+    assert store.remove(link_ids=["abc123"], site="spam-farm.example", reviewer="cy") == 2
+    assert store.version() != before
+    assert not store.reviewed()
+    assert store.export_rows() == []  # a withdrawn label is not trained on
+    assert [h.label for h in store.history("abc123")] == ["removed", "good"]
+    assert store.remove(link_ids=["abc123"]) == 0  # nothing left to withdraw
+
+
+def test_standing_labels_never_create_a_store(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    standing = StandingLabels(url)
+    assert standing.get() is None and not (tmp_path / "none.db").exists()
+    LabelStore(url).add(LINK, "spam", reviewer="ann")
+    assert standing.get().links["abc123"].label == "spam"

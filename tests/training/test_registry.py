@@ -16,8 +16,9 @@ from training.pipeline import evaluate_file, train
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample" / "labeled.parquet"
-SMALL = TrainConfig(n_estimators=80, early_stopping_rounds=15)
-WEAK = TrainConfig(n_estimators=1, num_leaves=2, max_depth=1)
+SMALL = TrainConfig()
+# one stump: a clearly worse model (the small-data search is switched off so it stays one)
+WEAK = TrainConfig(small_data_rows=0, n_estimators=1, num_leaves=2, max_depth=1, min_trees=1)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,8 @@ def store(tmp_path_factory) -> str:
     assert first.logged and first.logged.promoted and first.logged.version == "1"
     second = train(SAMPLE, WEAK, Thresholds(), tracking_uri=uri, register=True, as_of=AS_OF)
     assert second.logged and second.logged.version == "2"
+    # the registry's evaluation set (version 1's test rows) was kept out of its training
+    assert second.evaluation_rows_dropped == first.card["rows"]["test"]
     return uri
 
 
@@ -67,11 +70,55 @@ def test_a_run_records_params_metrics_artifacts_and_the_model(store: str):
         assert not [p for p in model_root.rglob("*") if p.suffix in (".pkl", ".pickle")]
 
 
-def test_the_gate_refuses_a_worse_model_and_says_why(store: str):
+def version_tags(uri: str, version: str) -> dict[str, str]:
+    with tracking.tracking(uri) as client:
+        return dict(client.get_model_version("linksift", version).tags)
+
+
+def test_the_gate_refuses_a_clearly_worse_model_on_the_same_rows(store: str):
     rows = {r["version"]: r for r in tracking.versions(store)}
     assert "champion" in rows["1"]["aliases"]
     assert "challenger" in rows["2"]["aliases"]
-    assert rows["2"]["gate"].startswith("worse than the champion: PR-AUC")
+    assert rows["2"]["gate"].startswith("worse than the champion beyond the noise: PR-AUC")
+    tags = version_tags(store, "2")
+    assert tags["gate_decision"] == "refused"
+    assert float(tags["gate_pr_auc_high"]) < 0
+    # both scored the same rows: the evaluation set plus the challenger's own test rows
+    assert tags["gate_champion_rows"] == tags["gate_challenger_rows"]
+    card = json.loads((tracking.download("models:/linksift/2") / "card.json").read_text())
+    assert float(tags["gate_challenger_rows"]) > card["rows"]["test"]
+    assert "from the registry's evaluation set" in tags["gate"]
+    with tracking.tracking(store) as client:
+        assert client.get_model_version("linksift", "2").description.startswith("gate: worse")
+
+
+def test_a_difference_inside_the_noise_keeps_the_champion(store: str, tmp_path: Path):
+    # the same data and settings with another seed: a model of the same quality
+    again = train(
+        SAMPLE, TrainConfig(seed=7), Thresholds(), tracking_uri=store, register=True, as_of=AS_OF
+    )
+    result = again.logged.result
+    assert result.decision == "kept", result.reason
+    assert result.reason.startswith("inside the noise, the champion stays")
+    low, high = result.difference[1:]
+    assert low <= 0 <= high
+    assert result.champion["rows"] == result.challenger["rows"]
+    assert not again.logged.promoted
+
+
+def test_a_first_champion_must_beat_its_baselines_and_a_clearly_better_model_is_promoted(
+    tmp_path: Path,
+):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    weak = train(SAMPLE, WEAK, Thresholds(), tracking_uri=uri, register=True, as_of=AS_OF)
+    assert weak.logged.result.decision == "refused"
+    assert "no champion yet, and this model ranks worse than its own" in weak.logged.gate
+    assert tracking.promote(uri, "1") == "linksift version 1 is now champion"
+    good = train(SAMPLE, SMALL, Thresholds(), tracking_uri=uri, register=True, as_of=AS_OF)
+    assert good.logged.promoted, good.logged.gate
+    assert good.logged.gate.startswith("better than the champion beyond the noise")
+    assert good.logged.result.difference[1] > 0
+    assert version_tags(uri, "2")["gate_decision"] == "promoted"
 
 
 def test_promote_and_rollback(store: str):

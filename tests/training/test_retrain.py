@@ -18,7 +18,7 @@ from training.retrain import RetrainError, retrain
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample" / "labeled.parquet"
-SMALL = TrainConfig(n_estimators=80, early_stopping_rounds=15)
+SMALL = TrainConfig()
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +77,29 @@ def test_contradicting_labels_move_scores_the_labelled_way_and_rollback_restores
 def test_a_worse_challenger_is_not_promoted_and_says_why(world):
     store = LabelStore(f"sqlite:///{world['root'] / 'labels2.db'}")
     store.add(world["links"].to_dicts()[0], "spam")
-    weak = TrainConfig(n_estimators=1, num_leaves=2, max_depth=1)
-    summary = retrain(SAMPLE, store, weak, Thresholds(), tracking_uri=world["uri"], as_of=AS_OF)
+    weak = TrainConfig(small_data_rows=0, n_estimators=1, num_leaves=2, max_depth=1, min_trees=1)
+    summary = retrain(None, store, weak, Thresholds(), tracking_uri=world["uri"], as_of=AS_OF)
     assert not summary.logged.promoted
-    assert "worse than the champion" in summary.logged.gate
-    assert "NOT promoted" in summary.text()
+    assert "worse than the champion beyond the noise" in summary.logged.gate
+    text = summary.text()
+    assert "NOT promoted (refused)" in text
+    # champion and challenger on the same rows, side by side
+    assert "  champion   PR-AUC" in text and "  challenger PR-AUC" in text
+    assert summary.evaluation_rows_dropped > 0
+
+
+def test_retrain_finds_its_base_data_from_any_folder(world, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from linksift.cli import app
+
+    store_url = f"sqlite:///{world['root'] / 'labels3.db'}"
+    LabelStore(store_url).add(world["links"].to_dicts()[1], "spam", reviewer="tester")
+    monkeypatch.chdir(tmp_path)  # nowhere near the project's data folder
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", world["uri"])
+    result = CliRunner().invoke(
+        app, ["retrain", "--labels", store_url, "--as-of", "2026-11-25"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "challenger trained with 1 reviewed labels" in result.output
+    assert "on the same" in result.output

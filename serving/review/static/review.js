@@ -71,6 +71,7 @@ async function loadLinks() {
     const tr = document.createElement("tr");
     tr.tabIndex = 0;
     tr.dataset.index = i;
+    tr.dataset.link = r.link_id;
     tr.setAttribute("aria-selected", "false");
     tr.append(text("td", r.verdict, `v-${r.verdict}`), text("td", r.spam_probability.toFixed(2)),
       text("td", r.site), text("td", r.anchor_text), text("td", r.reason_1),
@@ -95,16 +96,19 @@ function select(i, focus = true) {
   if (focus) rows[i].focus();
 }
 
-async function openDetail() {
+async function openDetail(linkId = null) {
   const row = state.rows[state.selected];
-  if (!row) return;
-  const d = await api(`/review/api/links/${state.batch}/${row.link_id}`);
+  linkId = linkId || (row && row.link_id);
+  if (!linkId) return;
+  const d = await api(`/review/api/links/${state.batch}/${linkId}`);
   state.detail = d;
+  $("#detail").dataset.link = d.link_id;
   $("#detail").hidden = false;
   $("#d-title").textContent = d.source_url;
   $("#d-verdict").replaceChildren(text("span", d.verdict, `v-${d.verdict}`),
+    text("span", d.reviewed ? ` · ${d.reason_1} (the model said ${d.model_verdict})` : ""),
     text("span", ` · spam probability ${d.spam_probability.toFixed(3)} · quality ${d.quality_score}/100 · row ${d.row ?? ""}`));
-  $("#d-waterfall").src = `/review/api/links/${state.batch}/${row.link_id}/waterfall.png`;
+  $("#d-waterfall").src = `/review/api/links/${state.batch}/${linkId}/waterfall.png`;
   $("#d-reasons").replaceChildren(...d.explanation.contributions.slice(0, 8).map((c) =>
     text("li", `${c.text} (${c.contribution >= 0 ? "+" : ""}${c.contribution.toFixed(2)})`)));
   $("#d-history").replaceChildren(...d.labels.map((l) =>
@@ -117,7 +121,8 @@ async function openDetail() {
 }
 
 async function label(value, site = false) {
-  const row = state.rows[state.selected];
+  // the open detail's link (it may have left a filtered list), else the selected row
+  const row = !$("#detail").hidden && state.detail ? state.detail : state.rows[state.selected];
   if (!row) return;
   const reviewer = $("#reviewer").value.trim();
   localStorage.setItem("linksift-reviewer", reviewer);
@@ -126,11 +131,15 @@ async function label(value, site = false) {
   const saved = await api("/review/api/labels", {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload),
   });
-  setStatus(`Saved ${saved.saved} label${saved.saved === 1 ? "" : "s"}: ${value}${site ? " for " + row.site : ""}.`);
+  setStatus(value === "remove"
+    ? `Removed ${saved.removed} label${saved.removed === 1 ? "" : "s"}${site ? " for " + row.site : ""}: the model's verdict counts again.`
+    : `Saved ${saved.saved} label${saved.saved === 1 ? "" : "s"}: ${value}${site ? " for " + row.site : ""}.`);
+  // the list follows the new verdict (the link may leave a filtered view); the detail
+  // stays on the link just labelled
   const keep = state.selected;
   await loadLinks();
   select(keep);
-  if (!$("#detail").hidden) await openDetail();
+  if (!$("#detail").hidden) await openDetail(row.link_id);
 }
 
 async function pollRetrain() {
@@ -161,6 +170,8 @@ $("#d-good").addEventListener("click", () => label("good").catch((x) => setStatu
 $("#d-spam").addEventListener("click", () => label("spam").catch((x) => setStatus(x.message)));
 $("#d-site-spam").addEventListener("click", () => label("spam", true).catch((x) => setStatus(x.message)));
 $("#d-site-good").addEventListener("click", () => label("good", true).catch((x) => setStatus(x.message)));
+$("#d-remove").addEventListener("click", () => label("remove").catch((x) => setStatus(x.message)));
+$("#d-site-remove").addEventListener("click", () => label("remove", true).catch((x) => setStatus(x.message)));
 $("#upload").addEventListener("submit", async (e) => {
   e.preventDefault();
   const file = $("#file").files[0];

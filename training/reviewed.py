@@ -1,0 +1,61 @@
+"""People's standing verdicts and how they read as a reason: plain data, no database, so
+the scoring path can apply them without loading the label store's libraries."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+REVIEWED_PREFIX = "reviewed as "  # every reviewed reason begins so
+
+
+@dataclass(frozen=True)
+class Label:
+    link_id: str
+    label: str
+    note: str
+    reviewer: str
+    created_at: str
+    model_version: str
+    spam_probability: float | None
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """People's standing verdicts: by link id and by whole referring site (registrable
+    domain). A link's own label wins over its site's."""
+
+    links: dict[str, Label]
+    sites: dict[str, Label]
+
+    def __bool__(self) -> bool:
+        return bool(self.links or self.sites)
+
+    def fingerprint(self) -> str:
+        """Changes when any standing label does (a resumed batch run must not mix two)."""
+        items = sorted(
+            (key, lab.label, lab.created_at)
+            for table in (self.links, self.sites)
+            for key, lab in table.items()
+        )
+        return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
+
+    def match(self, link_ids: list[str], sites: list[str]) -> list[tuple[Label, str] | None]:
+        """For each link, its reviewed label and scope (``link`` or ``site``), or None."""
+        out: list[tuple[Label, str] | None] = []
+        for link_id, site in zip(link_ids, sites, strict=True):
+            if link_id in self.links:
+                out.append((self.links[link_id], "link"))
+            elif site in self.sites:
+                out.append((self.sites[site], "site"))
+            else:
+                out.append(None)
+        return out
+
+
+def reviewed_reason(label: Label, scope: str, site: str = "") -> str:
+    """The reason a reviewed verdict shows: who decided, when, and for what."""
+    who = label.reviewer or "a reviewer"
+    day = label.created_at[:10]
+    whole = f" (the whole site {site})" if scope == "site" and site else ""
+    return f"{REVIEWED_PREFIX}{label.label} by {who} on {day}{whole}"
