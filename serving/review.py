@@ -115,12 +115,20 @@ def load_batch(
     return int(batch_id)
 
 
-def _standing(table: sa.Table, key: sa.Column, value: Any) -> Any:
-    """The standing label in ``table`` for ``key == value`` (NULL when none or withdrawn)."""
-    latest = sa.select(sa.func.max(table.c.id)).where(key == value).scalar_subquery()
+def _standing(table: sa.Table, key: str, value: Any) -> Any:
+    """The standing label in ``table`` for ``key == value`` (NULL when none or withdrawn),
+    as a subquery correlated with ``batch_links``."""
+    newest = table.alias()
+    latest = (
+        sa.select(sa.func.max(newest.c.id))
+        .where(newest.c[key] == value)
+        .correlate(batch_links)
+        .scalar_subquery()
+    )
     return (
         sa.select(table.c.label)
         .where(table.c.id == latest, table.c.label != REMOVED)
+        .correlate(batch_links)
         .scalar_subquery()
     )
 
@@ -131,8 +139,8 @@ def effective_verdict() -> Any:
     belong."""
     c = batch_links.c
     return sa.func.coalesce(
-        _standing(labels, labels.c.link_id, c.link_id),
-        _standing(site_labels, site_labels.c.site, c.site),
+        _standing(labels, "link_id", c.link_id),
+        _standing(site_labels, "site", c.site),
         c.verdict,
     )
 

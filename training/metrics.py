@@ -88,11 +88,22 @@ def confusion(y: np.ndarray, p: np.ndarray, cut: float) -> np.ndarray:
     )
 
 
-def _resample_weights(n: int, count: int, seed: int) -> Iterator[np.ndarray]:
-    """``count`` bootstrap resamples of ``n`` rows, each as how often every row was drawn."""
+def _resample_weights(
+    n: int, count: int, seed: int, groups: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
+    """``count`` bootstrap resamples of ``n`` rows, each as how often every row was drawn.
+
+    With ``groups`` (the referring site of each row), whole groups are drawn: links from one
+    site rise and fall together, so drawing them one by one would understate the noise."""
     rng = np.random.default_rng(seed)
+    if groups is None:
+        for _ in range(count):
+            yield np.bincount(rng.integers(0, n, n), minlength=n)
+        return
+    _, code = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    size = int(code.max()) + 1 if n else 0
     for _ in range(count):
-        yield np.bincount(rng.integers(0, n, n), minlength=n)
+        yield np.bincount(rng.integers(0, size, size), minlength=size)[code]
 
 
 def _quantiles(values: list[float], level: float) -> tuple[float, float]:
@@ -102,14 +113,20 @@ def _quantiles(values: list[float], level: float) -> tuple[float, float]:
 
 
 def intervals(
-    y: np.ndarray, p: np.ndarray, count: int = 200, level: float = 0.95, seed: int = 0
+    y: np.ndarray,
+    p: np.ndarray,
+    count: int = 200,
+    level: float = 0.95,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Bootstrap intervals of ROC-AUC, PR-AUC and calibration error: ``{name}_low`` and
-    ``{name}_high`` at ``level``; nothing when the rows hold one class only."""
+    ``{name}_high`` at ``level`` (resampling whole ``groups`` when given); nothing when the
+    rows hold one class only."""
     if count == 0 or len(np.unique(y)) < 2:
         return {}
     ranked = Ranked(y, p)
-    draws = [ranked.scores(w) for w in _resample_weights(len(ranked.y), count, seed)]
+    draws = [ranked.scores(w) for w in _resample_weights(len(ranked.y), count, seed, groups)]
     out = {}
     for name in ("roc_auc", "pr_auc", "ece"):
         out[f"{name}_low"], out[f"{name}_high"] = _quantiles([d[name] for d in draws], level)
@@ -124,15 +141,17 @@ def paired_difference(
     count: int = 200,
     level: float = 0.9,
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> tuple[float, float, float]:
     """(difference, low, high): ``metric`` of ``p_new`` minus that of ``p_old`` on the same
     rows, with a paired bootstrap interval at ``level``: both are scored on each resample,
-    so the luck of which rows were drawn cancels and only the models' difference remains."""
+    so the luck of which rows (or ``groups``) were drawn cancels and only the models'
+    difference remains."""
     new, old = Ranked(y, p_new), Ranked(y, p_old)
     diff = new.scores()[metric] - old.scores()[metric]
     deltas = [
         new.scores(w)[metric] - old.scores(w)[metric]
-        for w in _resample_weights(len(new.y), count, seed)
+        for w in _resample_weights(len(new.y), count, seed, groups)
     ]
     if count == 0 or np.isnan(deltas).all():
         return diff, diff, diff

@@ -39,6 +39,8 @@ PREVIOUS_TAG = "previous_champion"
 EVALUATION_TAG = "evaluation_run"  # registered-model tag: the run holding the evaluation set
 EVALUATION_DIR = "evaluation"
 EVALUATION_FILE = "holdout.parquet"
+TRAINING_DIR = "training"
+SEEN_FILE = "link_ids.parquet"  # the links a run's model learned from
 PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 FEATURES_DIR = Path(__file__).resolve().parent.parent / "features"
 REQUIREMENTS = (
@@ -170,6 +172,11 @@ def log_training(
                 mlflow.log_dict({"candidates": card["search"]}, "search.json")
             for p in plots:
                 mlflow.log_artifact(str(p), "plots")
+            seen = Path(tempfile.mkdtemp(prefix="linksift-seen-")) / SEEN_FILE
+            pl.DataFrame(
+                {"link_id": trained.seen_ids}, schema={"link_id": pl.String}
+            ).write_parquet(seen)
+            mlflow.log_artifact(str(seen), TRAINING_DIR)
             mlflow.log_artifact(str(model_folder / "card.md"))
             mlflow.log_artifact(str(model_folder / "card.json"))
             info = mlflow.pyfunc.log_model(
@@ -236,6 +243,9 @@ def _first_champion(trained: Trained, config: TrainConfig, thresholds: Threshold
     mine = evaluate(trained.y_test, trained.p_test, thresholds)
     if trained.baselines is None or not trained.baselines.metrics:
         return GateResult("promoted", "no champion yet", None, mine)
+    from features.urls import sites_of
+
+    sites = sites_of(trained.test_links["source_url"]).to_numpy()
     for name, score in trained.baselines.scores.items():
         diff = paired_difference(
             trained.y_test,
@@ -245,6 +255,7 @@ def _first_champion(trained: Trained, config: TrainConfig, thresholds: Threshold
             config.bootstrap,
             config.gate_confidence,
             config.seed,
+            sites,
         )
         if diff[2] < 0:
             return GateResult(
@@ -264,19 +275,41 @@ def _first_champion(trained: Trained, config: TrainConfig, thresholds: Threshold
     )
 
 
-def gate_rows(trained: Trained, holdout: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray, int]:
+def gate_rows(
+    trained: Trained, holdout: pl.DataFrame | None, champion_saw: set[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Feature rows and labels both models are judged on: the registry's evaluation set
     (featurised on its own, as of the challenger's day) followed by the challenger's test
-    rows. Returns (X, y, rows from the evaluation set)."""
-    if holdout is None or holdout.height == 0:
-        return trained.X_test, trained.y_test, 0
+    rows, leaving out links the champion trained on (it would be graded on what it
+    memorised). Returns (X, y, referring site, rows from the evaluation set)."""
     from datetime import date
 
     from features.extract import extract
+    from features.importers import link_ids
+    from features.urls import sites_of
 
-    X = extract(holdout, as_of=date.fromisoformat(trained.card["as_of"]))
-    y = (holdout["label"] == "spam").to_numpy().astype(np.int8)
-    return np.vstack([X, trained.X_test]), np.r_[y, trained.y_test], holdout.height
+    seen = list(champion_saw or ())
+
+    def unseen(links: pl.DataFrame) -> np.ndarray:
+        return ~link_ids(links).is_in(seen).to_numpy()
+
+    X, y = [np.empty((0, trained.X_test.shape[1]))], [np.empty(0, np.int8)]
+    sites = [np.empty(0, object)]
+    held = 0
+    if holdout is not None and holdout.height:
+        holdout = holdout.filter(pl.Series(unseen(holdout)))
+        X.append(extract(holdout, as_of=date.fromisoformat(trained.card["as_of"])))
+        y.append((holdout["label"] == "spam").to_numpy().astype(np.int8))
+        sites.append(sites_of(holdout["source_url"]).to_numpy())
+        held = holdout.height
+    test = trained.test_links
+    keep = unseen(test)
+    if held:  # a test link that is also in the evaluation set counts once
+        keep &= ~link_ids(test).is_in(link_ids(holdout).implode()).to_numpy()
+    X.append(trained.X_test[keep])
+    y.append(trained.y_test[keep])
+    sites.append(sites_of(test["source_url"]).to_numpy()[keep])
+    return np.vstack(X), np.concatenate(y), np.concatenate(sites), held
 
 
 def gate(
@@ -285,6 +318,7 @@ def gate(
     config: TrainConfig,
     thresholds: Thresholds,
     holdout: pl.DataFrame | None = None,
+    champion_saw: set[str] | None = None,
 ) -> GateResult:
     """Promote, keep or refuse the challenger; see the module docstring."""
     from training.metrics import evaluate, paired_difference
@@ -301,12 +335,20 @@ def gate(
             None,
             evaluate(trained.y_test, trained.p_test, thresholds),
         )
-    X, y, held = gate_rows(trained, holdout)
+    X, y, sites, held = gate_rows(trained, holdout, champion_saw)
+    if len(np.unique(y)) < 2:
+        return GateResult(
+            "kept",
+            f"no fair comparison: the {len(y):,} evaluation and test rows the champion did not "
+            "train on hold one class only; the champion stays",
+            None,
+            evaluate(trained.y_test, trained.p_test, thresholds),
+        )
     p_new = artifact.Scorer(trained.artifact).probability(X)
     p_old = champion.probability(X)
     new, old = evaluate(y, p_new, thresholds), evaluate(y, p_old, thresholds)
     diff = paired_difference(
-        y, p_new, p_old, "pr_auc", config.bootstrap, config.gate_confidence, config.seed
+        y, p_new, p_old, "pr_auc", config.bootstrap, config.gate_confidence, config.seed, sites
     )
     rows = (
         f"{len(y):,} rows ({held:,} from the registry's evaluation set, "
@@ -342,6 +384,16 @@ def evaluation_set(client: Any, name: str = MODEL_NAME) -> pl.DataFrame | None:
     return pl.read_parquet(local)
 
 
+def trained_links(client: Any, run_id: str) -> set[str] | None:
+    """Link ids a run's model learned from (every row but its test rows), or None for a run
+    that did not record them."""
+    try:
+        local = client.download_artifacts(run_id, f"{TRAINING_DIR}/{SEEN_FILE}", tempfile.mkdtemp())
+    except Exception:  # MLflow raises a generic error for a missing artifact
+        return None
+    return set(pl.read_parquet(local)["link_id"].to_list())
+
+
 def evaluation_ids(uri: str, name: str = MODEL_NAME) -> set[str]:
     """Link ids of the registry's evaluation set: rows a new model must not train on."""
     from features.importers import link_ids
@@ -374,7 +426,8 @@ def register(
         current = champion_version(client, name)
         folder = download(f"models:/{name}/{current.version}") if current else None
         holdout = evaluation_set(client, name)
-        result = gate(trained, folder, config, thresholds, holdout)
+        saw = trained_links(client, current.run_id) if current else None
+        result = gate(trained, folder, config, thresholds, holdout, saw)
         mv = mlflow.register_model(logged.model_uri, name)
         if holdout is None and trained.test_links is not None:
             _keep_evaluation_set(client, name, logged.run_id, trained)

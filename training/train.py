@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 
 from features import artifact, spec
 from features.extract import Profile, extract
+from features.importers import link_ids
 from features.urls import sites_of
 from training.baselines import Baselines, fit_baselines
 from training.config import Thresholds, TrainConfig
@@ -59,6 +60,7 @@ class Trained:
     test_links: pl.DataFrame | None = None  # those rows as canonical links, with labels
     baselines: Baselines | None = None
     warnings: list[str] = field(default_factory=list)
+    seen_ids: list[str] = field(default_factory=list)  # link ids of every non-test row
 
     @property
     def artifact(self) -> artifact.Artifact:
@@ -209,6 +211,7 @@ def fit_calibration(raw: np.ndarray, y: np.ndarray) -> artifact.Calibration:
 def judge(
     y: np.ndarray,
     p: np.ndarray,
+    sites: np.ndarray,
     metrics: dict[str, float],
     baselines: Baselines,
     best_iteration: int,
@@ -237,7 +240,7 @@ def judge(
             if theirs is None or metrics.get(metric, np.inf) >= theirs:
                 continue
             diff, low, high = paired_difference(
-                y, p, score, metric, config.bootstrap, config.gate_confidence, config.seed
+                y, p, score, metric, config.bootstrap, config.gate_confidence, config.seed, sites
             )
             noise = "beyond the noise" if high < 0 else "inside the noise"
             warnings.append(
@@ -333,7 +336,7 @@ def fit(
     p_test = calibration.probability(booster.predict(X[te], raw_score=True))
     arch = data.archetype
     metrics = evaluate(y[te], p_test, thresholds, arch[te] if arch is not None else None)
-    metrics.update(intervals(y[te], p_test, config.bootstrap, seed=config.seed))
+    metrics.update(intervals(y[te], p_test, config.bootstrap, seed=config.seed, groups=sites[te]))
     if small:
         chosen = max(tried, key=lambda c: c["cv_pr_auc"])
         valid_metrics = {k: v for k, v in chosen.items() if k.startswith("cv_")}
@@ -343,7 +346,7 @@ def fit(
         )
     t = time.perf_counter()
     baselines = fit_baselines(X[fit_rows], y[fit_rows], X[te], y[te], config.seed, config.threads)
-    warnings = judge(y[te], p_test, metrics, baselines, best, config)
+    warnings = judge(y[te], p_test, sites[te], metrics, baselines, best, config)
     seconds["baselines"] = time.perf_counter() - t
     trained_at = datetime.now(UTC)
     card = {
@@ -387,6 +390,7 @@ def fit(
         data.links[te],
         baselines,
         warnings,
+        np.delete(np.asarray(link_ids(data.links).to_list(), dtype=object), te).tolist(),
     )
 
 

@@ -214,7 +214,7 @@ def test_reviewed_labels_set_verdicts_in_the_next_score(export: Path, tmp_path: 
     url = f"sqlite:///{tmp_path / 'labels.db'}"
     store = LabelStore(url)
     store.add({"link_id": good["link_id"], **good}, "spam", reviewer="Pat")
-    site = sites_of(pl.Series([spam["Referring page URL"]]))[0]
+    site = sites_of(pl.Series([spam["source_url"]]))[0]
     store.label_site(site, "good", reviewer="Sam")
     summary = score_file(export, out, model, opts(reviewed=standing_labels(url)))
     again = pl.read_csv(out, infer_schema_length=0)
@@ -222,7 +222,7 @@ def test_reviewed_labels_set_verdicts_in_the_next_score(export: Path, tmp_path: 
     assert row["verdict"] == "spam" and row["spam_probability"] == good["spam_probability"]
     assert row["reason_1"].startswith("reviewed as spam by Pat on 20")
     assert row["reason_2"] == good["reason_1"]  # the model's reasons follow
-    from_site = again.filter(sites_of(again["Referring page URL"]) == site)
+    from_site = again.filter(sites_of(again["source_url"]) == site)
     assert set(from_site["verdict"]) == {"good"}
     assert from_site["reason_1"].str.ends_with(f"(the whole site {site})").all()
     assert summary.reviewed == 1 + from_site.height

@@ -12,7 +12,9 @@ import pytest
 from tests.conftest import AS_OF
 from training import tracking
 from training.config import Thresholds, TrainConfig
+from training.data import load_labeled
 from training.pipeline import evaluate_file, train
+from training.train import fit
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample" / "labeled.parquet"
@@ -92,18 +94,28 @@ def test_the_gate_refuses_a_clearly_worse_model_on_the_same_rows(store: str):
         assert client.get_model_version("linksift", "2").description.startswith("gate: worse")
 
 
-def test_a_difference_inside_the_noise_keeps_the_champion(store: str, tmp_path: Path):
-    # the same data and settings with another seed: a model of the same quality
-    again = train(
-        SAMPLE, TrainConfig(seed=7), Thresholds(), tracking_uri=store, register=True, as_of=AS_OF
+def test_a_difference_inside_the_noise_keeps_the_champion(store: str):
+    import lightgbm as lgb
+
+    # the challenger: the champion refitted (same data and seed) without its last two
+    # trees, a slightly different model of the same quality
+    trained = fit(load_labeled(SAMPLE, AS_OF), SMALL, Thresholds(), AS_OF)
+    trees = trained.booster.num_trees()
+    trained.booster = lgb.Booster(
+        model_str=trained.booster.model_to_string(num_iteration=trees - 2)
     )
-    result = again.logged.result
+    with tracking.tracking(store) as client:
+        champion = client.get_model_version("linksift", "1")
+        holdout = tracking.evaluation_set(client)
+        saw = tracking.trained_links(client, champion.run_id)
+    result = tracking.gate(
+        trained, tracking.download("models:/linksift/1"), SMALL, Thresholds(), holdout, saw
+    )
     assert result.decision == "kept", result.reason
     assert result.reason.startswith("inside the noise, the champion stays")
-    low, high = result.difference[1:]
-    assert low <= 0 <= high
-    assert result.champion["rows"] == result.challenger["rows"]
-    assert not again.logged.promoted
+    diff, low, high = result.difference
+    assert low <= 0 <= high and diff != 0
+    assert result.champion["rows"] == result.challenger["rows"] == holdout.height
 
 
 def test_a_first_champion_must_beat_its_baselines_and_a_clearly_better_model_is_promoted(
