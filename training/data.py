@@ -54,11 +54,11 @@ class Labeled:
     @property
     def data_hash(self) -> str:
         """Hash of the links and labels (independent of row order), for the model card."""
-        ids = link_ids(self.links).to_list()
-        h = hashlib.sha256()
-        for link_id, y in sorted(zip(ids, self.y.tolist(), strict=True)):
-            h.update(f"{link_id}:{y};".encode())
-        return h.hexdigest()[:16]
+        pairs = pl.DataFrame({"id": link_ids(self.links), "y": self.y.astype(np.int64)}).sort(
+            "id", "y"
+        )
+        text = pairs.select(pl.format("{}:{};", "id", "y").str.join("")).item()
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def labeled_from_table(links: pl.DataFrame, what: str = "data") -> Labeled:

@@ -233,7 +233,12 @@ def judge(
             "The data may hold little the model can learn beyond its first splits."
         )
     if metrics.get("recall_at_spam", 1.0) == 0.0:
-        warnings.append("the model flags no test spam link at the spam threshold")
+        warnings.append(
+            "the model flags no test spam link at the spam threshold "
+            f"(its highest test probability is {p.max():.2f}); if it ranks well, the evidence "
+            "in these columns is not strong enough for a confident verdict: such links go to "
+            "review"
+        )
     for name, score in baselines.scores.items():
         for metric, label in (("pr_auc", "PR-AUC"), ("roc_auc", "ROC-AUC")):
             theirs = baselines.metrics.get(f"baseline_{name}_{metric}")
@@ -349,13 +354,14 @@ def fit(
     warnings = judge(y[te], p_test, sites[te], metrics, baselines, best, config)
     seconds["baselines"] = time.perf_counter() - t
     trained_at = datetime.now(UTC)
+    data_hash = data.data_hash
     card = {
         "name": "linksift",
-        "version": f"{trained_at:%Y%m%d-%H%M%S}-{data.data_hash[:6]}",
+        "version": f"{trained_at:%Y%m%d-%H%M%S}-{data_hash[:6]}",
         "trained_at": trained_at.isoformat(timespec="seconds"),
         "as_of": as_of.isoformat(),
         "source": source,
-        "data_hash": data.data_hash,
+        "data_hash": data_hash,
         "rows": {p: len(i) for p, i in parts.items()},
         "fit_rows": len(fit_rows),  # small data: train + valid + calibration, cross-validated
         "spam_share": float(y.mean()),
