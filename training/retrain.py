@@ -49,11 +49,18 @@ class RetrainSummary:
     trained_link_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     evaluation_rows_dropped: int = 0
+    site_labels: int = 0
+    site_rows: int = 0  # base rows labelled through their site's label
 
     def text(self) -> str:
         lines = [
             f"challenger trained with {self.reviewed:,} reviewed labels "
-            f"({self.reviewed_held_out:,} held out for the comparison, "
+            + (
+                f"and {self.site_labels:,} whole-site labels ({self.site_rows:,} base rows) "
+                if self.site_labels
+                else ""
+            )
+            + f"({self.reviewed_held_out:,} held out for the comparison, "
             f"{self.replaced_base_rows:,} base rows overridden, "
             f"{self.evaluation_rows_dropped:,} rows of the registry's evaluation set left out)",
             f"its own test rows: PR-AUC {self.metrics.get('pr_auc', float('nan')):.4f}, "
@@ -95,10 +102,11 @@ def _held_out(sites: np.ndarray, share: float) -> np.ndarray:
     )
 
 
-def reviewed_data(store: LabelStore, as_of: date) -> Labeled:
+def reviewed_data(store: LabelStore, as_of: date) -> Labeled | None:
+    """People's standing link labels as labeled canonical links (None when there are none)."""
     rows = store.export_rows()
     if not rows:
-        raise RetrainError("no reviewed labels yet: label links on the review page first")
+        return None
     for r in rows:
         for extra in ("label_note", "label_reviewer", "label_time"):
             r.pop(extra, None)
@@ -114,21 +122,32 @@ def reviewed_data(store: LabelStore, as_of: date) -> Labeled:
 
 
 def merge(
-    base: Labeled, reviewed: Labeled, reviewed_weight: float
+    base: Labeled,
+    reviewed: Labeled | None,
+    reviewed_weight: float,
+    site_labels: dict[str, str] | None = None,
 ) -> tuple[Labeled, int, np.ndarray]:
-    """Base rows minus those a person relabelled, plus the reviewed rows (weighted).
+    """Base rows minus those a person relabelled, plus the reviewed rows (weighted); base
+    rows from a referring site a person labelled as a whole take that label (and weight).
 
     Returns the merged data, how many base rows were replaced, and which rows are reviewed.
     """
+    reviewed = reviewed or base.subset(np.zeros(len(base), bool))
     replaced = link_ids(base.links).is_in(link_ids(reviewed.links).implode()).to_numpy()
     links = concat([base.links.filter(pl.Series(~replaced)), reviewed.links])
     y = np.r_[base.y[~replaced], reviewed.y]
     is_reviewed = np.r_[np.zeros(int((~replaced).sum()), bool), np.ones(len(reviewed), bool)]
+    sites = sites_of(links["source_url"]).to_numpy()
+    if site_labels:
+        by_site = np.asarray([site_labels.get(s) for s in sites], dtype=object)
+        from_site = ~is_reviewed & (by_site != None)  # noqa: E711 (element-wise)
+        y[from_site] = by_site[from_site] == "spam"
+        is_reviewed |= from_site
     arch = None
     if base.archetype is not None:
         arch = np.r_[base.archetype[~replaced], np.full(len(reviewed), "reviewed", object)]
+        arch[is_reviewed] = "reviewed"
     weight = np.where(is_reviewed, reviewed_weight, 1.0)
-    sites = sites_of(links["source_url"]).to_numpy()
     forced = is_reviewed & _held_out(sites, HOLDOUT_SHARE)
     data = Labeled(links, y.astype(np.int8), arch, 0, weight, forced)
     return data, int(replaced.sum()), is_reviewed
@@ -150,7 +169,12 @@ def retrain(
     base_path = base_path or DEFAULT_BASE
     base = load_labeled(base_path, as_of)
     reviewed = reviewed_data(store, as_of)
-    data, replaced, is_reviewed = merge(base, reviewed, reviewed_weight)
+    site_labels = {site: lab.label for site, lab in store.reviewed().sites.items()}
+    if reviewed is None and not site_labels:
+        raise RetrainError("no reviewed labels yet: label links on the review page first")
+    data, replaced, is_reviewed = merge(base, reviewed, reviewed_weight, site_labels)
+    link_labels = len(reviewed) if reviewed is not None else 0
+    site_rows = int(is_reviewed.sum()) - link_labels
     keep = outside_evaluation_set(data, tracking_uri)
     data, is_reviewed = data.subset(keep), is_reviewed[keep]
     trained = fit(data, config, thresholds, as_of, source=f"{base_path} + label store")
@@ -170,7 +194,9 @@ def retrain(
         config,
         thresholds,
         extra_params={
-            "reviewed_labels": len(reviewed),
+            "reviewed_labels": link_labels,
+            "site_labels": len(site_labels),
+            "site_labelled_rows": site_rows,
             "reviewed_held_out": int(rev_test.sum()),
             "reviewed_weight": reviewed_weight,
             "base_data": str(base_path),
@@ -182,7 +208,7 @@ def retrain(
     trained_rows = np.setdiff1d(np.flatnonzero(is_reviewed), test)
     id_list = link_ids(data.links).to_list()
     return RetrainSummary(
-        len(reviewed),
+        link_labels,
         int(rev_test.sum()),
         replaced,
         trained.metrics,
@@ -191,4 +217,6 @@ def retrain(
         [id_list[i] for i in trained_rows],
         trained.warnings,
         int((~keep).sum()),
+        len(site_labels),
+        site_rows,
     )

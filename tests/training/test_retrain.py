@@ -77,6 +77,11 @@ def test_contradicting_labels_move_scores_the_labelled_way_and_rollback_restores
 def test_a_worse_challenger_is_not_promoted_and_says_why(world):
     store = LabelStore(f"sqlite:///{world['root'] / 'labels2.db'}")
     store.add(world["links"].to_dicts()[0], "spam")
+    # a whole-site label teaches retraining too: the base rows from that site take it
+    from features.urls import sites_of
+
+    site = sites_of(world["links"]["source_url"]).value_counts(sort=True)[0, 0]
+    store.label_site(site, "spam", reviewer="tester")
     weak = TrainConfig(small_data_rows=0, n_estimators=1, num_leaves=2, max_depth=1, min_trees=1)
     summary = retrain(None, store, weak, Thresholds(), tracking_uri=world["uri"], as_of=AS_OF)
     assert not summary.logged.promoted
@@ -86,6 +91,8 @@ def test_a_worse_challenger_is_not_promoted_and_says_why(world):
     # champion and challenger on the same rows, side by side
     assert "  champion   PR-AUC" in text and "  challenger PR-AUC" in text
     assert summary.evaluation_rows_dropped > 0
+    assert summary.site_labels == 1 and summary.site_rows > 1
+    assert "and 1 whole-site labels" in text
 
 
 def test_retrain_finds_its_base_data_from_any_folder(world, tmp_path, monkeypatch):
