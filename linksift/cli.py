@@ -208,7 +208,7 @@ def train(
     except (DataError, InputError, ValueError) as exc:
         fail(str(exc))
         return
-    out.print(training_table(summary.card), width=max(out.width, 120))
+    Console(width=max(out.width, 120)).print(training_table(summary.card))
     out.print(
         f"trained on {summary.rows:,} labeled links ({summary.skipped:,} skipped"
         + (

@@ -417,8 +417,21 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
         "## Held-out test metrics (newest referring sites, never seen in training)",
         "",
-        "| metric | value |",
-        "|---|---|",
+        "| metric | value | 95% interval | default LightGBM | logistic regression | "
+        f"best single feature ({card.get('best_single_feature', '-')}) |",
+        "|---|---|---|---|---|---|",
     ]
-    lines += [f"| {k} | {v:.4f} |" for k, v in m.items()]
+    base = card.get("baselines", {})
+    for k, v in m.items():
+        if k.endswith(("_low", "_high")):
+            continue
+        low, high = m.get(f"{k}_low"), m.get(f"{k}_high")
+        cells = [f"{low:.4f} – {high:.4f}" if low is not None else ""]
+        cells += [
+            f"{base[f'baseline_{who}_{k}']:.4f}" if f"baseline_{who}_{k}" in base else ""
+            for who in ("lightgbm", "logreg", "best_feature")
+        ]
+        lines.append(f"| {k} | {v:.4f} | " + " | ".join(cells) + " |")
+    if card.get("warnings"):
+        lines += ["", "## Warnings", "", *(f"- {w}" for w in card["warnings"])]
     return "\n".join(lines) + "\n"
