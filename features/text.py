@@ -8,6 +8,7 @@ thing wherever it is counted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import polars as pl
@@ -99,12 +100,20 @@ def is_topical(token: pl.Expr) -> pl.Expr:
 
 def content_words(words: pl.Expr) -> pl.Expr:
     """The distinct content words of each list of words."""
-    return words.list.eval(pl.element().filter(is_content(pl.element()))).list.unique()
+    return _kept(words, is_content).list.unique()
 
 
 def topical_words(words: pl.Expr) -> pl.Expr:
     """The distinct topical words of each list of words (of content words, or any)."""
-    return words.list.eval(pl.element().filter(is_topical(pl.element()))).list.unique()
+    return _kept(words, is_topical).list.unique()
+
+
+def _kept(words: pl.Expr, keep: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """The words for which ``keep`` holds. Written as two passes because Polars runs a
+    ``list.eval`` of a column-wise expression (or of ``drop_nulls`` alone) over all lists at
+    once, but a ``filter`` list by list: 3-10x slower on a profile's words."""
+    masked = words.list.eval(pl.when(keep(pl.element())).then(pl.element()))
+    return masked.list.eval(pl.element().drop_nulls())
 
 
 def count_in(words: pl.Expr, vocabulary: frozenset[str]) -> pl.Expr:

@@ -5,16 +5,18 @@ A "site" is the unit a person owns: the registrable domain (``news.example.co.uk
 (``alice.blogspot.com``, ``bob.wordpress.com``). Disavow files and per-domain aggregates are
 keyed on sites, so one spammy blog never condemns the whole platform.
 
-URLs are split by one regular expression (a Polars expression); what a host means comes from
-tldextract's public API (its bundled Public Suffix List: no network at run time), asked once
-per distinct host and kept in a bounded cache, because hosts repeat across a profile.
+URLs are split by one regular expression (a Polars expression). What a host means comes from
+the Public Suffix List bundled with tldextract (read through its public ``tlds``: no network
+at run time), turned into a table that hosts' trailing names are looked up in, as Polars
+expressions over every distinct host at once; tests hold the result to tldextract's own
+reading of every rule.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import polars as pl
@@ -105,42 +107,16 @@ def normalized_url(host: pl.Expr, path: pl.Expr, query: pl.Expr) -> pl.Expr:
     )
 
 
-_PLATFORMS = frozenset(SHARED_PLATFORMS)
-_TLD_CODES = {c: float(i) for i, c in enumerate(TLD_CLASSES)}
-_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_IPV4 = r"^\d{1,3}(\.\d{1,3}){3}$"
+_SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what Python's str.strip() removes in ASCII
 
 
 def _is_ip(host: str) -> bool:
-    if _IPV4.match(host) is None and ":" not in host:
-        return False
     try:
         ipaddress.ip_address(host.strip("[]"))
         return True
     except ValueError:
         return False
-
-
-def _platform_root(host: str) -> str | None:
-    """The shared platform a host is a user's site on (``alice.blogspot.com``), if any."""
-    labels = host.split(".")
-    for k in (2, 3):
-        if len(labels) > k and ".".join(labels[-k:]) in _PLATFORMS:
-            return ".".join(labels[-k:])
-    return None
-
-
-def _tld_class(suffix: str, last: str) -> str:
-    """The class of a host's TLD from its public suffix and its last label."""
-    first = suffix.split(".", 1)[0] if suffix else ""
-    if last in EDU_GOV or first in EDU_GOV or ".gov." in f".{suffix}.":
-        return "edu_gov"
-    if last in CHEAP_TLDS:
-        return "cheap"
-    if last in GENERIC_TLDS:
-        return "generic"
-    if len(last) == 2 or last.startswith("xn--"):
-        return "country"
-    return "new_generic"
 
 
 def ascii_host(host: str) -> str:
@@ -151,6 +127,76 @@ def ascii_host(host: str) -> str:
         with contextlib.suppress(UnicodeError):
             name = name.encode("idna").decode("ascii")
     return name
+
+
+def _psl_name(name: str) -> str:
+    """What tldextract reads of a host name: after any "@", no spaces or final dots, ASCII
+    dots."""
+    name = name.rpartition("@")[-1].strip().rstrip(".\u3002\uff0e\uff61")
+    return name.replace("\u3002", ".").replace("\uff0e", ".").replace("\uff61", ".")
+
+
+_NODE, _END, _PRIVATE, _WILDCARD, _WILDCARD_PRIVATE, _EXCEPTION, _PLATFORM = (
+    1 << i for i in range(7)
+)
+
+
+@lru_cache(maxsize=1)
+def _suffix_flags() -> tuple[tuple[pl.Series, pl.Series], ...]:
+    """The bundled Public Suffix List (tldextract's public ``tlds``) as flags per dotted name:
+    a node of the rule tree (``_NODE``: some rule ends in it), a rule (``_END``, ``_PRIVATE``
+    when in the private section), the parent of a wildcard rule ``*.name`` (``_WILDCARD``,
+    ``_WILDCARD_PRIVATE``), an exception ``!name`` (``_EXCEPTION``); and the shared platforms
+    (``_PLATFORM``). Names with non-ASCII labels are there as written and in punycode.
+
+    One table (names, flags) per number of labels: the table for k labels is all a host's
+    last k labels are looked up in, so a lookup hashes only its own names."""
+
+    def rules(private: bool) -> list[str]:
+        return tldextract.TLDExtract(
+            suffix_list_urls=(), cache_dir=None, include_psl_private_domains=private
+        ).tlds
+
+    public = set(rules(False))
+    flags: dict[str, int] = {}
+
+    def add(name: str, flag: int) -> None:
+        for form in {name, name if name.isascii() else _punycode(name)}:
+            flags[form] = flags.get(form, 0) | flag
+
+    for rule in rules(True):
+        private = rule not in public
+        if rule.startswith("!"):
+            add(rule[1:], _EXCEPTION)
+            continue
+        wildcard = rule.startswith("*.")
+        name = rule[2:] if wildcard else rule
+        labels = name.split(".")
+        for k in range(1, len(labels) + 1):
+            add(".".join(labels[-k:]), _NODE)
+        if wildcard:
+            add(name, _WILDCARD | (_WILDCARD_PRIVATE if private else 0))
+        else:
+            add(name, _END | (_PRIVATE if private else 0))
+    for platform in SHARED_PLATFORMS:
+        add(platform, _PLATFORM)
+    by_size: dict[int, dict[str, int]] = {}
+    for name, flag in flags.items():
+        by_size.setdefault(name.count(".") + 1, {})[name] = flag
+    return tuple(
+        (
+            pl.Series(list(by_size.get(k, {})), dtype=pl.String),
+            pl.Series(list(by_size.get(k, {}).values()), dtype=pl.Int64),
+        )
+        for k in range(1, max(by_size) + 1)
+    )
+
+
+def _punycode(name: str) -> str:
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
 
 
 HOST_SCHEMA = {
@@ -166,39 +212,198 @@ HOST_SCHEMA = {
 }
 
 
-@lru_cache(maxsize=262_144)  # bounded: memory must not grow with the export
-def host_info(host: str) -> tuple[str, str, str, float, float, float, float, float]:
-    """What linksift derives from one host (``HOST_SCHEMA`` after ``host``), cached because
-    hosts repeat across a profile and from one request to the next.
+def host_frame(hosts: pl.Series) -> pl.DataFrame:
+    """What linksift derives from each distinct non-null host (``HOST_SCHEMA``), ready to be
+    joined on ``host``; codes and flags as floats, as the feature matrix holds them.
 
     ``site``: the registrable domain (``news.example.co.uk`` → ``example.co.uk``), or on a
     shared platform the user's subdomain with the platform (``alice.blogspot.com``); the host
     itself when it has no public suffix. ``brand``: the label left of the public suffix (the
     user's label on a platform). ``subdomain_depth``: labels left of the brand, "www" and
-    empty ones aside. IP addresses are their own site, without a brand."""
-    name = ascii_host(host)
-    hyphens = float(name.count("-"))
-    if _is_ip(name):
-        return name, "", "", _TLD_CODES["generic"], 0.0, 1.0, 0.0, hyphens
-    ext = _EXTRACT(name)
-    root = _platform_root(name)
-    if root:
-        head = name[: -len(root) - 1]
-        brand = head.rsplit(".", 1)[-1]
-        site, depth = f"{brand}.{root}", head.count(".")
-    else:
-        site, brand = ext.top_domain_under_public_suffix or name, ext.domain
-        depth = len([p for p in ext.subdomain.split(".") if p and p != "www"])
-    shared = root is not None or (ext.is_private and bool(ext.domain))
-    tld = _TLD_CODES[_tld_class(ext.suffix, name.rsplit(".", 1)[-1])]
-    return site, brand, ext.suffix, tld, float(shared), 0.0, float(depth), hyphens
+    empty ones aside. IP addresses are their own site, without a brand.
+
+    Public suffixes are read as tldextract reads them (tested against it on every rule), by
+    looking a host's trailing names up in the suffix table (``_suffix_flags``) in Polars: a
+    profile has hundreds of thousands of distinct hosts. Only international and IP-like
+    names are looked at in Python."""
+    frame = pl.DataFrame({"host": hosts}, schema={"host": pl.String}).drop_nulls().unique()
+    plain = pl.col("host").str.strip_chars(".").str.to_lowercase()
+    frame = frame.with_columns(name=_except(pl.col("host"), plain, ascii_host, frame["host"]))
+    # tldextract reads the part after any "@", without spaces or final dots
+    psl = pl.col("name").str.split("@").list.last().str.strip_chars(_SPACES)
+    ips = [n for n in frame.filter(_IP_LIKE)["name"] if _is_ip(n)]
+    return (
+        frame.with_columns(
+            psl=_except(pl.col("name"), psl.str.strip_chars_end("."), _psl_name, frame["name"]),
+            ip=pl.col("name").is_in(pl.Series(ips, dtype=pl.String).implode()),
+        )
+        .lazy()
+        .pipe(_stages, [[*_suffix_flag_columns()], *_suffix_length(), *_host_columns()])
+        .collect(engine="in-memory")
+    )
 
 
-def host_frame(hosts: pl.Series) -> pl.DataFrame:
-    """``host_info`` of each distinct non-null host (``HOST_SCHEMA``), ready to be joined on
-    ``host``; codes and flags as floats, as the feature matrix holds them."""
-    distinct = hosts.drop_nulls().unique().to_list()
-    return pl.DataFrame([(h, *host_info(h)) for h in distinct], schema=HOST_SCHEMA, orient="row")
+_IP_LIKE = pl.col("name").str.contains(_IPV4) | pl.col("name").str.contains(":", literal=True)
+
+
+def _except(
+    column: pl.Expr, ascii_form: pl.Expr, python: Callable[[str], str], values: pl.Series
+) -> pl.Expr:
+    """``ascii_form`` of each value, or ``python(value)`` for the few non-ASCII ones."""
+    odd = [v for v in values if not v.isascii()]
+    if not odd:
+        return ascii_form
+    return column.replace_strict(
+        odd, [python(v) for v in odd], default=ascii_form, return_dtype=pl.String
+    )
+
+
+def _stages(frame: pl.LazyFrame, stages: list[list[pl.Expr]]) -> pl.LazyFrame:
+    """``frame`` with each stage's columns added in turn; the last stage is selected."""
+    for stage in stages[:-1]:
+        frame = frame.with_columns(stage)
+    return frame.select(stages[-1])
+
+
+def _labels() -> pl.Expr:
+    return pl.col("psl").str.split(".")
+
+
+def _suffix_flag_columns() -> list[pl.Expr]:
+    """``__f{k}``: the suffix table's flags for each host's last k labels (0: not there)."""
+    labels = _labels()
+    return [
+        pl.when(labels.list.len() >= k)
+        .then(labels.list.slice(-k).list.join("."))
+        .replace_strict(names, flags, default=0, return_dtype=pl.Int64)
+        .fill_null(0)
+        .alias(f"__f{k}")
+        for k, (names, flags) in enumerate(_suffix_flags(), start=1)
+    ]
+
+
+def _suffix_length() -> list[list[pl.Expr]]:
+    """``__s``: how many labels the public suffix has, ``__private``: from the private
+    section; tldextract's walk down the rule tree (``suffix_index``) as column arithmetic, in
+    stages (each uses the columns of the one before)."""
+    f = [pl.col(f"__f{k}") for k in range(1, len(_suffix_flags()) + 1)]
+
+    def has(flags: pl.Expr, flag: int) -> pl.Expr:
+        return (flags & flag) != 0
+
+    def at(k: pl.Expr) -> pl.Expr:  # the flags of the last k labels
+        return pl.coalesce([pl.when(k == i + 1).then(fk) for i, fk in enumerate(f)] + [pl.lit(0)])
+
+    walked = pl.col("__walked")  # how deep the walk went: the last labels that are a node
+    # the walk stops at a label the tree does not have: under a wildcard, that label is part
+    # of the suffix unless an exception rule names it
+    wildcard = (walked >= 1) & (walked < pl.col("__n")) & has(at(walked), _WILDCARD)
+    exception = has(at(walked + 1), _EXCEPTION)
+    longest = pl.max_horizontal(
+        [pl.when(has(fk, _END)).then(pl.lit(i + 1, pl.Int32)) for i, fk in enumerate(f)]
+    ).fill_null(0)
+    return [
+        [
+            _labels().list.len().alias("__n"),
+            pl.sum_horizontal([has(fk, _NODE).cast(pl.Int32) for fk in f]).alias("__walked"),
+        ],
+        [
+            wildcard.alias("__wildcard"),
+            pl.when(wildcard)
+            .then(pl.when(exception).then(walked).otherwise(walked + 1))
+            .otherwise(longest)
+            .alias("__s"),
+        ],
+        [
+            pl.when(pl.col("__wildcard"))
+            .then(has(at(walked), _WILDCARD_PRIVATE))
+            .otherwise(has(at(pl.col("__s")), _PRIVATE))
+            .alias("__private")
+        ],
+    ]
+
+
+def _host_columns() -> list[list[pl.Expr]]:
+    """``HOST_SCHEMA`` from the suffix length, the platform and the IP flag, in stages."""
+    labels, s, n = _labels(), pl.col("__s"), pl.col("__n")
+    subdomain = labels.list.head(pl.max_horizontal(n - s - 1, pl.lit(0)))
+    # a user's site on a shared platform: the platform and the label left of it
+    platform = [(n > k) & ((pl.col(f"__f{k}") & _PLATFORM) != 0) for k in (2, 3)]
+    k = pl.when(platform[0]).then(2).when(platform[1]).then(3)
+    parts = [
+        pl.when(s > 0)
+        .then(labels.list.slice(-s).list.join("."))
+        .otherwise(pl.lit(""))
+        .alias("suffix"),
+        pl.when(s < n).then(labels.list.get(n - s - 1)).otherwise(pl.lit("")).alias("__domain"),
+        subdomain.list.eval((pl.element() != "") & (pl.element() != "www"))
+        .list.sum()
+        .alias("__depth"),
+        labels.list.slice(-k).list.join(".").alias("__root"),
+        labels.list.get(n - k - 1).alias("__user"),
+        k.alias("__k"),
+        labels.list.last().alias("__last"),
+    ]
+    suffix, domain, k, user = pl.col("suffix"), pl.col("__domain"), pl.col("__k"), pl.col("__user")
+    ip, on_platform = pl.col("ip"), k.is_not_null()
+    registrable = pl.when((suffix != "") & (domain != "")).then(domain + "." + suffix)
+    described = [
+        pl.col("host"),
+        pl.when(ip)
+        .then(pl.col("name"))
+        .when(on_platform)
+        .then(user + "." + pl.col("__root"))
+        .otherwise(registrable.fill_null(pl.col("name")))
+        .alias("site"),
+        pl.when(ip).then(pl.lit("")).when(on_platform).then(user).otherwise(domain).alias("brand"),
+        pl.when(ip).then(pl.lit("")).otherwise(suffix).alias("suffix"),
+        pl.when(ip)
+        .then(pl.lit(_TLD_CODES["generic"]))
+        .otherwise(_tld_class(suffix, pl.col("__last")))
+        .alias("tld_class"),
+        (~ip & (on_platform | (pl.col("__private") & (domain != ""))))
+        .cast(pl.Float64)
+        .alias("shared_platform"),
+        ip.cast(pl.Float64).alias("ip_host"),
+        pl.when(ip)
+        .then(0)
+        .when(on_platform)
+        .then(n - k - 1)
+        .otherwise(pl.col("__depth"))
+        .cast(pl.Float64)
+        .alias("subdomain_depth"),
+        pl.col("name").str.count_matches("-", literal=True).cast(pl.Float64).alias("host_hyphens"),
+    ]
+    return [parts, described]
+
+
+_TLD_CODES = {c: float(i) for i, c in enumerate(TLD_CLASSES)}
+
+
+def _tld_class(suffix: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """The class of a host's TLD (``TLD_CLASSES`` code) from its public suffix and its last
+    label."""
+
+    def among(values: Iterable[str]) -> pl.Expr:
+        return pl.Series(sorted(values), dtype=pl.String).implode()
+
+    first = suffix.str.split(".").list.first()
+    code = {c: pl.lit(v) for c, v in _TLD_CODES.items()}
+    return (
+        pl.when(
+            last.is_in(among(EDU_GOV))
+            | first.is_in(among(EDU_GOV))
+            | ("." + suffix + ".").str.contains(".gov.", literal=True)
+        )
+        .then(code["edu_gov"])
+        .when(last.is_in(among(CHEAP_TLDS)))
+        .then(code["cheap"])
+        .when(last.is_in(among(GENERIC_TLDS)))
+        .then(code["generic"])
+        .when((last.str.len_chars() == 2) | last.str.starts_with("xn--"))
+        .then(code["country"])
+        .otherwise(code["new_generic"])
+    )
 
 
 def sites_of(urls: pl.Series) -> pl.Series:
