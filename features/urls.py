@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import threading
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import polars as pl
 import tldextract
-
-_EXTRACT = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-)
-
 
 SHARED_PLATFORMS = tuple(
     """
@@ -141,7 +137,6 @@ _NODE, _END, _PRIVATE, _WILDCARD, _WILDCARD_PRIVATE, _EXCEPTION, _PLATFORM = (
 )
 
 
-@lru_cache(maxsize=1)
 def _suffix_flags() -> tuple[tuple[pl.Series, pl.Series], ...]:
     """The bundled Public Suffix List (tldextract's public ``tlds``) as flags per dotted name:
     a node of the rule tree (``_NODE``: some rule ends in it), a rule (``_END``, ``_PRIVATE``
@@ -150,8 +145,17 @@ def _suffix_flags() -> tuple[tuple[pl.Series, pl.Series], ...]:
     (``_PLATFORM``). Names with non-ASCII labels are there as written and in punycode.
 
     One table (names, flags) per number of labels: the table for k labels is all a host's
-    last k labels are looked up in, so a lookup hashes only its own names."""
+    last k labels are looked up in, so a lookup hashes only its own names. Built once per
+    process (scoring threads wait for the first)."""
+    with _SUFFIX_LOCK:
+        return _built_suffix_flags()
 
+
+_SUFFIX_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _built_suffix_flags() -> tuple[tuple[pl.Series, pl.Series], ...]:
     def rules(private: bool) -> list[str]:
         return tldextract.TLDExtract(
             suffix_list_urls=(), cache_dir=None, include_psl_private_domains=private
@@ -161,8 +165,9 @@ def _suffix_flags() -> tuple[tuple[pl.Series, pl.Series], ...]:
     flags: dict[str, int] = {}
 
     def add(name: str, flag: int) -> None:
-        for form in {name, name if name.isascii() else _punycode(name)}:
-            flags[form] = flags.get(form, 0) | flag
+        flags[name] = flags.get(name, 0) | flag
+        if not name.isascii():
+            add(".".join(_punycode(label) for label in name.split(".")), flag)
 
     for rule in rules(True):
         private = rule not in public
@@ -180,23 +185,19 @@ def _suffix_flags() -> tuple[tuple[pl.Series, pl.Series], ...]:
             add(name, _END | (_PRIVATE if private else 0))
     for platform in SHARED_PLATFORMS:
         add(platform, _PLATFORM)
-    by_size: dict[int, dict[str, int]] = {}
+    by_size: list[dict[str, int]] = [{} for _ in range(max(n.count(".") for n in flags) + 1)]
     for name, flag in flags.items():
-        by_size.setdefault(name.count(".") + 1, {})[name] = flag
+        by_size[name.count(".")][name] = flag
     return tuple(
-        (
-            pl.Series(list(by_size.get(k, {})), dtype=pl.String),
-            pl.Series(list(by_size.get(k, {}).values()), dtype=pl.Int64),
-        )
-        for k in range(1, max(by_size) + 1)
+        (pl.Series(list(names), dtype=pl.String), pl.Series(list(names.values()), dtype=pl.Int64))
+        for names in by_size
     )
 
 
-def _punycode(name: str) -> str:
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError:
-        return name
+def _punycode(label: str) -> str:
+    """A label as the idna codec writes it (the list's labels are in nameprep form already,
+    so punycode alone gives the same, much faster)."""
+    return label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
 
 
 HOST_SCHEMA = {

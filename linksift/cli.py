@@ -402,7 +402,7 @@ def score(
 
     standing = None
     if reviewed:
-        from training.labels import standing_labels
+        from training.reviewed import standing_labels
 
         standing = standing_labels(labels or s.resolved_labels_url())
     sizes = {"chunk_rows": chunk_rows, "threads": threads}

@@ -51,8 +51,7 @@ from features.extract import Profile
 from features.importers import ImportOptions, InputError, from_records, records_format
 from serving.model import GC_THRESHOLDS, LinkModel
 from serving.plots import waterfall
-from training.labels import StandingLabels
-from training.reviewed import Reviewed
+from training.reviewed import Reviewed, StandingLabels
 
 log = logging.getLogger("linksift.service")
 HEALTH_PATHS = ("/livez", "/readyz", "/healthz")

@@ -16,7 +16,6 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -411,31 +410,3 @@ def export_csv(store: LabelStore, path: Any) -> int:
     )
     table.write_csv(path)
     return len(rows)
-
-
-class StandingLabels:
-    """The standing labels of the store at ``url``, re-read only when they change (one small
-    query per call), so a label saved on the review page counts at the next request. None
-    while the store does not exist (scoring never creates one) or holds no labels."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.store: LabelStore | None = None
-        self.seen: tuple[int, int] | None = None
-        self.value: Reviewed | None = None
-
-    def get(self) -> Reviewed | None:
-        if self.store is None:
-            path = self.url.removeprefix("sqlite:///")
-            if self.url.startswith("sqlite:///") and not Path(path).is_file():
-                return None
-            self.store = LabelStore(self.url)
-        version = self.store.version()
-        if version != self.seen:
-            self.value, self.seen = self.store.reviewed() or None, version
-        return self.value
-
-
-def standing_labels(url: str) -> Reviewed | None:
-    """The standing labels of the store at ``url`` now (see ``StandingLabels``)."""
-    return StandingLabels(url).get()

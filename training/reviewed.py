@@ -1,10 +1,13 @@
-"""People's standing verdicts and how they read as a reason: plain data, no database, so
-the scoring path can apply them without loading the label store's libraries."""
+"""People's standing verdicts and how they read as a reason: plain data, and a reader that
+touches the label store's database libraries only when a store exists, so the scoring path
+applies them without paying for those imports."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 REVIEWED_PREFIX = "reviewed as "  # every reviewed reason begins so
 
@@ -59,3 +62,33 @@ def reviewed_reason(label: Label, scope: str, site: str = "") -> str:
     day = label.created_at[:10]
     whole = f" (the whole site {site})" if scope == "site" and site else ""
     return f"{REVIEWED_PREFIX}{label.label} by {who} on {day}{whole}"
+
+
+class StandingLabels:
+    """The standing labels of the store at ``url``, re-read only when they change (one small
+    query per call), so a label saved on the review page counts at the next request. None
+    while the store does not exist (scoring never creates one) or holds no labels."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.store: Any = None
+        self.seen: tuple[int, int] | None = None
+        self.value: Reviewed | None = None
+
+    def get(self) -> Reviewed | None:
+        if self.store is None:
+            path = self.url.removeprefix("sqlite:///")
+            if self.url.startswith("sqlite:///") and not Path(path).is_file():
+                return None
+            from training.labels import LabelStore  # the database libraries, only when needed
+
+            self.store = LabelStore(self.url)
+        version = self.store.version()
+        if version != self.seen:
+            self.value, self.seen = self.store.reviewed() or None, version
+        return self.value
+
+
+def standing_labels(url: str) -> Reviewed | None:
+    """The standing labels of the store at ``url`` now (see ``StandingLabels``)."""
+    return StandingLabels(url).get()

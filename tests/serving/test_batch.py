@@ -204,7 +204,8 @@ def test_report_is_one_self_contained_file(export: Path, tmp_path: Path, model):
 
 def test_reviewed_labels_set_verdicts_in_the_next_score(export: Path, tmp_path: Path, model):
     from features.urls import sites_of
-    from training.labels import LabelStore, standing_labels
+    from training.labels import LabelStore
+    from training.reviewed import standing_labels
 
     out = tmp_path / "scored.csv"
     score_file(export, out, model, opts())

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import AS_OF
 from training.data import load_labeled
-from training.labels import LabelError, LabelStore, StandingLabels, export_csv
-from training.reviewed import reviewed_reason
+from training.labels import LabelError, LabelStore, export_csv
+from training.reviewed import StandingLabels, reviewed_reason
 
 LINK = {
     "link_id": "abc123",
