@@ -226,8 +226,30 @@ def host_frame(hosts: pl.Series) -> pl.DataFrame:
     Public suffixes are read as tldextract reads them (tested against it on every rule), by
     looking a host's trailing names up in the suffix table (``_suffix_flags``) in Polars: a
     profile has hundreds of thousands of distinct hosts. Only international and IP-like
-    names are looked at in Python."""
+    names are looked at in Python.
+
+    A few hosts at a time (the API) are remembered: a lookup costs a few milliseconds
+    whatever its size, and the same hosts come back request after request."""
     frame = pl.DataFrame({"host": hosts}, schema={"host": pl.String}).drop_nulls().unique()
+    if frame.height > _REMEMBER_FROM:
+        return _described(frame)
+    rows = [_REMEMBERED.get(h) for h in frame["host"]]
+    if all(r is not None for r in rows):
+        return pl.DataFrame(rows, schema=HOST_SCHEMA, orient="row")
+    described = _described(frame)
+    if len(_REMEMBERED) > _REMEMBERED_MAX:  # bounded: a long-running service
+        _REMEMBERED.clear()
+    _REMEMBERED.update((row[0], row) for row in described.iter_rows())
+    return described
+
+
+_REMEMBER_FROM = 64
+_REMEMBERED: dict[str, tuple] = {}
+_REMEMBERED_MAX = 100_000
+
+
+def _described(frame: pl.DataFrame) -> pl.DataFrame:
+    """``HOST_SCHEMA`` for a frame of distinct non-null hosts."""
     plain = pl.col("host").str.strip_chars(".").str.to_lowercase()
     frame = frame.with_columns(name=_except(pl.col("host"), plain, ascii_host, frame["host"]))
     # tldextract reads the part after any "@", without spaces or final dots
