@@ -67,6 +67,11 @@ _NAKED = r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$"
 """An anchor that is a URL or a bare host name."""
 _PROFILE_FEATURES = ("topic_relevance", "links_from_source_site", "anchor_type", "anchor_share")
 _FACT_FEATURES = tuple(n for n in spec.NAMES if n not in _PROFILE_FEATURES)
+_MEASURED_BY = (
+    *("target_path", "target_brand", "source_site", "anchor_key", "anchor_shape"),
+    *("words", "anchor_content"),
+)
+"""The facts the profile's measures need (``feature_table``)."""
 _KEYS = {
     "source_site": pl.String,
     "target_site": pl.String,
@@ -341,6 +346,7 @@ class Profile:
     terms: pl.DataFrame = field(default_factory=lambda: _empty("terms"))
     brands: pl.DataFrame = field(default_factory=lambda: _empty("brands"))
     finished: bool = True
+    lookups: dict[str, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, facts: pl.DataFrame) -> Profile:
@@ -467,8 +473,10 @@ def feature_table(
     anchor's content words are keywords, partial when some are, other when none are)."""
     if not profile.finished:
         raise ValueError("measure links against a finished profile (Profile.finish())")
-    links = facts.lazy().with_columns(pl.col("target_site").fill_null(""))
-    targets = _targets(links, profile, target_description)
+    # the profile's measures are computed on the few columns they need, then put beside the
+    # facts
+    links = facts.lazy().select(pl.col("target_site").fill_null(""), *_MEASURED_BY)
+    targets = _targets(links, profile, target_description).collect().lazy()  # used twice
     rows = links.join(
         targets.select("target_site", "target_path", "target", "n_keywords"),
         on=["target_site", "target_path"],
@@ -495,18 +503,15 @@ def feature_table(
         .join(hits, on="link", how="left", maintain_order="left")
         .with_columns(pl.col("hits", "anchor_hits").fill_null(0))
     )
-    for table, key, name in (
-        (profile.sites, "source_site", "site_links"),
-        (profile.targets, "target_site", "target_links"),
-        (profile.anchors, "anchor_key", "anchor_links"),
+    for part, key, name in (
+        ("sites", "source_site", "site_links"),
+        ("targets", "target_site", "target_links"),
+        ("anchors", "anchor_key", "anchor_links"),
     ):
-        measured = _with_counts(measured, table, key, name)
-    relevance = (pl.col("n_words") * pl.col("n_keywords")).cast(pl.Float64).sqrt()
+        measured = _with_counts(measured, profile, part, key, name)
     anchor, size = pl.col("anchor_hits"), pl.col("n_anchor")
-    profiled = {
-        "topic_relevance": pl.when(relevance > 0).then(pl.col("hits") / relevance),
-        "links_from_source_site": pl.col("site_links").cast(pl.Float64),
-        "anchor_type": pl.when(pl.col("anchor_content").is_null())
+    anchor_type = (
+        pl.when(pl.col("anchor_content").is_null())
         .then(pl.lit(None, pl.Float64))
         .when(pl.col("anchor_shape").is_not_null())
         .then(pl.col("anchor_shape"))
@@ -514,22 +519,62 @@ def feature_table(
         .then(_code("other"))
         .when(anchor == size)
         .then(_code("exact"))
-        .otherwise(_code("partial")),
-        "anchor_share": pl.col("anchor_links") / pl.col("target_links"),
-    }
-    return measured.select(profiled.get(n, pl.col(n)).alias(n) for n in spec.NAMES).collect(
-        engine="in-memory"
+        .otherwise(_code("partial"))
     )
+    m = measured.select(
+        "hits", "n_words", "n_keywords", "site_links", "anchor_links", "target_links",
+        anchor_type=anchor_type,
+    ).collect(engine="in-memory")  # fmt: skip
+    relevance = np.sqrt(_floats(m["n_words"]) * _floats(m["n_keywords"]))
+    measures = {
+        "topic_relevance": _divided(m["hits"], np.where(relevance > 0, relevance, np.nan)),
+        "links_from_source_site": m["site_links"].cast(pl.Float64),
+        "anchor_type": m["anchor_type"],
+        "anchor_share": _divided(m["anchor_links"], _floats(m["target_links"])),
+    }
+    return pl.concat(
+        [facts.select(_FACT_FEATURES), pl.DataFrame(measures)], how="horizontal"
+    ).select(spec.NAMES)
 
 
-def _with_counts(rows: pl.LazyFrame, counts: pl.DataFrame, key: str, name: str) -> pl.LazyFrame:
-    """``rows`` with the link count of its ``key`` as ``name`` (null when the profile does not
-    know the key). A profile of a million links has hundreds of thousands of sites: they are
-    matched with the chunk's keys first, which halves the join's cost."""
-    if counts.is_empty():  # no profile (the API): nothing to look up
+def _floats(values: pl.Series) -> np.ndarray:
+    return values.cast(pl.Float64).to_numpy()  # null: NaN
+
+
+def _divided(numerator: pl.Series, denominator: np.ndarray) -> pl.Series:
+    """Row-by-row IEEE division (null where either side is unknown). Not Polars' division: when
+    every row of a chunk had the same divisor it multiplied by the reciprocal (3 / 5 came out
+    as 0.6000000000000001 there and 0.6 for the same link alone)."""
+    return pl.Series(_floats(numerator) / denominator, nan_to_null=True)
+
+
+def _with_counts(
+    rows: pl.LazyFrame, profile: Profile, part: str, key: str, name: str
+) -> pl.LazyFrame:
+    """``rows`` with the link count of its ``key`` in ``profile.{part}`` as ``name`` (null when
+    the profile does not know the key).
+
+    A profile of a million links has hundreds of thousands of sites, and every chunk is
+    measured against it: keys are joined by a 64-bit hash (hashed once per profile) and then
+    compared, so the join hashes numbers rather than every profile key's text again. Should
+    two of the profile's keys share a hash, its keys are joined as text."""
+    table = profile.lookups.get(part)
+    if table is None:
+        table = getattr(profile, part).select(
+            pl.col(key).hash().alias("__hash"), pl.col(key).alias("__key"), pl.col("links")
+        )
+        if table["__hash"].n_unique() < table.height:
+            table = table.with_columns(pl.col("__key").alias("__hash"))
+        profile.lookups[part] = table
+    if table.is_empty():  # no profile (the API): nothing to look up
         return rows.with_columns(pl.lit(None, pl.Int64).alias(name))
-    found = counts.lazy().join(rows.select(pl.col(key).unique()), on=key, how="semi")
-    return rows.join(found.rename({"links": name}), on=key, how="left", maintain_order="left")
+    join_key = pl.col(key) if table.schema["__hash"] == pl.String else pl.col(key).hash()
+    return (
+        rows.with_columns(join_key.alias("__hash"))
+        .join(table.lazy(), on="__hash", how="left", maintain_order="left")
+        .with_columns(pl.when(pl.col("__key") == pl.col(key)).then(pl.col("links")).alias(name))
+        .drop("__hash", "__key", "links")
+    )
 
 
 def matrix(table: pl.DataFrame) -> np.ndarray:

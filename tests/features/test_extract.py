@@ -7,7 +7,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from features import spec
@@ -359,6 +359,11 @@ anchor_pieces = st.sampled_from(
         min_size=1,
         max_size=12,
     )
+)
+# every row with the same divisor: Polars' division had multiplied by its reciprocal there
+@example(
+    [(None, "https://bakewise.example.com/")] * 2
+    + [("bakewise", "https://bakewise.example.com/")] * 3
 )
 def test_a_links_features_do_not_depend_on_the_other_links_measured_with_it(rows):
     """Given a profile, each link's features (its anchor type among them, decided once per
