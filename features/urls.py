@@ -261,7 +261,15 @@ def _described(frame: pl.DataFrame) -> pl.DataFrame:
             ip=pl.col("name").is_in(pl.Series(ips, dtype=pl.String).implode()),
         )
         .lazy()
-        .pipe(_stages, [[*_suffix_flag_columns()], *_suffix_length(), *_host_columns()])
+        .pipe(
+            _stages,
+            [
+                [pl.col("psl").str.split(".").alias("__labels")],
+                _suffix_flag_columns(),
+                *_suffix_length(),
+                *_host_columns(),
+            ],
+        )
         .collect(engine="in-memory")
     )
 
@@ -289,7 +297,8 @@ def _stages(frame: pl.LazyFrame, stages: list[list[pl.Expr]]) -> pl.LazyFrame:
 
 
 def _labels() -> pl.Expr:
-    return pl.col("psl").str.split(".")
+    """The labels of the name tldextract reads (split once, in the first stage)."""
+    return pl.col("__labels")
 
 
 def _suffix_flag_columns() -> list[pl.Expr]:
