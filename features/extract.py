@@ -168,7 +168,7 @@ def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Ex
         # each row's distinct content words (the page's and its host's), for relevance
         "words": content.list.set_union(text.content_words(pl.col("host_words"))).alias("words"),
         # its distinct topical words (the page's and its anchor's), for the target's terms
-        "topical": text.topical_words(content)
+        "topical": text.topical_words(content, content=True)
         .list.set_union(text.topical_words(pl.col("anchor_tokens")).fill_null([]))
         .alias("topical"),
     }

@@ -103,8 +103,11 @@ def content_words(words: pl.Expr) -> pl.Expr:
     return _kept(words, is_content).list.unique()
 
 
-def topical_words(words: pl.Expr) -> pl.Expr:
-    """The distinct topical words of each list of words (of content words, or any)."""
+def topical_words(words: pl.Expr, *, content: bool = False) -> pl.Expr:
+    """The distinct topical words of each list of words; ``content=True`` when the lists are
+    distinct content words already, which leaves only the test for digits."""
+    if content:
+        return _kept(words, lambda w: ~w.str.contains(r"\d"))
     return _kept(words, is_topical).list.unique()
 
 
