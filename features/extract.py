@@ -558,6 +558,8 @@ def _with_counts(
     measured against it: keys are joined by a 64-bit hash (hashed once per profile) and then
     compared, so the join hashes numbers rather than every profile key's text again. Should
     two of the profile's keys share a hash, its keys are joined as text."""
+    if getattr(profile, part).is_empty():  # no profile (the API): nothing to look up
+        return rows.with_columns(pl.lit(None, pl.Int64).alias(name))
     table = profile.lookups.get(part)
     if table is None:
         table = getattr(profile, part).select(
@@ -566,8 +568,6 @@ def _with_counts(
         if table["__hash"].n_unique() < table.height:
             table = table.with_columns(pl.col("__key").alias("__hash"))
         profile.lookups[part] = table
-    if table.is_empty():  # no profile (the API): nothing to look up
-        return rows.with_columns(pl.lit(None, pl.Int64).alias(name))
     join_key = pl.col(key) if table.schema["__hash"] == pl.String else pl.col(key).hash()
     return (
         rows.with_columns(join_key.alias("__hash"))
