@@ -280,8 +280,9 @@ _IP_LIKE = pl.col("name").str.contains(_IPV4) | pl.col("name").str.contains(":",
 def _except(
     column: pl.Expr, ascii_form: pl.Expr, python: Callable[[str], str], values: pl.Series
 ) -> pl.Expr:
-    """``ascii_form`` of each value, or ``python(value)`` for the few non-ASCII ones."""
-    odd = [v for v in values if not v.isascii()]
+    """``ascii_form`` of each value, or ``python(value)`` for the few non-ASCII ones (found
+    by Polars: a profile's hundreds of thousands of hosts are not walked in Python)."""
+    odd = values.filter(values.str.len_bytes() != values.str.len_chars()).to_list()
     if not odd:
         return ascii_form
     return column.replace_strict(
