@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,10 @@ MANIFEST = "manifest.json"
 
 class ModelLoadError(ValueError):
     """A model folder that cannot be used, with the reason in words."""
+
+
+MAX_SLOPE = 100.0
+"""Platt parameters beyond this turn every raw score into 0 or 1: not a calibration."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,11 @@ class Calibration:
                 f"calibration.json: expected method 'platt', got {d.get('method')!r}"
             )
         a, b = float(d["a"]), float(d["b"])
-        if not (math.isfinite(a) and math.isfinite(b) and a > 0):
-            raise ModelLoadError(f"calibration.json: expected finite a > 0 and b, got a={a}, b={b}")
+        if not (0 < a <= MAX_SLOPE and abs(b) <= MAX_SLOPE):
+            raise ModelLoadError(
+                f"calibration.json: expected 0 < a <= {MAX_SLOPE:g} and |b| <= {MAX_SLOPE:g}, "
+                f"got a={a}, b={b}"
+            )
         return cls(a, b)
 
 
@@ -121,15 +127,50 @@ def read(folder: str | Path) -> Artifact:
         saved_spec = json.loads(blobs["spec.json"])
         calibration = Calibration.from_dict(json.loads(blobs["calibration.json"]))
         card = json.loads(blobs["card.json"])
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{folder}/{exc}") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"{folder}: malformed JSON ({exc})") from exc
     try:
         spec.check_compatible(saved_spec)
     except spec.SpecMismatch as exc:
         raise ModelLoadError(f"{folder}: {exc}") from exc
-    return Artifact(
-        blobs["model.txt"].decode(), saved_spec, calibration, card, blobs["card.md"].decode()
-    )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{folder}/spec.json: malformed ({exc!r})") from exc
+    try:
+        booster_text = blobs["model.txt"].decode()
+    except UnicodeDecodeError as exc:
+        raise ModelLoadError(f"{folder}/model.txt: not text ({exc})") from exc
+    n_features, _ = parse_model(booster_text)
+    if n_features != len(spec.NAMES):
+        raise ModelLoadError(
+            f"model.txt: the booster has {n_features} features, the spec {len(spec.NAMES)}"
+        )
+    try:
+        thresholds(card.get("thresholds") or {})
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{folder}/card.json: {exc}") from exc
+    return Artifact(booster_text, saved_spec, calibration, card, blobs["card.md"].decode())
+
+
+DEFAULT_THRESHOLDS = {"review": 0.35, "spam": 0.7}
+
+
+def thresholds(*layers: dict[str, Any]) -> dict[str, float]:
+    """The verdict thresholds: the defaults overridden by each of ``layers`` in turn (the
+    model card's, then settings), checked: both in [0, 1], review not above spam."""
+    merged: dict[str, Any] = dict(DEFAULT_THRESHOLDS)
+    for layer in layers:
+        merged.update({k: v for k, v in layer.items() if k in DEFAULT_THRESHOLDS})
+    try:
+        review, spam = float(merged["review"]), float(merged["spam"])
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(f"thresholds: expected numbers, got {merged}") from exc
+    if not (0.0 <= review <= spam <= 1.0):
+        raise ModelLoadError(
+            f"thresholds: expected 0 <= review <= spam <= 1, got review={review}, spam={spam}"
+        )
+    return {"review": review, "spam": spam}
 
 
 def find_folder(root: str | Path) -> Path:
@@ -153,14 +194,6 @@ class Scorer:
 
     def __init__(self, artifact: Artifact) -> None:
         self.artifact = artifact
-        found = re.search(r"^max_feature_idx=(\d+)$", artifact.booster_text, re.MULTILINE)
-        if found is None or not artifact.booster_text.startswith("tree\n"):
-            raise ModelLoadError("model.txt: not a LightGBM text model")
-        if int(found.group(1)) + 1 != len(spec.NAMES):
-            raise ModelLoadError(
-                f"model.txt: the booster has {int(found.group(1)) + 1} features, "
-                f"the spec {len(spec.NAMES)}"
-            )
 
     @functools.cached_property
     def booster(self) -> Any:
@@ -187,3 +220,112 @@ class Scorer:
     def probability(self, X: np.ndarray) -> np.ndarray:
         """Calibrated spam probability."""
         return self.artifact.calibration.probability(self.raw_score(X))
+
+
+# --------------------------------------------------------------------------------------------
+# the booster's text, read and checked for meaning
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tree:
+    """One tree of a LightGBM text model, as arrays (LightGBM's own field names)."""
+
+    split_feature: np.ndarray
+    threshold: np.ndarray
+    decision_type: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf_value: np.ndarray
+    leaf_count: np.ndarray
+    internal_count: np.ndarray
+    cat_boundaries: np.ndarray
+    cat_threshold: np.ndarray
+
+
+def _arr(fields: dict[str, str], key: str, dtype: type, default: list | None = None) -> np.ndarray:
+    if key not in fields:
+        return np.asarray(default if default is not None else [], dtype=dtype)
+    text = fields[key].strip()
+    return np.asarray(text.split(" ") if text else [], dtype=np.float64).astype(dtype)
+
+
+def parse_model(text: str) -> tuple[int, list[Tree]]:
+    """(number of features, trees) from LightGBM's native text model; ``ModelLoadError`` when
+    the text is not one, or its trees could not be walked (see ``_check_tree``)."""
+    head, _, body = text.partition("\nTree=")
+    found = re.search(r"^max_feature_idx=(\d+)$", head, re.MULTILINE)
+    if found is None or not text.startswith("tree\n"):
+        raise ModelLoadError("model.txt: not a LightGBM text model")
+    n_features = int(found.group(1)) + 1
+    trees = []
+    for number, block in enumerate(("Tree=" + body).split("\nTree=")):
+        block = block.split("end of trees", 1)[0]
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if "num_leaves" not in fields:
+            continue
+        try:
+            tree = _tree(fields)
+        except (ValueError, OverflowError) as exc:
+            raise ModelLoadError(f"model.txt: tree {number} is malformed ({exc})") from exc
+        problem = _check_tree(tree, n_features)
+        if problem:
+            raise ModelLoadError(f"model.txt: tree {number} {problem}")
+        trees.append(tree)
+    if not trees:
+        raise ModelLoadError("model.txt: the model has no trees (it would score every link alike)")
+    return n_features, trees
+
+
+def _tree(fields: dict[str, str]) -> Tree:
+    num_leaves = int(fields["num_leaves"])
+    leaf_value = _arr(fields, "leaf_value", np.float64)
+    if num_leaves == 1:
+        empty = (np.zeros(0, t) for t in (np.int32, np.float64, np.int8, np.int32, np.int32))
+        return Tree(
+            *empty,
+            leaf_value,
+            np.ones(1),
+            np.ones(1),
+            np.zeros(1, np.int64),
+            np.zeros(0, np.uint32),
+        )
+    return Tree(
+        _arr(fields, "split_feature", np.int32),
+        _arr(fields, "threshold", np.float64),
+        _arr(fields, "decision_type", np.int8),
+        _arr(fields, "left_child", np.int32),
+        _arr(fields, "right_child", np.int32),
+        leaf_value,
+        _arr(fields, "leaf_count", np.float64),
+        _arr(fields, "internal_count", np.float64),
+        _arr(fields, "cat_boundaries", np.int64, [0]),
+        _arr(fields, "cat_threshold", np.uint32),
+    )
+
+
+def _check_tree(t: Tree, n_features: int) -> str:
+    """What makes a tree unusable, in words ("" when it is sound): its arrays must agree in
+    length, every split name a feature the model has, every child a node or leaf of the
+    tree, every leaf value be finite and every threshold a number."""
+    leaves, nodes = len(t.leaf_value), len(t.split_feature)
+    if leaves == 0 or nodes != leaves - 1:
+        return f"has {leaves} leaves and {nodes} splits (expected one split fewer than leaves)"
+    if any(len(a) != nodes for a in (t.threshold, t.decision_type, t.left, t.right)):
+        return "has split arrays of different lengths"
+    if not np.isfinite(t.leaf_value).all():
+        return "has a leaf value that is not a finite number"
+    if nodes and (t.split_feature.min() < 0 or t.split_feature.max() >= n_features):
+        return f"splits on a feature outside 0..{n_features - 1}"
+    children = np.concatenate([t.left, t.right])
+    if nodes and (children.min() < -leaves or children.max() >= nodes):
+        return "points to a node or leaf it does not have"
+    numeric = (t.decision_type & 1) == 0
+    if np.isnan(t.threshold[numeric]).any():  # +-inf is LightGBM's own (missing-value splits)
+        return "has a split threshold that is not a number"
+    categorical = t.threshold[~numeric].astype(np.int64)
+    if len(categorical) and (
+        categorical.min() < 0 or categorical.max() + 1 >= len(t.cat_boundaries)
+    ):
+        return "has a categorical split without its categories"
+    return ""

@@ -402,3 +402,25 @@ def describe() -> str:
             rng = f" Range {col.low if col.low is not None else ''}..{col.high or ''}."
         lines.append(f"| `{col.name}` | {kind} | {col.doc}{rng} | {fed} |")
     return "\n".join(lines)
+
+
+FORMULA_START = r"^[=+\-@\t\r\n\uFF1D\uFF0B\uFF0D\uFF20]"
+"""What a spreadsheet may run as a formula at the start of a cell (OWASP's list, plus line
+feeds and the full-width forms some spreadsheets fold to ASCII)."""
+
+
+def spreadsheet_safe(table: pl.DataFrame) -> pl.DataFrame:
+    """``table`` with every text cell and column name that a spreadsheet would run as a
+    formula (``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM``) prefixed with ``'``, which shows it as
+    text. Every CSV linksift writes goes through ``write_csv``; Parquet keeps values as they
+    are."""
+    import re
+
+    start = re.compile(FORMULA_START)
+    names = {c: f"'{c}" for c in table.columns if start.match(c)}
+    return table.with_columns(pl.col(pl.String).str.replace(FORMULA_START, "'$0")).rename(names)
+
+
+def write_csv(table: pl.DataFrame, target: object, *, include_header: bool = True) -> None:
+    """Write ``table`` as CSV, safe to open in a spreadsheet (``spreadsheet_safe``)."""
+    spreadsheet_safe(table).write_csv(target, include_header=include_header)  # type: ignore[arg-type]

@@ -358,7 +358,12 @@ class SpecMismatch(ValueError):
 def check_compatible(saved: dict[str, Any]) -> None:
     """Refuse a saved spec that differs from this code's spec, saying how."""
     current = as_dict()
-    if saved.get("fingerprint") == current["fingerprint"]:
+    if saved.get("fingerprint") != fingerprint(saved):
+        raise SpecMismatch(
+            "spec.json: its stored fingerprint does not match the features it lists "
+            "(the file was edited); retrain or restore the model"
+        )
+    if saved["fingerprint"] == current["fingerprint"]:
         return
     names = [f["name"] for f in saved.get("features", [])]
     missing = [n for n in NAMES if n not in names]

@@ -629,6 +629,15 @@ def serve(
         env["LINKSIFT_MODEL"] = chosen
     env.setdefault("MLFLOW_TRACKING_URI", s.resolved_tracking_uri())
     env.setdefault("LINKSIFT_LABELS_URL", s.resolved_labels_url())
+    from features.artifact import ModelLoadError
+    from serving.model import LinkModel
+    from training.tracking import RegistryError
+
+    try:  # refuse a broken model here, with its reason, before a server is started
+        LinkModel.load(chosen or None, tracking_uri=env["MLFLOW_TRACKING_URI"])
+    except (ModelLoadError, RegistryError) as exc:
+        console.print(f"[red]error:[/red] the model was refused: {exc}")
+        raise typer.Exit(2) from exc
     cmd = [
         sys.executable,
         "-m",

@@ -49,7 +49,6 @@ from training.reviewed import REVIEWED_PREFIX, Reviewed
 
 WORK_SUFFIX = ".linksift-work"
 _VERDICTS = pl.Series(VERDICTS, dtype=pl.String)
-_FORMULA = r"^[=+\-@\t\r]"
 
 
 class BatchError(ValueError):
@@ -174,14 +173,6 @@ def score_columns(n: int, scores: Scores, model_version: str) -> pl.DataFrame:
     return table
 
 
-def neutralise_formulas(table: pl.DataFrame) -> pl.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (``=cmd|...``) with ``'``.
-
-    Only for CSV output; Parquet keeps values as they are.
-    """
-    return table.with_columns(pl.col(pl.String).str.replace(_FORMULA, "'$0"))
-
-
 class _Writer:
     """Writes the final output (CSV or Parquet by extension) to a temporary file, then renames."""
 
@@ -207,9 +198,7 @@ class _Writer:
                 )
         table = _conform(table, self.schema)
         if self.csv:
-            neutralise_formulas(table).write_csv(
-                self._writer, include_header=self._writer.tell() == 0
-            )
+            schema.write_csv(table, self._writer, include_header=self._writer.tell() == 0)
         else:
             self._writer.write_table(table.to_arrow())
 

@@ -23,6 +23,7 @@ import polars as pl
 
 from features import spec
 from features.artifact import ModelLoadError, Scorer, find_folder
+from features.artifact import thresholds as artifact_thresholds
 from features.extract import Profile, extract, feature_table, matrix
 from serving.reasons import Reasons, describe, format_value, top_reasons
 from serving.treeshap import FastTreeShap, on_all_cores
@@ -178,9 +179,9 @@ class LinkModel:
     ) -> None:
         self.scorer = scorer
         self.info = info
-        card_thresholds = scorer.artifact.card.get("thresholds", {})
-        t = {"review": 0.35, "spam": 0.7, **card_thresholds, **(thresholds or {})}
-        self.thresholds = {"review": float(t["review"]), "spam": float(t["spam"])}
+        self.thresholds = artifact_thresholds(
+            scorer.artifact.card.get("thresholds") or {}, thresholds or {}
+        )
         if explainer not in ("fast", "lightgbm"):
             raise ValueError(f"explainer: expected fast or lightgbm, got {explainer!r}")
         self.explainer: FastTreeShap | LightGBMContributions = (

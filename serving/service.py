@@ -32,6 +32,8 @@ import gc
 import hmac
 import json
 import logging
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -202,8 +204,8 @@ class ModelHolder:
                     self.source, tracking_uri=self.tracking_uri, explainer=self.explainer
                 )
                 fresh.warm_up()
-            except (ModelLoadError, ValueError, OSError) as exc:
-                self.last_error = str(exc)
+            except Exception as exc:  # whatever a broken model raises, the served one stays
+                self.last_error = str(exc) or exc.__class__.__name__
                 log.error("model reload refused, still serving %s: %s", before, exc)
                 return {"reloaded": False, "model_version": before, "error": str(exc)}
             changed = fresh.model_version != before
@@ -325,9 +327,13 @@ class Linksift:
     def __init__(self) -> None:
         from bentoml._internal.marshal.dispatcher import CorkDispatcher
 
-        self.holder = ModelHolder(
-            os.environ.get("LINKSIFT_MODEL") or None, os.environ.get("MLFLOW_TRACKING_URI") or None
-        )
+        try:
+            self.holder = ModelHolder(
+                os.environ.get("LINKSIFT_MODEL") or None,
+                os.environ.get("MLFLOW_TRACKING_URI") or None,
+            )
+        except ModelLoadError as exc:
+            _refuse_to_start(exc)
         self.holder.follow(RELOAD_SECONDS)
         from serving.review import labels_url
 
@@ -451,6 +457,16 @@ class Linksift:
             png = await asyncio.to_thread(waterfall, result)
             return Response(png, media_type="image/png")
         return result
+
+
+def _refuse_to_start(exc: Exception) -> None:
+    """A model refused at start-up stops the whole server with the reason: BentoML would
+    otherwise start the worker again and again. The worker's parent is the server's
+    process supervisor; asking it to stop ends ``bentoml serve``."""
+    log.critical("linksift cannot start: the model was refused: %s", exc)
+    print(f"linksift cannot start: the model was refused: {exc}", file=sys.stderr, flush=True)
+    os.kill(os.getppid(), signal.SIGTERM)
+    raise SystemExit(3)
 
 
 _SCORING_COLUMNS = [*schema.EXTRA, *schema.CANONICAL]

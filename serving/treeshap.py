@@ -25,76 +25,10 @@ from typing import Any
 import numba
 import numpy as np
 
+from features.artifact import parse_model
+
 K_ZERO_THRESHOLD = 1e-35
 MAX_DEPTH = 12
-
-
-@dataclass
-class _Tree:
-    split_feature: np.ndarray
-    threshold: np.ndarray
-    decision_type: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    leaf_value: np.ndarray
-    leaf_count: np.ndarray
-    internal_count: np.ndarray
-    cat_boundaries: np.ndarray
-    cat_threshold: np.ndarray
-
-
-def _arr(fields: dict[str, str], key: str, dtype: type, default: list | None = None) -> np.ndarray:
-    if key not in fields:
-        return np.asarray(default if default is not None else [], dtype=dtype)
-    text = fields[key].strip()
-    return np.asarray(text.split(" ") if text else [], dtype=np.float64).astype(dtype)
-
-
-def parse_model(text: str) -> tuple[int, list[_Tree]]:
-    """(number of features, trees) from LightGBM's native text model."""
-    head, _, body = text.partition("\nTree=")
-    max_feature_idx = int(
-        next(
-            line.split("=", 1)[1]
-            for line in head.splitlines()
-            if line.startswith("max_feature_idx=")
-        )
-    )
-    trees = []
-    for block in ("Tree=" + body).split("\nTree=")[0:]:
-        block = block.split("end of trees", 1)[0]
-        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        if "num_leaves" not in fields:
-            continue
-        num_leaves = int(fields["num_leaves"])
-        leaf_value = _arr(fields, "leaf_value", np.float64)
-        if num_leaves == 1:
-            trees.append(
-                _Tree(
-                    *(np.zeros(0, t) for t in (np.int32, np.float64, np.int8, np.int32, np.int32)),
-                    leaf_value,
-                    np.ones(1),
-                    np.ones(1),
-                    np.zeros(1, np.int64),
-                    np.zeros(0, np.uint32),
-                )
-            )
-            continue
-        trees.append(
-            _Tree(
-                _arr(fields, "split_feature", np.int32),
-                _arr(fields, "threshold", np.float64),
-                _arr(fields, "decision_type", np.int8),
-                _arr(fields, "left_child", np.int32),
-                _arr(fields, "right_child", np.int32),
-                leaf_value,
-                _arr(fields, "leaf_count", np.float64),
-                _arr(fields, "internal_count", np.float64),
-                _arr(fields, "cat_boundaries", np.int64, [0]),
-                _arr(fields, "cat_threshold", np.uint32),
-            )
-        )
-    return max_feature_idx + 1, trees
 
 
 # ------------------------------------------------------------------------------------------------

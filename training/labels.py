@@ -408,5 +408,5 @@ def export_csv(store: LabelStore, path: Any) -> int:
         {n: [None if r.get(n) is None else str(r.get(n)) for r in rows] for n in names},
         schema=dict.fromkeys(names, pl.String),
     )
-    table.write_csv(path)
+    schema.write_csv(table, path)
     return len(rows)

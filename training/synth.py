@@ -880,7 +880,7 @@ def write(table: pl.DataFrame, path: str | Path) -> Path:
     if path.suffix == ".parquet":
         table.write_parquet(path)
     else:
-        table.write_csv(path)
+        schema.write_csv(table, path)
     return path
 
 
