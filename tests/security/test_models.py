@@ -22,6 +22,7 @@ from features.artifact import ModelLoadError
 from tests.serving.conftest import ROOT, free_port, start_server, stop
 
 DEFAULT = ROOT / "models" / "default"
+LOOPBACK = ("--host", "127.0.0.1", "--port")
 
 
 def tampered(tmp: Path, edit: Callable[[Path], None], name: str = "model") -> Path:
@@ -144,7 +145,7 @@ def test_the_service_itself_stops_instead_of_restarting_on_a_broken_model(tmp_pa
     folder = tampered(tmp_path, _model_text(_no_trees))
     port = str(free_port())
     out = subprocess.run(
-        [sys.executable, "-m", "bentoml", "serve", "serving.service:Linksift", "--port", port],
+        [sys.executable, "-m", "bentoml", "serve", "serving.service:Linksift", *LOOPBACK, port],
         capture_output=True,
         text=True,
         cwd=ROOT,
