@@ -6,18 +6,24 @@ uploaded export that is scored on upload) are loaded into the label store's data
 100,000-link batch is filtered, sorted and paged by indexed SQL.
 
 JSON API under ``/review/api``; it needs the API key when one is set (the page's login stores
-it in an HTTP-only cookie). ``/review`` itself and its static files are open, so the page can
-show the login form.
+it in an HTTP-only cookie; writes then also need the page's CSRF token, see
+``service.Guard``). ``/review`` itself and its static files are open, so the page can show
+the login form. Files on the server load only from the folder ``LINKSIFT_REVIEW_DATA`` names
+(none by default): the page cannot be used to read anything else the server can.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
 import os
+import secrets
+import stat
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +58,118 @@ SORTS = {
     "site": (batch_links.c.site, batch_links.c.position),
 }
 PER_PAGE_MAX = 200
+MAX_ID = 2**62
+"""Batch ids and page numbers above this are not numbers anyone means (and overflow SQLite)."""
+CSRF_COOKIE = "linksift_csrf"
+log = logging.getLogger("linksift.review")
+
+
+class BadRequest(Exception):
+    """A request the page API refuses, with the field and what was expected."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _answers(
+    handler: Callable[[Any, Request], Awaitable[Response]],
+) -> Callable[[Any, Request], Awaitable[Response]]:
+    """Route handler wrapper: ``BadRequest`` becomes its 4xx; anything unexpected is logged
+    with its traceback and answered as a plain 500 without one."""
+
+    @functools.wraps(handler)
+    async def run(self: Any, request: Request) -> Response:
+        try:
+            return await handler(self, request)
+        except BadRequest as exc:
+            return _bad(str(exc), exc.status)
+        except Exception:
+            log.exception("review API: %s %s failed", request.method, request.url.path)
+            return _bad("internal error (the server log has the details)", 500)
+
+    return run
+
+
+def _int(params: Any, key: str, default: int | None = None, high: int = MAX_ID) -> int:
+    """A whole-number parameter in 1..high."""
+    raw = params.get(key)
+    if raw in (None, "") and default is not None:
+        return default
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise BadRequest(f"{key}: expected a whole number, got {str(raw)[:40]!r}") from None
+    if not 1 <= value <= high:
+        raise BadRequest(f"{key}: expected a number from 1 to {high:,}, got {value}")
+    return value
+
+
+def _probability(params: Any, key: str) -> float | None:
+    raw = params.get(key)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{key}: expected a probability from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise BadRequest(f"{key}: expected a probability from 0 to 1, got {raw!r}")
+    return value
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object body; only ``application/json``: a form on another site
+    cannot send that without the browser asking this server first."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise BadRequest("body: expected Content-Type: application/json", 415)
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"body: expected JSON ({exc.__class__.__name__})") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body: expected a JSON object")
+    return body
+
+
+def data_folder() -> Path | None:
+    """The folder the page may load server files from (``LINKSIFT_REVIEW_DATA``), or None."""
+    folder = os.environ.get("LINKSIFT_REVIEW_DATA", "").strip()
+    return Path(folder).resolve() if folder else None
+
+
+def max_file_bytes() -> int:
+    return int(os.environ.get("LINKSIFT_REVIEW_MAX_BYTES", 500_000_000))
+
+
+def server_file(name: str) -> Path:
+    """The regular file ``name`` inside the data folder. Anything else is refused before it
+    is opened: paths outside the folder (symbolic links are followed first), devices, FIFOs
+    and ``/proc`` entries (which could block a worker for ever), and oversized files."""
+    folder = data_folder()
+    if folder is None:
+        raise BadRequest(
+            "path: loading files from the server is off; upload the file, or start the "
+            "server with LINKSIFT_REVIEW_DATA set to a folder to allow the files inside it",
+            403,
+        )
+    if not name.strip() or "\x00" in name:
+        raise BadRequest("path: expected the name of a file in the data folder")
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder):
+        raise BadRequest("path: expected a file inside the data folder", 403)
+    try:
+        info = path.stat()
+    except OSError:
+        raise BadRequest("path: no such file in the data folder", 404) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise BadRequest("path: expected a regular file")
+    if info.st_size > max_file_bytes():
+        raise BadRequest(
+            f"path: the file is {info.st_size:,} bytes; the limit is {max_file_bytes():,}", 413
+        )
+    return path
 
 
 def labels_url() -> str:
@@ -206,23 +324,36 @@ class ReviewApp:
     def model(self) -> Any:
         return self.current().holder.model
 
-    async def page(self, _: Request) -> Response:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+    async def page(self, request: Request) -> Response:
+        response = FileResponse(STATIC / "index.html", media_type="text/html")
+        if not request.cookies.get(CSRF_COOKIE):
+            # the page's script sends it back in a header on every write (double submit)
+            token = secrets.token_urlsafe(32)
+            response.set_cookie(CSRF_COOKIE, token, samesite="strict", path="/")
+        return response
 
+    @_answers
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
+        if "\x00" in name:
+            return _bad("not found", 404)
         path = (STATIC / name).resolve()
         if not path.is_relative_to(STATIC.resolve()) or not path.is_file():
             return _bad("not found", 404)
         return FileResponse(path)
 
+    @_answers
     async def login(self, request: Request) -> Response:
-        form = await request.form()
+        try:
+            form = await request.form()
+        except Exception as exc:  # Starlette raises several kinds for a broken form body
+            raise BadRequest(f"body: expected a login form ({exc.__class__.__name__})") from None
         key = str(form.get("key", ""))
         response = RedirectResponse("/review", status_code=303)
         response.set_cookie("linksift_key", key, httponly=True, samesite="strict")
         return response
 
+    @_answers
     async def list_batches(self, _: Request) -> JSONResponse:
         def run() -> list[dict[str, Any]]:
             q = sa.select(
@@ -240,42 +371,55 @@ class ReviewApp:
 
         return JSONResponse({"batches": await asyncio.to_thread(run)})
 
+    @_answers
     async def add_batch(self, request: Request) -> JSONResponse:
-        """Upload a file (multipart ``file``) or name one on the server (JSON ``path``)."""
-        content_type = request.headers.get("content-type", "")
+        """Upload a file (multipart ``file``) or name one in the data folder (JSON ``path``).
+
+        An upload's problems are quoted back (it is the sender's own file); a server file's
+        are not (the log has them), so the page never shows what a server file holds."""
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            return await self._upload(request)
+        body = await _json_object(request)
+        if not isinstance(body.get("path"), str):
+            raise BadRequest("path: expected the name of a file in the data folder")
+        path = server_file(body["path"])
         try:
-            if content_type.startswith("multipart/"):
-                form = await request.form()
-                upload = form.get("file")
-                if upload is None or not hasattr(upload, "read"):
-                    return _bad("file: expected an uploaded export")
-                suffix = Path(upload.filename or "upload.csv").suffix or ".csv"
-                with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
-                    tmp.write(await upload.read())
-                path, name = Path(tmp.name), upload.filename or "upload"
-            else:
-                body = await request.json()
-                if not isinstance(body, dict) or not isinstance(body.get("path"), str):
-                    return _bad("path: expected the path of a scored file on the server")
-                path, name = Path(body["path"]), Path(body["path"]).name
-            batch_id = await asyncio.to_thread(load_batch, self.store, path, name, self.model)
+            batch_id = await asyncio.to_thread(load_batch, self.store, path, path.name, self.model)
         except InputError as exc:
-            return _bad(str(exc))
-        except (ValueError, json.JSONDecodeError) as exc:
-            return _bad(f"body: {exc}")
+            log.warning("review: %s was not loaded: %s", path, exc)
+            raise BadRequest(
+                f"path: {path.name} is not a backlink export linksift can read "
+                "(the server log says why; `linksift import` shows it too)"
+            ) from None
+        return JSONResponse({"id": batch_id, "name": path.name})
+
+    async def _upload(self, request: Request) -> JSONResponse:
+        try:
+            form = await request.form()
+        except Exception as exc:  # Starlette raises several kinds for a broken multipart body
+            raise BadRequest(f"body: expected a multipart upload ({exc})") from None
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise BadRequest("file: expected an uploaded export")
+        name = Path(upload.filename or "upload.csv").name or "upload.csv"
+        with tempfile.TemporaryDirectory(prefix="linksift-upload-") as folder:
+            path = Path(folder) / ("upload" + (Path(name).suffix or ".csv"))
+            path.write_bytes(await upload.read())
+            await upload.close()
+            try:
+                batch_id = await asyncio.to_thread(load_batch, self.store, path, name, self.model)
+            except InputError as exc:
+                raise BadRequest(str(exc).replace(str(path), name)) from None
         return JSONResponse({"id": batch_id, "name": name})
 
+    @_answers
     async def links(self, request: Request) -> JSONResponse:
         params = dict(request.query_params)
-        try:
-            batch_id = int(params.get("batch", ""))
-            page = max(int(params.get("page", "1")), 1)
-            per_page = min(max(int(params.get("per_page", "50")), 1), PER_PAGE_MAX)
-            for key in ("min", "max"):
-                if params.get(key):
-                    float(params[key])
-        except ValueError:
-            return _bad("batch, page, per_page, min and max must be numbers")
+        batch_id = _int(params, "batch")
+        page = _int(params, "page", 1, high=10_000_000)
+        per_page = _int(params, "per_page", 50, high=PER_PAGE_MAX)
+        for key in ("min", "max"):
+            _probability(params, key)
         sort = SORTS.get(params.get("sort", "risk"))
         if sort is None:
             return _bad(f"sort: expected one of {', '.join(SORTS)}")
@@ -328,11 +472,9 @@ class ReviewApp:
             raise InputError(rejects.to_dicts()[0]["reason"])
         return self.model.explain_one(links, Profile.from_json(row["batch_profile"]), as_of=as_of)
 
+    @_answers
     async def link(self, request: Request) -> JSONResponse:
-        try:
-            batch_id = int(request.path_params["batch"])
-        except ValueError:
-            return _bad("batch: expected a number")
+        batch_id = _int(request.path_params, "batch")
         link_id = request.path_params["link_id"]
         row = await asyncio.to_thread(self._row, batch_id, link_id)
         if row is None:
@@ -351,13 +493,11 @@ class ReviewApp:
             }
         )
 
+    @_answers
     async def waterfall(self, request: Request) -> Response:
         from serving.plots import waterfall
 
-        try:
-            batch_id = int(request.path_params["batch"])
-        except ValueError:
-            return _bad("batch: expected a number")
+        batch_id = _int(request.path_params, "batch")
         row = await asyncio.to_thread(self._row, batch_id, request.path_params["link_id"])
         if row is None:
             return _bad("no such link in this batch", 404)
@@ -365,18 +505,13 @@ class ReviewApp:
         png = await asyncio.to_thread(waterfall, explained)
         return Response(png, media_type="image/png")
 
+    @_answers
     async def label(self, request: Request) -> JSONResponse:
         """``{"batch", "link_id" | "site", "label", "note", "reviewer"}``."""
-        try:
-            body = await request.json()
-        except json.JSONDecodeError:
-            return _bad("body: expected JSON")
-        if not isinstance(body, dict):
-            return _bad("body: expected a JSON object")
-        try:
-            batch_id = int(body.get("batch"))
-        except (TypeError, ValueError):
-            return _bad("batch: expected a number")
+        body = await _json_object(request)
+        if isinstance(body.get("batch"), bool | float | dict | list):
+            raise BadRequest("batch: expected a whole number")
+        batch_id = _int(body, "batch")
         note, reviewer = str(body.get("note") or ""), str(body.get("reviewer") or "")
 
         def run() -> list[Any] | int:
@@ -427,6 +562,7 @@ class ReviewApp:
             return JSONResponse({"removed": saved})
         return JSONResponse({"saved": len(saved), "labels": [s.__dict__ for s in saved]})
 
+    @_answers
     async def export(self, _: Request) -> Response:
         from training.labels import export_csv
 
@@ -443,6 +579,7 @@ class ReviewApp:
             headers={"content-disposition": "attachment; filename=linksift-labels.csv"},
         )
 
+    @_answers
     async def retrain(self, request: Request) -> JSONResponse:
         if request.method == "GET":
             return JSONResponse(self.retrain_state)

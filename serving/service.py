@@ -70,7 +70,11 @@ def _env_int(name: str, default: int) -> int:
 
 
 MAX_LINKS = _env_int("LINKSIFT_MAX_LINKS", 1000)
+MAX_CELLS = _env_int("LINKSIFT_MAX_CELLS", 100_000)
+"""Links x distinct fields one request may hold: what scoring a request costs grows with
+both, and a request must not hold a worker for long."""
 MAX_BODY_BYTES = _env_int("LINKSIFT_MAX_BODY_BYTES", 2_000_000)
+BODY_TIMEOUT_SECONDS = _env_int("LINKSIFT_BODY_TIMEOUT_SECONDS", 30)
 RELOAD_SECONDS = _env_int("LINKSIFT_RELOAD_SECONDS", 30)
 
 
@@ -116,6 +120,10 @@ class Guard:
                 scope, receive, send
             )
             return
+        refused = _cross_site(scope, headers, key)
+        if refused:
+            await error(403, refused)(scope, receive, send)
+            return
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
@@ -131,7 +139,13 @@ class Guard:
             body = bytearray()
             more = True
             while more:
-                message = await receive()
+                try:
+                    message = await asyncio.wait_for(receive(), BODY_TIMEOUT_SECONDS)
+                except TimeoutError:
+                    await error(
+                        408, f"the body stalled for {BODY_TIMEOUT_SECONDS} s; send it again"
+                    )(scope, receive, send)
+                    return
                 if message["type"] == "http.disconnect":
                     return
                 body.extend(message.get("body", b""))
@@ -167,16 +181,65 @@ def _authorized(headers: dict[bytes, bytes], key: bytes) -> bool:
     auth = headers.get(b"authorization", b"")
     if hmac.compare_digest(auth, b"Bearer " + key):
         return True
-    for part in headers.get(b"cookie", b"").split(b";"):
-        name, _, value = part.strip().partition(b"=")
-        if name == b"linksift_key" and hmac.compare_digest(value, key):
-            return True
-    return False
+    cookie = _cookie(headers, b"linksift_key")
+    return bool(cookie) and hmac.compare_digest(cookie, key)
 
 
 def _is_json_api(scope: dict, headers: dict[bytes, bytes]) -> bool:
     content_type = headers.get(b"content-type", b"application/json").split(b";")[0].strip()
-    return scope.get("path") in ("/score", "/explain") and content_type == b"application/json"
+    path = scope.get("path", "")
+    json_path = path in ("/score", "/explain") or path.startswith("/review/api/")
+    return json_path and content_type == b"application/json"
+
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _cross_site(scope: dict, headers: dict[bytes, bytes], key: str) -> str:
+    """Why a browser write must be refused ("" when it may go on).
+
+    Requests with a valid ``Authorization`` header are API clients: a browser never adds one
+    on its own, so they pass; so do requests with neither cookies nor the ``Origin`` and
+    ``Sec-Fetch-Site`` headers every current browser sends with a write (scripts, curl:
+    they hold no one else's credentials). For the rest, a write to the review page's API or to
+    ``/model/reload`` must come from this origin (``Origin`` / ``Sec-Fetch-Site``) and, on
+    the page's API, carry the page's CSRF token in ``X-Linksift-CSRF`` equal to its cookie:
+    another site's form or script can send the cookie but cannot read or set it."""
+    path = scope.get("path", "")
+    guarded = path.startswith("/review") or path == "/model/reload"
+    if scope.get("method") not in WRITES or not guarded:
+        return ""
+    if key and hmac.compare_digest(headers.get(b"authorization", b""), b"Bearer " + key.encode()):
+        return ""
+    if not any(h in headers for h in (b"cookie", b"origin", b"sec-fetch-site")):
+        return ""
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    host = headers.get(b"host", b"").decode("latin-1")
+    if origin and origin != "null" and origin.split("://", 1)[-1] != host:
+        return f"cross-site request refused: origin {origin} is not this server ({host})"
+    if origin == "null" or headers.get(b"sec-fetch-site", b"same-origin") not in (
+        b"same-origin",
+        b"none",
+    ):
+        return "cross-site request refused: writes must come from the review page itself"
+    if not path.startswith("/review/api/"):
+        return ""
+    token = headers.get(b"x-linksift-csrf", b"")
+    cookie = _cookie(headers, b"linksift_csrf")
+    if not token or not cookie or not hmac.compare_digest(token, cookie):
+        return (
+            "missing or wrong CSRF token: writes from a browser need the review page's token "
+            "(reload the page); API clients send 'Authorization: Bearer <key>' instead"
+        )
+    return ""
+
+
+def _cookie(headers: dict[bytes, bytes], name: bytes) -> bytes:
+    for part in headers.get(b"cookie", b"").split(b";"):
+        found, _, value = part.strip().partition(b"=")
+        if found == name:
+            return value
+    return b""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -406,6 +469,9 @@ class Linksift:
                 f"links: at most {MAX_LINKS} links per request, got {len(links)}",
                 field="links",
             )
+        too_big = _over_budget(links)
+        if too_big:
+            return error(413, too_big, field="links")
         try:
             fmt = records_format(links)
         except InputError as exc:
@@ -416,7 +482,8 @@ class Linksift:
             await asyncio.sleep(0)  # let requests that arrived together show themselves
             if self._in_flight == 1:
                 # alone: nobody to batch with, so score now instead of waiting for company
-                answer = self._score_now((job,))[0]
+                # (in a worker thread: health checks answer while a request is scored)
+                answer = (await asyncio.to_thread(self._score_now, (job,)))[0]
             else:
                 answer = await self._batched(job)
         finally:
@@ -439,8 +506,13 @@ class Linksift:
         self, link: dict[str, Any], target_description: str | None = None, plot: bool = False
     ) -> dict[str, Any]:
         """Every feature's contribution for one link; ``plot: true`` returns a waterfall PNG."""
+        too_big = _over_budget([link])
+        if too_big:
+            return error(413, too_big, field="link")
         try:
-            table, rejects = from_records([link], ImportOptions(as_of=date.today()))
+            table, rejects = await asyncio.to_thread(
+                from_records, [link], ImportOptions(as_of=date.today())
+            )
         except InputError as exc:
             return error(400, str(exc), field="link")
         if rejects.height:
@@ -457,6 +529,17 @@ class Linksift:
             png = await asyncio.to_thread(waterfall, result)
             return Response(png, media_type="image/png")
         return result
+
+
+def _over_budget(links: list[dict[str, Any]]) -> str:
+    """Why a request holds too much to score at once ("" when it does not)."""
+    fields = len({k for link in links for k in link})
+    if len(links) * fields <= MAX_CELLS:
+        return ""
+    return (
+        f"links: {len(links):,} links x {fields:,} distinct fields = {len(links) * fields:,} "
+        f"values; the limit is {MAX_CELLS:,} per request: send fewer links or fewer fields"
+    )
 
 
 def _refuse_to_start(exc: Exception) -> None:

@@ -46,10 +46,12 @@ def review_server(tmp_path_factory):
         ROOT / "data" / "sample" / "export.csv", scored, LinkModel.load(), BatchOptions(as_of=AS_OF)
     )
     url = f"sqlite:///{tmp / 'labels.db'}"
-    server = start_server(tmp, LINKSIFT_LABELS_URL=url, LINKSIFT_API_KEY="review-key")
+    server = start_server(
+        tmp, LINKSIFT_LABELS_URL=url, LINKSIFT_API_KEY="review-key", LINKSIFT_REVIEW_DATA=str(tmp)
+    )
     auth = {"Authorization": "Bearer review-key"}
     r = httpx.post(
-        server.url + "/review/api/batches", json={"path": str(scored)}, headers=auth, timeout=120
+        server.url + "/review/api/batches", json={"path": scored.name}, headers=auth, timeout=120
     )
     assert r.status_code == 200, r.text
     yield server, url, r.json()["id"]
@@ -137,7 +139,7 @@ def test_review_api_needs_the_key_and_pages_large_batches(review_server):
     assert r["total"] == 3000 and len(r["rows"]) == 100
     assert r["rows"][0]["spam_probability"] <= r["rows"][-1]["spam_probability"]
     bad = httpx.get(server.url + "/review/api/links", params={"batch": "x"}, headers=auth)
-    assert bad.status_code == 400 and "must be numbers" in bad.json()["error"]
+    assert bad.status_code == 400 and "batch: expected a whole number" in bad.json()["error"]
     bulk = httpx.post(
         server.url + "/review/api/labels",
         headers=auth,

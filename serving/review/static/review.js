@@ -5,8 +5,18 @@ const state = { batch: null, page: 1, perPage: 50, total: 0, rows: [], selected:
 
 function setStatus(text) { $("#status").textContent = text || ""; }
 
+function csrfToken() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("linksift_csrf="));
+  return found ? found.slice("linksift_csrf=".length) : "";
+}
+
+// Writes carry the page's CSRF token (a cookie only this origin's script can read), so a
+// form or script on another site cannot write labels or load files with the reviewer's key.
 async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const method = (options.method || "GET").toUpperCase();
+  const headers = { ...(options.headers || {}) };
+  if (method !== "GET") headers["x-linksift-csrf"] = csrfToken();
+  const response = await fetch(path, { credentials: "same-origin", ...options, headers });
   if (response.status === 401) {
     $("#login").hidden = false;
     $("#app").hidden = true;
