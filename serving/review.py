@@ -409,7 +409,8 @@ class ReviewApp:
             try:
                 batch_id = await asyncio.to_thread(load_batch, self.store, path, name, self.model)
             except InputError as exc:
-                raise BadRequest(str(exc).replace(str(path), name)) from None
+                message = str(exc).replace(f"{path}: ", "").replace(str(path), name)
+                raise BadRequest(f"{name}: {message}") from None
         return JSONResponse({"id": batch_id, "name": name})
 
     @_answers
