@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -61,6 +63,11 @@ SIGNATURES: dict[str, tuple[frozenset[str], ...]] = {
     "crawler": (frozenset({"backlink", "target_url", "is_dofollow"}),),
 }
 
+EARLIEST = date(1985, 1, 1)
+EARLIEST_REASON = "expected a date from 1985 on (the first domain was registered in 1985)"
+"""Dates before this are placeholders (0001-01-01, 1970-01-01), not when anything happened;
+read as real, a domain "created" in year 1 would look 2,000 years old and trustworthy."""
+
 REJECT_SCHEMA = {"row": pl.Int64, "field": pl.String, "reason": pl.String, "value": pl.String}
 
 
@@ -78,6 +85,9 @@ class Layout:
     encoding: str = "utf-8"
     delimiter: str = ","
     skip_lines: int = 0
+    has_rows: bool = True
+    clean: bool = True  # UTF-8 throughout, no NUL bytes: read as text directly
+    header_chars: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,8 +114,19 @@ def norm_header(name: str) -> str:
     return " ".join(str(name).replace("\ufeff", "").strip().lower().split())
 
 
+HEAD_BYTES = 1 << 16
+"""How much of a file decides its encoding (and, for most files, holds the header)."""
+MAX_HEADER_BYTES = 16 << 20
+"""A header line longer than this is not a header."""
+
+
 def _encoding(head: bytes) -> tuple[str, int]:
-    """Encoding of a file from its first bytes, and the BOM length."""
+    """Encoding of a file from its first bytes, and the BOM length.
+
+    The rule: a BOM decides; NUL bytes in a UTF-16 pattern mean UTF-16; otherwise UTF-8,
+    unless the first 64 KiB hold non-ASCII bytes and none of them forms a UTF-8 character:
+    then Windows-1252 (what spreadsheets on Windows save). In a UTF-8 file, a row with bytes
+    that are not UTF-8 (or NUL bytes) is rejected on its own (``read_raw``)."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8", 3
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
@@ -116,12 +137,67 @@ def _encoding(head: bytes) -> tuple[str, int]:
             return "utf-16-le", 0
         if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.05:
             return "utf-16-be", 0
-        raise InputError("the file holds binary data (NUL bytes); expected a CSV/TSV text export")
+        if head.count(0) > len(head) * 0.01 or b"\x00" in head.split(b"\n", 1)[0]:
+            raise InputError(
+                "the file holds binary data (NUL bytes); expected a CSV/TSV text export"
+            )
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8", 0
     except UnicodeDecodeError:
-        return "cp1252", 0
+        pass
+    utf8_characters = re.search(rb"[\xc2-\xf4][\x80-\xbf]+", head) is not None
+    return ("utf-8" if utf8_characters else "cp1252"), 0
+
+
+def _clean_utf8(path: Path, skip: int) -> bool:
+    """Whether the file from byte ``skip`` on is valid UTF-8 without NUL bytes: the fast
+    reading path. Read in 4 MiB blocks (a few hundred MB a second)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        while block := fh.read(4 << 20):
+            if b"\x00" in block:
+                return False
+            try:
+                decoder.decode(block, final=False)
+            except UnicodeDecodeError:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _header_line(path: Path, head: bytes, bom: int, encoding: str) -> tuple[str, int, int, bool]:
+    """(the header line, blank lines before it, its end in bytes, whether rows follow), reading
+    on past the first 64 KiB for very wide headers."""
+    data = head
+    with path.open("rb") as fh:
+        fh.seek(len(head))
+        while True:
+            text = data[bom:].decode(encoding, errors="replace")
+            lines = text.splitlines(keepends=True)
+            skip = 0
+            while skip < len(lines) and not lines[skip].strip():
+                skip += 1
+            ended = skip < len(lines) and lines[skip].endswith(("\n", "\r"))
+            more = fh.read(HEAD_BYTES) if not ended else b""
+            if not more:
+                break
+            if len(data) > MAX_HEADER_BYTES:
+                raise InputError(
+                    f"{path}: the first line is longer than {MAX_HEADER_BYTES >> 20} MiB; "
+                    "expected a header line of column names"
+                )
+            data += more
+    if skip == len(lines):
+        raise InputError(f"{path}: the file is empty")
+    line = lines[skip].rstrip("\r\n")
+    end = bom + len("".join(lines[: skip + 1]).encode(encoding, errors="replace"))
+    rows_follow = any(x.strip() for x in lines[skip + 1 :]) or path.stat().st_size > len(data)
+    return line, skip, end, rows_follow
 
 
 def sniff(path: str | Path) -> Layout:
@@ -130,21 +206,19 @@ def sniff(path: str | Path) -> Layout:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     with path.open("rb") as fh:
-        head = fh.read(1 << 16)
+        head = fh.read(HEAD_BYTES)
     if not head.strip():
         raise InputError(f"{path}: the file is empty")
     if head.startswith(b"PAR1"):
-        names = tuple(pq.ParquetFile(path).schema_arrow.names)
+        try:
+            names = tuple(pq.ParquetFile(path).schema_arrow.names)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(
+                f"{path}: not a readable Parquet file (truncated or damaged: {exc})"
+            ) from exc
         return Layout(path, "parquet", names)
     encoding, bom = _encoding(head)
-    text = head[bom:].decode(encoding, errors="replace")
-    lines = text.splitlines()
-    skip = 0
-    while skip < len(lines) and not lines[skip].strip():
-        skip += 1
-    if skip == len(lines):
-        raise InputError(f"{path}: the file is empty")
-    line = lines[skip]
+    line, skip, end, rows_follow = _header_line(path, head, bom, encoding)
     printable = sum(ch.isprintable() or ch in "\t" for ch in line)
     if printable < len(line) * 0.9:
         raise InputError(f"{path}: the file does not look like text; expected a CSV/TSV export")
@@ -153,7 +227,8 @@ def sniff(path: str | Path) -> Layout:
         key=lambda d: len(next(csv.reader([line], delimiter=d), [])),
     )
     header = tuple(h.strip() for h in next(csv.reader([line], delimiter=best)))
-    return Layout(path, "csv", header, encoding, best, skip)
+    clean = encoding != "utf-8" or _clean_utf8(path, end)
+    return Layout(path, "csv", header, encoding, best, skip, rows_follow, clean, len(line))
 
 
 def detect_format(header: Iterable[str]) -> str:
@@ -206,27 +281,110 @@ def _dedupe(names: Iterable[str]) -> list[str]:
     return out
 
 
-def _malformed_records(layout: Layout) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Record numbers of all well-formed records, and (row, fields) of malformed ones.
+Problem = tuple[int, str, str]
+"""A record rejected while reading: (row, field or "", reason)."""
+
+
+def _malformed_records(layout: Layout) -> tuple[np.ndarray, list[Problem]]:
+    """Record numbers of all well-formed records, and the problems of malformed ones.
 
     Only called when Arrow met a record with the wrong number of fields: Arrow cannot say
-    where it was, Python's csv module can, so the slow scan runs just for damaged files.
+    where it was, Python's csv module can, so the slow scan runs just for damaged files. A
+    record that runs over several lines names them: that is what an unbalanced quote does.
     """
     good, bad = [], []
     n = len(layout.header)
     with layout.path.open(encoding=layout.encoding, newline="", errors="replace") as fh:
         reader = csv.reader(fh, delimiter=layout.delimiter)
         header_seen = False
-        row = 0
+        row, line = 0, 0
         for rec in reader:
+            first, line = line + 1, reader.line_num
             if not rec:
                 continue
             if not header_seen:
                 header_seen = True
                 continue
             row += 1
-            (good if len(rec) == n else bad).append(row if len(rec) == n else (row, len(rec)))
+            if len(rec) == n:
+                good.append(row)
+                continue
+            reason = f"expected {n} fields, got {len(rec)}"
+            if line > first:
+                reason += (
+                    f"; this record runs over lines {first}-{line} of the file "
+                    f'({line - first + 1} lines): an unbalanced quote (") in line {first}?'
+                )
+            bad.append((row, "", reason))
     return np.asarray(good, dtype=np.int64), bad
+
+
+def _run_on(frame: pl.DataFrame, rows: np.ndarray, delimiter: str, fields: int) -> list[Problem]:
+    """Records whose text runs on over lines that look like records of their own: an
+    unbalanced quote that swallowed the rows after it (Arrow reads such a quote to the end
+    of the file without complaint)."""
+    if fields < 3:
+        return []
+    d = re.escape(delimiter)
+    swallowed = rf"\n[^\n]*https?://[^\n]*({d}[^\n]*){{{min(fields - 1, 20)}}}"
+    out = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        hit = frame[name].str.contains(swallowed).fill_null(False)
+        for i in hit.arg_true().to_list():
+            lines = frame[name][i].count("\n") + 1
+            out.append(
+                (
+                    int(rows[i]),
+                    name,
+                    f"{name}: runs over {lines} lines that look like records of their own: "
+                    'an unbalanced quote (") in this row? Those lines were read as part of it',
+                )
+            )
+    return out
+
+
+def _decoded(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[int, Problem]]:
+    """Binary cells as text; a cell that is not UTF-8, or holds a NUL byte, rejects its row
+    (by index; the first such field). Only for files that are not clean UTF-8."""
+    columns, problems = {}, {}
+    for name in frame.columns:
+        values = frame[name].to_list()
+        text: list[str | None] = []
+        for i, v in enumerate(values):
+            if v is None:
+                text.append(None)
+                continue
+            try:
+                cell = v.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.setdefault(
+                    i, (i, name, f"{name}: bytes that are not UTF-8 ({exc.reason})")
+                )
+                text.append(None)
+                continue
+            if "\x00" in cell:
+                problems.setdefault(i, (i, name, f"{name}: a NUL byte; expected text"))
+                text.append(None)
+                continue
+            text.append(cell)
+        columns[name] = pl.Series(name, text, dtype=pl.String)
+    return pl.DataFrame(columns), problems
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Parquet columns that hold lists or structs, as JSON text: a canonical field then
+    says what it got, a pass-through column stays readable in CSV output."""
+    nested = [n for n, t in frame.schema.items() if t.is_nested()]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.Series(
+            n, [None if v is None else json.dumps(v, default=str) for v in frame[n].to_list()]
+        )
+        for n in nested
+    )
 
 
 def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, np.ndarray, list]]:
@@ -234,18 +392,15 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, np
     record numbers. Arrow's streaming CSV reader does the reading: it transcodes UTF-16 and
     cp1252 exports and hands over records with the wrong number of fields.
 
-    Yields ``(table, rows, malformed)`` where ``malformed`` lists ``(row, fields)`` of records
-    with the wrong number of fields met since the previous chunk.
+    Yields ``(table, rows, problems)`` where ``problems`` lists the records rejected while
+    reading (``Problem``) since the previous chunk: the wrong number of fields, bytes that
+    are not UTF-8, NUL bytes, a quote that swallowed the rows after it.
     """
     names = _dedupe(layout.header)
     if layout.kind == "parquet":
-        pf = pq.ParquetFile(layout.path)
-        start = 0
-        for batch in pf.iter_batches(batch_size=chunk_rows):
-            table = pl.from_arrow(pa.Table.from_batches([batch]).rename_columns(names))
-            assert isinstance(table, pl.DataFrame)
-            yield table, np.arange(start + 1, start + len(table) + 1, dtype=np.int64), []
-            start += len(table)
+        yield from _read_parquet(layout, names, chunk_rows)
+        return
+    if not layout.has_rows:
         return
     damaged: list[bool] = []
 
@@ -253,28 +408,34 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, np
         damaged.append(True)
         return "skip"
 
-    reader = pacsv.open_csv(
-        layout.path,
-        read_options=pacsv.ReadOptions(
-            encoding=layout.encoding,
-            column_names=names,
-            skip_rows=layout.skip_lines + 1,
-            block_size=1 << 20,  # the streaming reader keeps dozens of blocks in flight
-            # no reader threads: this thread only reads while pool threads work on chunks
-            use_threads=False,
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
+    text = pa.string() if layout.clean else pa.binary()
+    try:
+        reader = pacsv.open_csv(
+            layout.path,
+            read_options=pacsv.ReadOptions(
+                encoding=layout.encoding,
+                column_names=names,
+                skip_rows=layout.skip_lines + 1,
+                # the streaming reader keeps dozens of blocks in flight; a block must hold
+                # the header line
+                block_size=max(1 << 20, 8 * layout.header_chars),
+                # no reader threads: this thread only reads while pool threads work on chunks
+                use_threads=False,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: text for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise InputError(f"{layout.path}: cannot read as CSV: {exc}") from exc
     emitted = 0
     positions: np.ndarray | None = None
-    pending_bad: list[tuple[int, int]] = []
+    pending_bad: list[Problem] = []
     buffer: list[pa.RecordBatch] = []
     buffered = 0
 
@@ -298,7 +459,19 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, np
         emitted += len(table)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
-        return frame, rows, bad
+        if not layout.clean:
+            frame, problems = _decoded(frame)
+            if problems:
+                keep = np.ones(len(rows), dtype=bool)
+                keep[list(problems)] = False
+                bad += [(int(rows[i]), f, r) for i, f, r in problems.values()]
+                frame, rows = frame.filter(pl.Series(keep)), rows[keep]
+        run_on = _run_on(frame, rows, layout.delimiter, len(names))
+        if run_on:
+            keep = ~np.isin(rows, [r for r, _, _ in run_on])
+            frame, rows = frame.filter(pl.Series(keep)), rows[keep]
+            bad += run_on
+        return frame, rows, sorted(bad)
 
     try:
         for batch in reader:
@@ -308,7 +481,7 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, np
             buffered += batch.num_rows
             while buffered >= chunk_rows:  # Arrow reads in blocks; chunks are exactly chunk_rows
                 yield flush(chunk_rows)
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise InputError(f"{layout.path}: cannot read as CSV: {exc}") from exc
     if damaged and positions is None:
         positions, pending_bad = _malformed_records(layout)
@@ -316,7 +489,24 @@ def read_raw(layout: Layout, chunk_rows: int) -> Iterator[tuple[pl.DataFrame, np
         if not buffer:
             buffer = [pa.RecordBatch.from_pylist([], schema=reader.schema)]
         table, rows, bad = flush()
-        yield table, rows, bad + pending_bad
+        yield table, rows, sorted(bad + pending_bad)
+
+
+def _read_parquet(
+    layout: Layout, names: list[str], chunk_rows: int
+) -> Iterator[tuple[pl.DataFrame, np.ndarray, list]]:
+    start = 0
+    try:
+        for batch in pq.ParquetFile(layout.path).iter_batches(batch_size=chunk_rows):
+            table = pl.from_arrow(pa.Table.from_batches([batch]).rename_columns(names))
+            assert isinstance(table, pl.DataFrame)
+            yield _as_text(table), np.arange(start + 1, start + len(table) + 1, dtype=np.int64), []
+            start += len(table)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            f"{layout.path}: rows after {start:,} cannot be read (a truncated or damaged "
+            f"Parquet file: {exc})"
+        ) from exc
 
 
 def _reason(expect: str, value: str) -> str:
@@ -348,7 +538,7 @@ def _apply_source(s: pl.Expr, src: schema.Source) -> pl.Expr:
 
 
 _PARSERS: dict[str, tuple[Callable[[pl.Expr], pl.Expr], str]] = {
-    "url": (parse.parse_url, "expected an http(s) URL"),
+    "url": (parse.parse_url, "expected an http(s) URL with a valid host name"),
     "text": (lambda s: s, ""),
     "bool": (parse.parse_bool, "expected true or false"),
     "number": (parse.parse_number, "expected a number"),
@@ -486,6 +676,7 @@ def _plan(
             checks.append((col.name, (v < low) | (v > high), f"expected a number in {rng}", column))
         if col.kind == "date":
             checks.append((col.name, v > latest, f"expected a date not after {as_of}", column))
+            checks.append((col.name, v < EARLIEST, EARLIEST_REASON, column))
         if col.required:
             checks.append((col.name, v.is_null(), "required, but empty", column))
     mapped = {h for h, _ in mapping.values()}
@@ -548,13 +739,13 @@ def _missing_required(header: Iterable[str], fmt: str, options: ImportOptions) -
         )
 
 
-def _malformed(rows: list[tuple[int, int]], expected: int) -> pl.DataFrame:
+def _read_problems(problems: list[Problem]) -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "row": [r for r, _ in rows],
-            "field": [""] * len(rows),
-            "reason": [f"expected {expected} fields, got {k}" for _, k in rows],
-            "value": [""] * len(rows),
+            "row": [r for r, _, _ in problems],
+            "field": [f for _, f, _ in problems],
+            "reason": [reason for _, _, reason in problems],
+            "value": [""] * len(problems),
         },
         schema=REJECT_SCHEMA,
     )
@@ -590,8 +781,7 @@ class Importer:
         ``mark_duplicates`` then takes them in file order."""
         links, rejects = canonicalize(raw, rows, self.format, self.options)
         if malformed:
-            rejects = pl.concat([rejects, _malformed(malformed, len(self.layout.header))])
-            rejects = rejects.sort("row")
+            rejects = pl.concat([rejects, _read_problems(malformed)]).sort("row")
         return ImportChunk(links, rejects)
 
     def mark_duplicates(self, chunk: ImportChunk) -> ImportChunk:

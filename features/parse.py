@@ -54,8 +54,55 @@ def bad(value: pl.Expr, s: pl.Expr) -> pl.Expr:
     return value.is_null() & ~blank(s)
 
 
+_HOST = r"^[hH][tT][tT][pP][sS]?://(?:[^@/?#]*@)?(\[[^\]]*\]|[^/?#:]*)"
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_ASCII_HOST = rf"^(?:{_LABEL}\.)*[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.?$"
+_IPV4 = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$"
+
+
+def valid_host(host: pl.Expr) -> pl.Expr:
+    """Host names a browser could reach: an IP address, or labels of letters, digits and
+    inner hyphens (underscores too: some subdomains have them), at most 63 characters each
+    and 253 in all; punycode (``xn--``) and non-ASCII names must be valid IDNA 2008 (which
+    also refuses invisible characters such as a zero-width space). Percent escapes and
+    spaces are not host names."""
+    h = host.str.to_lowercase()
+    ascii_ok = h.str.contains(_ASCII_HOST) & (h.str.len_bytes() <= 253)
+    international = (h.str.len_bytes() != h.str.len_chars()) | h.str.contains("xn--", literal=True)
+    ok = (
+        pl.when(international)
+        .then(h.map_batches(_idna_ok, return_dtype=pl.Boolean))
+        .otherwise(ascii_ok & ~h.str.contains(r"\.[0-9]+\.?$") | h.str.contains(_IPV4))
+    )
+    return ok | h.str.starts_with("[")
+
+
+def _idna_ok(hosts: pl.Series) -> pl.Series:
+    """IDNA 2008 for the few international names (already lower-cased)."""
+    import idna
+
+    def ok(host: str | None) -> bool:
+        if host is None:
+            return False
+        name = host.rstrip(".")
+        try:
+            # the mapping may only fold case: one that drops characters (a zero-width
+            # space) or rewrites them would make the name look like another
+            if idna.uts46_remap(name, std3_rules=True, transitional=False) != name:
+                return False
+            idna.encode(name)
+            return True
+        except (idna.IDNAError, UnicodeError, ValueError):
+            return False
+
+    candidates = hosts.str.contains("[^\x00-\x7f]|xn--").fill_null(False)
+    checked = {h: ok(h) for h in hosts.filter(candidates).unique().to_list()}
+    return hosts.replace_strict(checked, default=True, return_dtype=pl.Boolean)
+
+
 def parse_url(s: pl.Expr) -> pl.Expr:
-    """http(s) URLs; ``example.com/page`` and ``//example.com`` get an ``http`` scheme."""
+    """http(s) URLs with a valid host (``valid_host``); ``example.com/page`` and
+    ``//example.com`` get an ``http`` scheme."""
     bare = ~s.str.contains(_SCHEME) & s.str.contains(_HOSTLIKE)
     fixed = (
         pl.when(s.str.starts_with("//"))
@@ -65,7 +112,7 @@ def parse_url(s: pl.Expr) -> pl.Expr:
         .otherwise(s)
     )
     ok = fixed.str.contains(_VALID_URL) & (fixed.str.len_chars() <= MAX_URL_LENGTH)
-    return pl.when(ok).then(fixed)
+    return pl.when(ok & valid_host(fixed.str.extract(_HOST, 1))).then(fixed)
 
 
 def parse_bool(s: pl.Expr) -> pl.Expr:

@@ -79,6 +79,9 @@ def import_(
     except InputError as exc:
         fail(str(exc))
         return
+    except OSError as exc:
+        fail(f"cannot write the output: {exc.strerror or exc} ({exc.filename or output})")
+        return
     out.print(summary.text(), highlight=False)
 
 

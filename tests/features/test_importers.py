@@ -186,13 +186,17 @@ def test_bad_rows_are_rejected_with_row_and_reason_and_nothing_is_lost(tmp_path:
     reasons = {r["row"]: r["reason"] for r in rejects.to_dicts()}
     assert table["row"].to_list() == [1]
     assert table.height + rejects.height == 8
-    assert reasons[2].startswith("source_url: expected an http(s) URL, got 'javascript:alert(1)'")
+    assert reasons[2].startswith(
+        "source_url: expected an http(s) URL with a valid host name, got 'javascript:alert(1)'"
+    )
     assert reasons[3].startswith("source_authority: expected a number in 0..100, got '150'")
     assert reasons[4].startswith("nofollow: expected true or false, got 'maybe'")
     assert reasons[5].startswith("first_seen: expected a date not after 2026-11-25")
     assert reasons[6] == "expected 5 fields, got 4"
     assert reasons[7].startswith("source_authority: expected a number, got 'abc'")
-    assert reasons[8].startswith("source_url: expected an http(s) URL, got 'Total'")
+    assert reasons[8].startswith(
+        "source_url: expected an http(s) URL with a valid host name, got 'Total'"
+    )
 
 
 def test_chunked_reading_gives_the_same_rows(tmp_path: Path):
@@ -288,7 +292,7 @@ def test_import_writes_parquet_and_rejects_file(tmp_path: Path):
     assert (summary.read, summary.kept, summary.rejected) == (2, 1, 1)
     assert pq.read_table(out).num_rows == 1
     rejects = (tmp_path / "out" / "links.rejects.csv").read_text()
-    assert "source_url: expected an http(s) URL, got 'nope'" in rejects
+    assert "source_url: expected an http(s) URL with a valid host name, got 'nope'" in rejects
     assert "kept" in summary.text() and "rejected" in summary.text()
 
 
