@@ -137,7 +137,7 @@ def _encoding(head: bytes) -> tuple[str, int]:
             return "utf-16-le", 0
         if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.05:
             return "utf-16-be", 0
-        if head.count(0) > len(head) * 0.01 or b"\x00" in head.split(b"\n", 1)[0]:
+        if head.count(0) > len(head) * 0.05 or b"\x00" in head.split(b"\n", 1)[0]:
             raise InputError(
                 "the file holds binary data (NUL bytes); expected a CSV/TSV text export"
             )
@@ -333,7 +333,7 @@ def _run_on(frame: pl.DataFrame, rows: np.ndarray, delimiter: str, fields: int) 
             continue
         hit = frame[name].str.contains(swallowed).fill_null(False)
         for i in hit.arg_true().to_list():
-            lines = frame[name][i].count("\n") + 1
+            lines = frame[name][i].rstrip("\r\n").count("\n") + 1
             out.append(
                 (
                     int(rows[i]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 TRUE = ("true", "1", "yes", "y", "t", "+", "x")
@@ -55,30 +56,41 @@ def bad(value: pl.Expr, s: pl.Expr) -> pl.Expr:
 
 
 _HOST = r"^[hH][tT][tT][pP][sS]?://(?:[^@/?#]*@)?(\[[^\]]*\]|[^/?#:]*)"
-_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-_ASCII_HOST = rf"^(?:{_LABEL}\.)*[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.?$"
-_IPV4 = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}$"
+_LABEL = r"[a-zA-Z0-9_](?:[a-zA-Z0-9_-]*[a-zA-Z0-9_])?"
+_TOP = r"[a-zA-Z0-9-]*[a-zA-Z][a-zA-Z0-9-]*"
+_PLAIN_HOST_URL = (
+    r"^[hH][tT][tT][pP][sS]?://(?:[^@/?#]*@)?"
+    rf"(?:\[[0-9a-fA-F:.]+\]|[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}}|(?:{_LABEL}\.)+{_TOP}\.?)"
+    r"(?:[:/?#]|$)"
+)
+"""A URL whose host is an IP address or ASCII labels of letters, digits, inner hyphens and
+underscores (some subdomains have them), the last one not all digits."""
 
 
-def valid_host(host: pl.Expr) -> pl.Expr:
-    """Host names a browser could reach: an IP address, or labels of letters, digits and
-    inner hyphens (underscores too: some subdomains have them), at most 63 characters each
-    and 253 in all; punycode (``xn--``) and non-ASCII names must be valid IDNA 2008 (which
-    also refuses invisible characters such as a zero-width space). Percent escapes and
-    spaces are not host names."""
-    h = host.str.to_lowercase()
-    ascii_ok = h.str.contains(_ASCII_HOST) & (h.str.len_bytes() <= 253)
-    international = (h.str.len_bytes() != h.str.len_chars()) | h.str.contains("xn--", literal=True)
-    ok = (
-        pl.when(international)
-        .then(h.map_batches(_idna_ok, return_dtype=pl.Boolean))
-        .otherwise(ascii_ok & ~h.str.contains(r"\.[0-9]+\.?$") | h.str.contains(_IPV4))
-    )
-    return ok | h.str.starts_with("[")
+def valid_hosts(urls: pl.Series) -> pl.Series:
+    """Whether each URL's host is a name a browser could reach: ``_PLAIN_HOST_URL``, and
+    labels no longer than 63 characters (253 in all); punycode (``xn--``) and non-ASCII names
+    must be valid IDNA 2008, which also refuses invisible characters such as a zero-width
+    space. Percent escapes and spaces are not host names. Hosts are taken apart only for the
+    few URLs that need more than the pattern."""
+    plain = urls.str.contains(_PLAIN_HOST_URL).fill_null(False)
+    closer = ~plain | urls.str.contains("xn--", literal=True).fill_null(False)
+    closer |= urls.str.contains(r"^[^/]*//[^/?#]*[^./?#:@]{64}").fill_null(False)
+    if not closer.any():
+        return plain
+    hosts = urls.filter(closer).str.extract(_HOST, 1).str.to_lowercase()
+    labels_fit = hosts.str.len_bytes() <= 253
+    labels_fit &= ~hosts.str.contains(r"[^.]{64}")
+    checked = pl.Series(np.asarray(plain.filter(closer)), dtype=pl.Boolean)
+    checked = (checked & ~hosts.str.contains("xn--", literal=True)) | _idna_ok(hosts)
+    out = plain.to_numpy().copy()
+    out[closer.to_numpy()] = (checked & labels_fit).fill_null(False).to_numpy()
+    return pl.Series(urls.name, out, dtype=pl.Boolean)
 
 
 def _idna_ok(hosts: pl.Series) -> pl.Series:
-    """IDNA 2008 for the few international names (already lower-cased)."""
+    """IDNA 2008 for the international names among ``hosts`` (lower-cased); false for the
+    rest."""
     import idna
 
     def ok(host: str | None) -> bool:
@@ -97,11 +109,11 @@ def _idna_ok(hosts: pl.Series) -> pl.Series:
 
     candidates = hosts.str.contains("[^\x00-\x7f]|xn--").fill_null(False)
     checked = {h: ok(h) for h in hosts.filter(candidates).unique().to_list()}
-    return hosts.replace_strict(checked, default=True, return_dtype=pl.Boolean)
+    return hosts.replace_strict(checked, default=False, return_dtype=pl.Boolean)
 
 
 def parse_url(s: pl.Expr) -> pl.Expr:
-    """http(s) URLs with a valid host (``valid_host``); ``example.com/page`` and
+    """http(s) URLs with a valid host (``valid_hosts``); ``example.com/page`` and
     ``//example.com`` get an ``http`` scheme."""
     bare = ~s.str.contains(_SCHEME) & s.str.contains(_HOSTLIKE)
     fixed = (
@@ -112,7 +124,8 @@ def parse_url(s: pl.Expr) -> pl.Expr:
         .otherwise(s)
     )
     ok = fixed.str.contains(_VALID_URL) & (fixed.str.len_chars() <= MAX_URL_LENGTH)
-    return pl.when(ok & valid_host(fixed.str.extract(_HOST, 1))).then(fixed)
+    host_ok = fixed.map_batches(valid_hosts, return_dtype=pl.Boolean)
+    return pl.when(ok & host_ok).then(fixed)
 
 
 def parse_bool(s: pl.Expr) -> pl.Expr:
