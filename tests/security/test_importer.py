@@ -234,6 +234,19 @@ HOSTILE: dict[str, Callable[[Path], None]] = {
     "nul.csv": lambda p: p.write_bytes((HEADER + records(2)).encode() + b"\x00,\x00,\x00\n"),
     "quote.csv": lambda p: p.write_text(HEADER + 'https://q.example.com/,"x\n' + records(4)),
     "header-only.csv": lambda p: p.write_text(HEADER.strip()),
+    "utf16.csv": lambda p: p.write_text(HEADER + records(3), encoding="utf-16"),
+    "bom-crlf.csv": lambda p: p.write_bytes(
+        b"\xef\xbb\xbf" + (HEADER + records(3)).replace("\n", "\r\n").encode()
+    ),
+    "semicolons.csv": lambda p: p.write_text((HEADER + records(3)).replace(",", ";")),
+    "ragged.csv": lambda p: p.write_text(HEADER + records(2) + "https://x.example.com/\n,,,,,\n"),
+    "blank-lines.csv": lambda p: p.write_text("\n\n" + HEADER + "\n" + records(2) + "\n\n"),
+    "huge-cell.csv": lambda p: p.write_text(
+        HEADER + f"https://a.example.com/{'p' * 200_000},https://t.example.com/,x\n" + records(2)
+    ),
+    "control-chars.csv": lambda p: p.write_text(
+        HEADER + "https://a.example.com/\x07,https://t.example.com/,\x1b[31mred\n" + records(2)
+    ),
     "formulas.csv": lambda p: p.write_text(
         HEADER.strip() + ',=HYPERLINK("x")\n'
         '=HYPERLINK("http://evil"),https://t.example.com/,a,x\n'
@@ -260,6 +273,27 @@ def test_score_and_import_account_for_every_row(tmp_path: Path, name: str):
         for line in text.splitlines():
             for cell in line.split(","):
                 assert not cell.startswith(("=", "+", "@", '"=', '"+', '"@')), line
+
+
+REFUSED = {
+    "empty.csv": (b"", "empty"),
+    "blank.csv": (b"\n \n\t\n", "empty"),
+    "image.png": (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 20,
+        "binary|not look like text|could not recognise",
+    ),
+    "not-csv.csv": (b"just some words\nand more words\n", "could not recognise"),
+    "no-source.csv": (b"target_url,anchor_text\nhttps://t.example.com/,x\n", "could not recognise"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_files_that_are_not_exports_are_refused_clearly(tmp_path: Path, name: str):
+    blob, words = REFUSED[name]
+    path = tmp_path / name
+    path.write_bytes(blob)
+    with pytest.raises(InputError, match=words):
+        read(path)
 
 
 def test_the_cli_reports_an_unwritable_output_without_a_traceback(tmp_path: Path):
