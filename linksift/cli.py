@@ -207,6 +207,8 @@ def train(
             out=out_dir,
             register=register,
             as_of=parse_day(as_of),
+            experiment=s.experiment,
+            name=s.model_name,
         )
     except (DataError, InputError, ValueError) as exc:
         fail(str(exc))
@@ -227,7 +229,10 @@ def train(
     if out_dir:
         out.print(f"model folder: {summary.model_folder}", highlight=False)
     if summary.logged:
-        out.print(f"MLflow run {summary.logged.run_id} in {uri}", highlight=False)
+        out.print(
+            f"MLflow run {summary.logged.run_id} in experiment {s.experiment!r} at {uri}",
+            highlight=False,
+        )
         if summary.logged.version:
             result = summary.logged.result
             state = {
@@ -281,10 +286,14 @@ def models_list(config: ConfigOpt = None) -> None:
     """List registered versions with aliases and headline metrics."""
     from rich.table import Table
 
-    from training.tracking import versions
+    from training.tracking import RegistryError, versions
 
     s = settings(config)
-    rows = versions(s.resolved_tracking_uri(), s.model_name)
+    try:
+        rows = versions(s.resolved_tracking_uri(), s.model_name)
+    except RegistryError as exc:
+        fail(str(exc))
+        return
     if not rows:
         out.print(f"no registered versions of {s.model_name!r} in {s.resolved_tracking_uri()}")
         return
@@ -508,6 +517,8 @@ def retrain(
             tracking_uri=s.resolved_tracking_uri(),
             as_of=parse_day(as_of),
             reviewed_weight=weight,
+            name=s.model_name,
+            experiment=s.experiment,
         )
     except (RetrainError, DataError, InputError, ValueError) as exc:
         fail(str(exc))
@@ -515,7 +526,7 @@ def retrain(
     out.print(summary.text(), highlight=False)
     if summary.logged.promoted:
         out.print(
-            "a service following models:/linksift@champion picks it up within "
+            f"a service following models:/{s.model_name}@champion picks it up within "
             "LINKSIFT_RELOAD_SECONDS (or POST /model/reload)",
             highlight=False,
         )
@@ -623,7 +634,6 @@ def serve(
 ) -> None:
     """Start the HTTP API and review page (BentoML) on HOST:PORT."""
     import os
-    import subprocess
 
     s = settings(config)
     env = dict(os.environ, BENTOML_DO_NOT_TRACK="True")
@@ -653,7 +663,32 @@ def serve(
         host,
     ]
     console.print(f"linksift API on http://{host}:{port} (docs at /docs, review page at /review)")
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    raise typer.Exit(_run_forwarding_signals(cmd, env))
+
+
+def _run_forwarding_signals(cmd: list[str], env: dict[str, str]) -> int:
+    """Run the server as a child; SIGTERM or SIGINT to this process stops it too (a process
+    manager stopping `linksift serve` must not leave a server holding the port)."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(cmd, env=env)
+
+    def stop(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            try:
+                return child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.kill()
 
 
 def main() -> None:  # pragma: no cover - console entry point wrapper

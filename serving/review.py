@@ -51,6 +51,8 @@ from training.labels import (
 from training.reviewed import Reviewed, reviewed_reason
 
 STATIC = Path(__file__).with_name("review") / "static"
+BASE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample" / "labeled.parquet"
+"""What the page's retrain adds reviewed labels to (``LINKSIFT_BASE_DATA`` overrides)."""
 SORTS = {
     "risk": (batch_links.c.spam_probability.desc(), batch_links.c.position),
     "safe": (batch_links.c.spam_probability.asc(), batch_links.c.position),
@@ -591,25 +593,22 @@ class ReviewApp:
         return JSONResponse(self.retrain_state, status_code=202)
 
     def _retrain(self) -> None:
-        from linksift.settings import Settings
-        from training.retrain import retrain
-
-        settings = Settings()
+        """Runs in its own thread: every failure, an import included, ends in the "failed"
+        state with its message, so the page never waits for ever (and the next retrain is
+        not refused as "running")."""
         try:
+            from linksift.settings import Settings
+            from training.retrain import retrain
+
+            settings = Settings()
             summary = retrain(
-                os.environ.get(
-                    "LINKSIFT_BASE_DATA",
-                    str(
-                        Path(__file__).resolve().parent.parent
-                        / "data"
-                        / "sample"
-                        / "labeled.parquet"
-                    ),
-                ),
+                os.environ.get("LINKSIFT_BASE_DATA") or str(BASE_DATA),
                 self.store,
                 settings.train,
                 settings.thresholds,
                 tracking_uri=settings.resolved_tracking_uri(),
+                name=settings.model_name,
+                experiment=settings.experiment,
             )
             reload = self.current().holder.reload()
             self.retrain_state = {
@@ -618,8 +617,9 @@ class ReviewApp:
                 "promoted": summary.logged.promoted,
                 "reload": reload,
             }
-        except Exception as exc:  # report any failure on the page instead of losing it
-            self.retrain_state = {"state": "failed", "message": str(exc)}
+        except BaseException as exc:  # report any failure on the page instead of losing it
+            log.exception("review: retraining failed")
+            self.retrain_state = {"state": "failed", "message": f"{exc.__class__.__name__}: {exc}"}
 
 
 def review_routes(current: Callable[[], Any]) -> list[Route]:

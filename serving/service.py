@@ -44,7 +44,7 @@ import bentoml
 import polars as pl
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from features import schema, spec
@@ -260,9 +260,22 @@ class ModelHolder:
         self.last_error = ""
 
     def reload(self) -> dict[str, Any]:
+        """Load the source again and serve it if it is sound. For an alias
+        (``models:/name@champion``) the registry is asked first which version it points to:
+        nothing is downloaded or loaded while it has not moved, and once it has, the cached
+        folders of other versions are removed."""
         with self.lock:
             before = self.model.model_version
+            alias = _alias(self.source)
             try:
+                if alias:
+                    from training import tracking
+
+                    uri = self.tracking_uri or tracking.default_tracking_uri()
+                    now = tracking.alias_version(uri, *alias)
+                    if now is not None and now == self.model.info.registry_version:
+                        self.last_error = ""
+                        return {"reloaded": False, "model_version": before, "previous": before}
                 fresh = LinkModel.load(
                     self.source, tracking_uri=self.tracking_uri, explainer=self.explainer
                 )
@@ -270,10 +283,12 @@ class ModelHolder:
             except Exception as exc:  # whatever a broken model raises, the served one stays
                 self.last_error = str(exc) or exc.__class__.__name__
                 log.error("model reload refused, still serving %s: %s", before, exc)
-                return {"reloaded": False, "model_version": before, "error": str(exc)}
+                return {"reloaded": False, "model_version": before, "error": self.last_error}
             changed = fresh.model_version != before
             if changed:
                 self.model = fresh
+            if alias and fresh.info.registry_version:
+                tracking.prune_cache(uri, alias[0], keep=fresh.info.registry_version)
             self.last_error = ""
             return {
                 "reloaded": changed,
@@ -283,7 +298,7 @@ class ModelHolder:
 
     def follow(self, interval: float) -> None:
         """Re-check an alias source (``models:/name@champion``) every ``interval`` seconds."""
-        if not (self.source or "").startswith("models:/") or "@" not in (self.source or ""):
+        if not _alias(self.source):
             return
 
         def loop() -> None:
@@ -369,9 +384,14 @@ def _routes() -> Starlette:
         result = await asyncio.to_thread(current().holder.reload)
         return JSONResponse(result, status_code=200 if "error" not in result else 409)
 
+    async def docs(_: Request) -> Response:
+        # BentoML serves its Swagger UI at "/" (and the spec at /docs.json)
+        return RedirectResponse("/", status_code=307)
+
     routes = [
         Route("/model", model_info, methods=["GET"]),
         Route("/model/reload", reload, methods=["POST"]),
+        Route("/docs", docs, methods=["GET"]),
     ]
     from serving.review import review_routes
 
@@ -529,6 +549,14 @@ class Linksift:
             png = await asyncio.to_thread(waterfall, result)
             return Response(png, media_type="image/png")
         return result
+
+
+def _alias(source: str | None) -> tuple[str, str] | None:
+    """(name, alias) of a ``models:/name@alias`` source, else None."""
+    if not (source or "").startswith("models:/") or "@" not in (source or ""):
+        return None
+    name, alias = str(source).removeprefix("models:/").split("@", 1)
+    return name, alias
 
 
 def _over_budget(links: list[dict[str, Any]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +24,7 @@ from training.train import card_markdown, fit
 class TrainSummary:
     metrics: dict[str, float]
     card: dict
-    model_folder: Path
+    model_folder: Path | None  # only when written with ``out``
     rows: int
     skipped: int
     logged: tracking.Logged | None = None
@@ -31,10 +32,10 @@ class TrainSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def outside_evaluation_set(data: Labeled, uri: str) -> np.ndarray:
+def outside_evaluation_set(data: Labeled, uri: str, name: str = tracking.MODEL_NAME) -> np.ndarray:
     """Rows whose links are not in the registry's evaluation set: a model about to be gated
     must not train on the rows it is judged on."""
-    held = tracking.evaluation_ids(uri)
+    held = tracking.evaluation_ids(uri, name)
     if not held:
         return np.ones(len(data), dtype=bool)
     return ~link_ids(data.links).is_in(list(held)).to_numpy()
@@ -50,34 +51,44 @@ def train(
     register: bool = False,
     as_of: date | None = None,
     log: bool = True,
+    experiment: str = tracking.EXPERIMENT,
+    name: str = tracking.MODEL_NAME,
 ) -> TrainSummary:
-    """Train on a labeled file; write the model folder; log the run; optionally register."""
+    """Train on a labeled file; write the model folder; log the run to ``experiment``;
+    optionally register it as model ``name``."""
     as_of = as_of or date.today()
     data = load_labeled(data_path, as_of)
     dropped = 0
     if register:
-        keep = outside_evaluation_set(data, tracking_uri)
+        keep = outside_evaluation_set(data, tracking_uri, name)
         data, dropped = data.subset(keep), int((~keep).sum())
     trained = fit(data, config, thresholds, as_of, source=str(data_path))
-    folder = out or Path(tempfile.mkdtemp(prefix="linksift-train-")) / "model"
-    artifact.write(folder, trained.artifact, card_markdown(trained.card))
-    logged = None
-    if log or register:
-        plot_dir = Path(tempfile.mkdtemp(prefix="linksift-plots-"))
-        files = plots.write_all(trained, plot_dir)
-        logged = tracking.log_training(trained, folder, files, tracking_uri, config, thresholds)
-        if register:
-            logged = tracking.register(logged, trained, tracking_uri, config, thresholds)
+    with contextlib.ExitStack() as scratch:  # temporary folders go when the run is logged
+        folder = out or _scratch(scratch, "linksift-train-") / "model"
+        artifact.write(folder, trained.artifact, card_markdown(trained.card))
+        logged = None
+        if log or register:
+            files = plots.write_all(trained, _scratch(scratch, "linksift-plots-"))
+            logged = tracking.log_training(
+                trained, folder, files, tracking_uri, config, thresholds, experiment
+            )
+            if register:
+                logged = tracking.register(logged, trained, tracking_uri, config, thresholds, name)
     return TrainSummary(
         trained.metrics,
         trained.card,
-        folder,
+        out,
         len(data),
         data.skipped,
         logged,
         dropped,
         trained.seconds,
     )
+
+
+def _scratch(stack: contextlib.ExitStack, prefix: str) -> Path:
+    """A temporary folder removed when ``stack`` closes."""
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
 
 
 def evaluate_file(

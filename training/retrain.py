@@ -163,6 +163,7 @@ def retrain(
     as_of: date | None = None,
     reviewed_weight: float = 5.0,
     name: str = tracking.MODEL_NAME,
+    experiment: str = tracking.EXPERIMENT,
 ) -> RetrainSummary:
     """Train a challenger on base data + reviewed labels, log it, and gate its promotion."""
     as_of = as_of or date.today()
@@ -175,7 +176,7 @@ def retrain(
     data, replaced, is_reviewed = merge(base, reviewed, reviewed_weight, site_labels)
     link_labels = len(reviewed) if reviewed is not None else 0
     site_rows = int(is_reviewed.sum()) - link_labels
-    keep = outside_evaluation_set(data, tracking_uri)
+    keep = outside_evaluation_set(data, tracking_uri, name)
     data, is_reviewed = data.subset(keep), is_reviewed[keep]
     trained = fit(data, config, thresholds, as_of, source=f"{base_path} + label store")
     test = trained.test_index if trained.test_index is not None else np.zeros(0, int)
@@ -183,27 +184,29 @@ def retrain(
     reviewed_metrics = {}
     if rev_test.any():
         reviewed_metrics = evaluate(trained.y_test[rev_test], trained.p_test[rev_test], thresholds)
-    folder = Path(tempfile.mkdtemp(prefix="linksift-retrain-")) / "model"
-    artifact.write(folder, trained.artifact, card_markdown(trained.card))
-    plot_dir = Path(tempfile.mkdtemp(prefix="linksift-plots-"))
-    logged = tracking.log_training(
-        trained,
-        folder,
-        plots.write_all(trained, plot_dir),
-        tracking_uri,
-        config,
-        thresholds,
-        extra_params={
-            "reviewed_labels": link_labels,
-            "site_labels": len(site_labels),
-            "site_labelled_rows": site_rows,
-            "reviewed_held_out": int(rev_test.sum()),
-            "reviewed_weight": reviewed_weight,
-            "base_data": str(base_path),
-            "base_rows_replaced": replaced,
-        },
-        extra_metrics={f"reviewed_holdout_{k}": v for k, v in reviewed_metrics.items()},
-    )
+    with tempfile.TemporaryDirectory(prefix="linksift-retrain-") as scratch:
+        folder, plot_dir = Path(scratch) / "model", Path(scratch) / "plots"
+        plot_dir.mkdir()
+        artifact.write(folder, trained.artifact, card_markdown(trained.card))
+        logged = tracking.log_training(
+            trained,
+            folder,
+            plots.write_all(trained, plot_dir),
+            tracking_uri,
+            config,
+            thresholds,
+            experiment,
+            extra_params={
+                "reviewed_labels": link_labels,
+                "site_labels": len(site_labels),
+                "site_labelled_rows": site_rows,
+                "reviewed_held_out": int(rev_test.sum()),
+                "reviewed_weight": reviewed_weight,
+                "base_data": str(base_path),
+                "base_rows_replaced": replaced,
+            },
+            extra_metrics={f"reviewed_holdout_{k}": v for k, v in reviewed_metrics.items()},
+        )
     logged = tracking.register(logged, trained, tracking_uri, config, thresholds, name)
     trained_rows = np.setdiff1d(np.flatnonzero(is_reviewed), test)
     id_list = link_ids(data.links).to_list()

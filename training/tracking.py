@@ -13,8 +13,12 @@ the version it replaced, so ``rollback`` can walk back.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -172,11 +176,12 @@ def log_training(
                 mlflow.log_dict({"candidates": card["search"]}, "search.json")
             for p in plots:
                 mlflow.log_artifact(str(p), "plots")
-            seen = Path(tempfile.mkdtemp(prefix="linksift-seen-")) / SEEN_FILE
-            pl.DataFrame(
-                {"link_id": trained.seen_ids}, schema={"link_id": pl.String}
-            ).write_parquet(seen)
-            mlflow.log_artifact(str(seen), TRAINING_DIR)
+            with tempfile.TemporaryDirectory(prefix="linksift-seen-") as scratch:
+                seen = Path(scratch) / SEEN_FILE
+                pl.DataFrame(
+                    {"link_id": trained.seen_ids}, schema={"link_id": pl.String}
+                ).write_parquet(seen)
+                mlflow.log_artifact(str(seen), TRAINING_DIR)
             mlflow.log_artifact(str(model_folder / "card.md"))
             mlflow.log_artifact(str(model_folder / "card.json"))
             info = mlflow.pyfunc.log_model(
@@ -196,13 +201,66 @@ def champion_version(client: Any, name: str = MODEL_NAME) -> Any | None:
         return None
 
 
-def download(uri: str, dst: Path | None = None) -> Path:
-    """A registry or run model as a local linksift model folder."""
+def cache_root() -> Path:
+    """Where registry models are kept, one folder per version (``LINKSIFT_MODEL_CACHE``)."""
+    folder = os.environ.get("LINKSIFT_MODEL_CACHE")
+    return Path(folder) if folder else Path(tempfile.gettempdir()) / "linksift-models"
+
+
+def _cache_key(uri: str, model_uri: str) -> str:
+    """The cache folder's name for a resolved ``models:/name/3`` or ``runs:/...`` URI in the
+    registry at ``uri``: readable, and unique per registry."""
+    return f"{_readable(model_uri.split(':/', 1)[1])}-{_registry_id(uri)}"
+
+
+def _readable(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
+
+
+def _registry_id(uri: str) -> str:
+    return hashlib.sha256(uri.encode()).hexdigest()[:10]
+
+
+def download(uri: str, registry: str | None = None) -> Path:
+    """A registry or run model as a local linksift model folder, downloaded once per version
+    into ``cache_root()`` (a version never changes; a new one gets its own folder)."""
     mlflow = _mlflow()
 
-    dst = dst or Path(tempfile.mkdtemp(prefix="linksift-model-"))
-    local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst))
-    return artifact.find_folder(local)
+    folder = cache_root() / _cache_key(registry or mlflow.get_tracking_uri(), uri)
+    if (folder / "done").is_file():
+        return artifact.find_folder(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(partial))
+        (partial / "done").touch()
+        with contextlib.suppress(OSError):  # another process got there first: keep theirs
+            os.replace(partial, folder)  # whole, or not at all
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return artifact.find_folder(folder)
+
+
+def prune_cache(uri: str, name: str, keep: str) -> int:
+    """Remove the cached versions of registered model ``name`` (from the registry at ``uri``)
+    other than version ``keep``; returns how many went."""
+    mine = _cache_key(uri, f"models:/{name}/{keep}")
+    versions = re.compile(rf"{re.escape(_readable(name))}-[0-9]+-{_registry_id(uri)}")
+    gone = 0
+    for folder in cache_root().iterdir() if cache_root().is_dir() else ():
+        if folder.name != mine and versions.fullmatch(folder.name) and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+def alias_version(uri: str, name: str, alias: str) -> str | None:
+    """The version registered model ``name``'s ``alias`` points to now (None: no such)."""
+    with tracking(uri) as client:
+        try:
+            return str(client.get_model_version_by_alias(name, alias).version)
+        except Exception:  # MLflow raises a generic error for an unknown model or alias
+            return None
 
 
 @dataclass
@@ -378,20 +436,20 @@ def evaluation_set(client: Any, name: str = MODEL_NAME) -> pl.DataFrame | None:
         return None
     if not run_id:
         return None
-    local = client.download_artifacts(
-        run_id, f"{EVALUATION_DIR}/{EVALUATION_FILE}", tempfile.mkdtemp()
-    )
-    return pl.read_parquet(local)
+    with tempfile.TemporaryDirectory(prefix="linksift-eval-") as scratch:
+        local = client.download_artifacts(run_id, f"{EVALUATION_DIR}/{EVALUATION_FILE}", scratch)
+        return pl.read_parquet(local)
 
 
 def trained_links(client: Any, run_id: str) -> set[str] | None:
     """Link ids a run's model learned from (every row but its test rows), or None for a run
     that did not record them."""
-    try:
-        local = client.download_artifacts(run_id, f"{TRAINING_DIR}/{SEEN_FILE}", tempfile.mkdtemp())
-    except Exception:  # MLflow raises a generic error for a missing artifact
-        return None
-    return set(pl.read_parquet(local)["link_id"].to_list())
+    with tempfile.TemporaryDirectory(prefix="linksift-seen-") as scratch:
+        try:
+            local = client.download_artifacts(run_id, f"{TRAINING_DIR}/{SEEN_FILE}", scratch)
+        except Exception:  # MLflow raises a generic error for a missing artifact
+            return None
+        return set(pl.read_parquet(local)["link_id"].to_list())
 
 
 def evaluation_ids(uri: str, name: str = MODEL_NAME) -> set[str]:
@@ -405,9 +463,9 @@ def evaluation_ids(uri: str, name: str = MODEL_NAME) -> set[str]:
 
 def _keep_evaluation_set(client: Any, name: str, run_id: str, trained: Trained) -> None:
     """Store the run's test rows as the registry's evaluation set."""
-    folder = Path(tempfile.mkdtemp(prefix="linksift-eval-"))
-    trained.test_links.write_parquet(folder / EVALUATION_FILE)
-    client.log_artifact(run_id, str(folder / EVALUATION_FILE), EVALUATION_DIR)
+    with tempfile.TemporaryDirectory(prefix="linksift-eval-") as scratch:
+        trained.test_links.write_parquet(Path(scratch) / EVALUATION_FILE)
+        client.log_artifact(run_id, str(Path(scratch) / EVALUATION_FILE), EVALUATION_DIR)
     client.set_registered_model_tag(name, EVALUATION_TAG, run_id)
 
 
@@ -489,10 +547,16 @@ def rollback(uri: str, name: str = MODEL_NAME) -> str:
 
 def versions(uri: str, name: str = MODEL_NAME) -> list[dict[str, Any]]:
     """Registered versions, newest first, with aliases and headline metrics."""
+    try:
+        return _versions(uri, name)
+    except Exception as exc:  # MLflow raises its own errors for an unreachable registry
+        raise RegistryError(f"cannot read the registry at {uri}: {exc}") from exc
+
+
+def _versions(uri: str, name: str) -> list[dict[str, Any]]:
     with tracking(uri) as client:
-        try:
-            found = client.search_model_versions(f"name='{name}'")
-        except Exception:
+        found = client.search_model_versions(f"name='{name}'")
+        if not found:
             return []
         aliases: dict[str, list[str]] = {}
         for alias, v in client.get_registered_model(name).aliases.items():
@@ -524,9 +588,10 @@ def model_folder(spec: str | Path | None, uri: str | None = None) -> Path:
         return DEFAULT_MODEL
     text = str(spec)
     if text.startswith(("models:/", "runs:/")):
-        with tracking(uri or default_tracking_uri()):
+        registry = uri or default_tracking_uri()
+        with tracking(registry):
             try:
-                return download(text)
+                return download(text, registry)
             except artifact.ModelLoadError:
                 raise
             except Exception as exc:

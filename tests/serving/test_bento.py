@@ -1,10 +1,12 @@
-"""`bentoml build` makes a bento that carries the model and serves without the source tree."""
+"""`bentoml build` makes a bento that carries the model and everything the service imports:
+it serves, and the review page's retrain runs, without the source tree."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.serving.conftest import ROOT, start_server, stop
@@ -41,8 +43,34 @@ def test_bento_builds_and_serves_from_its_own_copy(tmp_path: Path):
                     ]
                 },
             ).json()
+            retrained = _label_and_retrain(c)
     finally:
         stop(server)
     assert Path(info["source"]).is_relative_to(bento_src)
     assert Path(info["code"]).is_relative_to(bento_src)
     assert scored["scored"] == 1
+    assert retrained["state"] == "done", retrained
+    assert "reviewed labels" in retrained["message"]
+    assert (bento_src / "linksift" / "settings.py").is_file()
+    assert (bento_src / "data" / "sample" / "labeled.parquet").is_file()
+
+
+def _label_and_retrain(c) -> dict:
+    """Load a small export on the review page, label one link, retrain; the final state."""
+    fixture = ROOT / "tests" / "fixtures" / "canonical.csv"
+    batch = c.post("/review/api/batches", files={"file": ("links.csv", fixture.read_bytes())})
+    assert batch.status_code == 200, batch.text
+    row = c.get("/review/api/links", params={"batch": batch.json()["id"]}).json()["rows"][0]
+    saved = c.post(
+        "/review/api/labels",
+        json={"batch": batch.json()["id"], "link_id": row["link_id"], "label": "spam"},
+    )
+    assert saved.status_code == 200, saved.text
+    assert c.post("/review/api/retrain").status_code == 202
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        state = c.get("/review/api/retrain").json()
+        if state["state"] != "running":
+            return state
+        time.sleep(2)
+    raise AssertionError("the retrain never finished")

@@ -209,11 +209,25 @@ def test_service_follows_the_champion_alias_without_a_restart(tmp_path: Path):
         register=True,
         as_of=AS_OF,
     )
+    cache = tmp_path / "model-cache"
     server = start_server(
-        tmp_path, LINKSIFT_MODEL="models:/linksift@champion", MLFLOW_TRACKING_URI=uri
+        tmp_path,
+        LINKSIFT_MODEL="models:/linksift@champion",
+        MLFLOW_TRACKING_URI=uri,
+        LINKSIFT_MODEL_CACHE=str(cache),
     )
+
+    def cached() -> list[str]:
+        return sorted(p.name.split("-")[1] for p in cache.iterdir() if p.is_dir())
+
     try:
         assert httpx.get(server.url + "/model").json()["registry_version"] == "1"
+        # an alias that has not moved: asked, never downloaded again (the follower checks
+        # every second meanwhile, too)
+        for _ in range(20):
+            r = httpx.post(server.url + "/model/reload", timeout=60).json()
+            assert r == {"reloaded": False, "model_version": "linksift/1", "previous": "linksift/1"}
+        assert cached() == ["1"]
         train(
             sample,
             TrainConfig(n_estimators=60, seed=3),
@@ -227,8 +241,10 @@ def test_service_follows_the_champion_alias_without_a_restart(tmp_path: Path):
         while httpx.get(server.url + "/model").json()["registry_version"] != "2":
             assert time.time() < deadline, "the service did not pick up the new champion"
             time.sleep(0.5)
+        assert cached() == ["2"]  # the version no longer served is removed
         tracking.rollback(uri)
         r = httpx.post(server.url + "/model/reload").json()
         assert r["model_version"] == "linksift/1"
+        assert cached() == ["1"]
     finally:
         stop(server)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -182,7 +183,10 @@ def test_evaluate_any_model_on_any_labeled_file(store: str):
 def test_cli_train_prints_metrics_and_registers(tmp_path: Path):
     env_uri = f"sqlite:///{tmp_path / 'cli.db'}"
     config = tmp_path / "linksift.toml"
-    config.write_text(f'tracking_uri = "{env_uri}"\n[train]\nn_estimators = 30\n')
+    config.write_text(
+        f'tracking_uri = "{env_uri}"\nexperiment = "audits"\nmodel_name = "client-links"\n'
+        "[train]\nn_estimators = 30\n"
+    )
     result = subprocess.run(
         [
             sys.executable,
@@ -204,4 +208,36 @@ def test_cli_train_prints_metrics_and_registers(tmp_path: Path):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "roc_auc" in result.stdout and "registered linksift version 1: champion" in result.stdout
+    assert "roc_auc" in result.stdout
+    assert "registered client-links version 1: champion" in result.stdout
+    assert "in experiment 'audits'" in result.stdout
+    # the settings' experiment and model name are where the run and the version went
+    with tracking.tracking(env_uri) as client:
+        run = client.search_runs([client.get_experiment_by_name("audits").experiment_id])[0]
+        assert client.get_model_version("client-links", "1").run_id == run.info.run_id
+        assert client.get_experiment_by_name("linksift") is None
+    listed = _cli(tmp_path, "models", "list", "--config", str(config))
+    assert listed.returncode == 0 and "champion" in listed.stdout
+    broken = tmp_path / "broken.toml"
+    broken.write_text('tracking_uri = "http://127.0.0.1:9/"\n')
+    refused = _cli(
+        tmp_path,
+        "models",
+        "list",
+        "--config",
+        str(broken),
+        env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"},
+    )
+    assert refused.returncode == 2 and "cannot read the registry" in refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+
+
+def _cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "linksift.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
