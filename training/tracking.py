@@ -190,8 +190,63 @@ def log_training(
                 artifacts={"model": str(model_folder)},
                 code_paths=[str(FEATURES_DIR)],
                 pip_requirements=[f"{p}=={pkg_version(p)}" for p in REQUIREMENTS],
+                signature=pyfunc_signature(),
+                input_example=(input_example(), {"profile": "row", "as_of": ""}),
             )
         return Logged(run.info.run_id, info.model_uri)
+
+
+def input_example() -> Any:
+    """What the pyfunc's signature is shown with (canonical names; vendor names work too)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "source_url": [
+                "https://bakers.example.org/guide/rye-starter",
+                "https://links4u.example.xyz/",
+            ],
+            "target_url": ["https://bakewise.example.com/rye/", "https://bakewise.example.com/"],
+            "anchor_text": ["rye starter guide", "cheap bread buy now"],
+            "source_authority": [45.0, 3.0],
+            "nofollow": [False, True],
+            "first_seen": ["2025-01-02", "2026-10-15"],
+        }
+    )
+
+
+def pyfunc_signature() -> Any:
+    """The pyfunc's contract as an MLflow signature: every canonical column by name, in the
+    canonical order (so ``spark_udf(...)(col1, col2, ...)`` maps plain columns), text as
+    ``string``; numbers, flags and dates accept what a DataFrame holds (``Any``: MLflow would
+    refuse an integer column for a ``double``); then every vendor header, optional. Params:
+    ``profile`` ("row" or "batch") and ``as_of`` (ISO date, "" for today). See
+    ``training/pyfunc_model.py``."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
+
+    from features import schema
+
+    def spec(name: str, kind: str) -> Any:
+        typed = "string" if kind in ("url", "text", "category", "label") else AnyType()
+        return ColSpec(typed, name, required=False)
+
+    # all optional: a row may give its URLs under canonical or vendor names (the pyfunc
+    # itself rejects a row without them, naming the column)
+    canonical = [spec(c.name, c.kind) for c in schema.COLUMNS]
+    vendor = sorted(
+        {h for c in schema.COLUMNS for src in c.sources.values() for h in src.headers}
+        - set(schema.CANONICAL)
+    )
+    return ModelSignature(
+        inputs=Schema([*canonical, *(ColSpec(AnyType(), h, required=False) for h in vendor)]),
+        outputs=Schema(
+            [ColSpec("double", "spam_probability"), ColSpec("string", "rejected", required=False)]
+        ),
+        params=ParamSchema(
+            [ParamSpec("profile", "string", "row"), ParamSpec("as_of", "string", "")]
+        ),
+    )
 
 
 def champion_version(client: Any, name: str = MODEL_NAME) -> Any | None:

@@ -171,6 +171,49 @@ def test_pyfunc_loads_in_a_fresh_process_from_the_champion_alias(store: str):
     assert payload["p"][20] == -1 and payload["rejected"].startswith("source_url")
 
 
+def test_the_pyfunc_contract_rows_alone_equal_rows_in_a_batch_and_a_signature(store: str):
+    """By default each row is scored on its own: the same rows give the same answer alone,
+    in a small batch and inside a large one; ``profile="batch"`` measures them against the
+    batch instead; the signature names and types the columns; vendor rows are read."""
+    import mlflow
+    import pandas as pd
+    from mlflow.types import DataType
+
+    with tracking.tracking(store):
+        uri = "models:/linksift@champion"
+        info = mlflow.models.get_model_info(uri)
+        model = mlflow.pyfunc.load_model(uri)
+    names = info.signature.inputs.input_names()
+    assert names[:3] == ["source_url", "target_url", "anchor_text"]
+    assert info.signature.inputs.inputs[0].type == DataType.string
+    assert {p.name for p in info.signature.params.params} == {"profile", "as_of"}
+    assert "Source url" in names and "Referring page URL" in names
+    frame = pd.read_parquet(SAMPLE).drop(columns=["label"])
+    params = {"as_of": "2026-11-25"}
+    big = model.predict(frame.head(2000), params=params)["spam_probability"].to_numpy()
+    small = model.predict(frame.head(50), params=params)["spam_probability"].to_numpy()
+    alone = [
+        model.predict(frame.iloc[[i]], params=params)["spam_probability"].iloc[0] for i in range(50)
+    ]
+    assert (big[:50] == small).all() and (small == alone).all()
+    batch = model.predict(frame.head(2000), params={**params, "profile": "batch"})
+    assert (batch["spam_probability"].to_numpy() != big).any()  # the profile counts now
+    later = model.predict(frame.head(50), params={"as_of": "2030-01-01"})["spam_probability"]
+    assert (later.to_numpy() != small).any()  # ages are measured from as_of
+    vendor = pd.DataFrame(
+        {
+            "Source url": ["https://blog.example.org/rye-guide"],
+            "Target url": ["https://bakewise.example.com/rye/"],
+            "Anchor": ["rye flour"],
+            "Page ascore": [41],
+        }
+    )
+    out = model.predict(vendor, params=params)
+    assert 0 <= out["spam_probability"].iloc[0] <= 1 and out["rejected"].iloc[0] is None
+    with pytest.raises(mlflow.exceptions.MlflowException, match=r"params\.profile"):
+        model.predict(frame.head(2), params={"profile": "whole-file"})
+
+
 def test_evaluate_any_model_on_any_labeled_file(store: str):
     metrics, card = evaluate_file(
         SAMPLE, "models:/linksift@champion", tracking_uri=store, as_of=AS_OF
