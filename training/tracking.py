@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -140,8 +141,9 @@ def log_training(
 
     with tracking(uri) as client:
         exp_id = _experiment(client, experiment, uri)
-        with mlflow.start_run(experiment_id=exp_id) as run:
-            card = trained.card
+        card = trained.card
+        kind = "retrain" if extra_params else "train"
+        with mlflow.start_run(experiment_id=exp_id, run_name=f"{kind}-{card['version']}") as run:
             mlflow.log_params(
                 {
                     **config.model_dump(),
@@ -164,8 +166,11 @@ def log_training(
             mlflow.log_metrics(card.get("baselines", {}))
             if extra_metrics:
                 mlflow.log_metrics({k: v for k, v in extra_metrics.items() if np.isfinite(v)})
+            _log_curve(client, run.info.run_id, trained.curve)
+            _log_dataset(mlflow, card)
             mlflow.set_tags(
                 {
+                    **_git_tags(),
                     "model_version": card["version"],
                     "synthetic": str(card["synthetic"]),
                     "warnings": "\n".join(card.get("warnings", []))[:5000] or "none",
@@ -247,6 +252,68 @@ def pyfunc_signature() -> Any:
             [ParamSpec("profile", "string", "row"), ParamSpec("as_of", "string", "")]
         ),
     )
+
+
+def _log_curve(client: Any, run_id: str, curve: dict[str, list[float]]) -> None:
+    """The early-stopping curve as metric histories (one step per tree)."""
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric(f"curve_{name}", float(v), now, step)
+        for name, values in curve.items()
+        for step, v in enumerate(values, start=1)
+        if np.isfinite(v)
+    ]
+    for start in range(0, len(metrics), 1000):  # MLflow's limit per batch
+        client.log_batch(run_id, metrics=metrics[start : start + 1000])
+
+
+def _log_dataset(mlflow: Any, card: dict[str, Any]) -> None:
+    """The training data as the run's input dataset: where it came from, its hash and size
+    (its rows stay where they are)."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    source = str(card.get("source") or "")
+    path = source.split(" + ")[0]  # a retrain's source is "base.parquet + label store"
+    if not path:
+        return
+    with warnings.catch_warnings():  # MLflow registers two local sources and says so
+        warnings.simplefilter("ignore", UserWarning)
+        where = resolve_dataset_source(str(Path(path).resolve()))
+    dataset = MetaDataset(
+        where,
+        name=Path(path).name,
+        digest=str(card["data_hash"])[:36],
+    )
+    tags = {"rows": str(sum(card["rows"].values())), "source": source}
+    mlflow.log_input(dataset, context="training", tags=tags)
+
+
+def _git_tags() -> dict[str, str]:
+    """The commit of the code that trained (MLflow's own tag names), when it runs from a git
+    checkout; nothing otherwise."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if commit.returncode != 0:
+        return {}
+    return {
+        "mlflow.source.git.commit": commit.stdout.strip(),
+        "git_dirty": str(bool(dirty.stdout.strip())).lower(),
+    }
 
 
 def champion_version(client: Any, name: str = MODEL_NAME) -> Any | None:
@@ -551,7 +618,12 @@ def register(
         }
         for key, value in tags.items():
             client.set_model_version_tag(name, mv.version, key, value)
-        client.update_model_version(name, mv.version, description=f"gate: {result.reason}")
+        client.update_model_version(name, mv.version, description=_describe(trained, result))
+        client.update_registered_model(name, description=MODEL_DESCRIPTION)
+        client.set_registered_model_tag(name, "task", "backlink spam classification")
+        client.set_registered_model_tag(
+            name, "feature_spec_version", trained.card["feature_spec_version"]
+        )
         if result.promote:
             _set_champion(client, name, mv.version, current.version if current else None)
         else:
@@ -559,6 +631,27 @@ def register(
     logged.version, logged.promoted, logged.gate = str(mv.version), result.promote, result.reason
     logged.result = result
     return logged
+
+
+MODEL_DESCRIPTION = (
+    "linksift: tells good backlinks from spam. LightGBM on linksift's feature spec, Platt "
+    "calibrated; predicts the spam probability of each link (pyfunc: canonical or vendor "
+    "columns; params profile=row|batch, as_of). Aliases: champion (served), challenger."
+)
+
+
+def _describe(trained: Trained, result: GateResult) -> str:
+    """A version's description: what it learned from, how it did, what the gate decided."""
+    card, m = trained.card, trained.metrics
+    rows = card["rows"]
+    return (
+        f"{card['version']}: trained on {card.get('source') or 'unknown data'} "
+        f"({sum(rows.values()):,} labeled links, data hash {str(card['data_hash'])[:12]}), "
+        f"{card['trees']} trees{' (synthetic data)' if card.get('synthetic') else ''}. "
+        f"Test PR-AUC {m.get('pr_auc', float('nan')):.3f}, ROC-AUC "
+        f"{m.get('roc_auc', float('nan')):.3f}, ECE {m.get('ece', float('nan')):.3f}. "
+        f"Gate: {result.decision}, {result.reason}"
+    )
 
 
 def _set_champion(client: Any, name: str, version: str, previous: str | None) -> None:

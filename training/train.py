@@ -61,6 +61,8 @@ class Trained:
     baselines: Baselines | None = None
     warnings: list[str] = field(default_factory=list)
     seen_ids: list[str] = field(default_factory=list)  # link ids of every non-test row
+    curve: dict[str, list[float]] = field(default_factory=dict)
+    """The early-stopping curve: validation (or cross-validated) metrics per tree."""
 
     @property
     def artifact(self) -> artifact.Artifact:
@@ -125,6 +127,7 @@ class Search:
     trees: int
     tried: list[dict[str, float]]
     out_of_fold: np.ndarray
+    curve: dict[str, list[float]] = field(default_factory=dict)  # the chosen one's, per tree
 
 
 def search(
@@ -183,7 +186,8 @@ def search(
                 out_of_fold[held] = booster.predict(
                     X[held], raw_score=True, num_iteration=max(trees, config.min_trees)
                 )
-            best = Search(params, trees, [tried[-1]], out_of_fold)
+            curves = {f"cv_{m}": list(result[f"valid {m}-mean"]) for m in (STOP_METRIC, "auc")}
+            best = Search(params, trees, [tried[-1]], out_of_fold, curves)
     assert best is not None
     best.tried = tried
     return best
@@ -314,7 +318,7 @@ def fit(
             lgb_params(config, y[fit_rows]),
             config,
         )
-        params, best, tried = found.params, found.trees, found.tried
+        params, best, tried, curve = found.params, found.trees, found.tried, found.curve
         booster = lgb.train(
             params,
             _dataset(X[fit_rows], y[fit_rows], w(fit_rows)),
@@ -325,13 +329,15 @@ def fit(
         fit_rows = tr
         params = lgb_params(config, y[tr])
         train_set = _dataset(X[tr], y[tr], w(tr))
+        recorded: dict[str, Any] = {}
         booster = lgb.train(
             params,
             train_set,
             num_boost_round=config.n_estimators,
             valid_sets=[_dataset(X[va], y[va], w(va), reference=train_set)],
-            callbacks=[_stop(config)],
+            callbacks=[_stop(config), lgb.record_evaluation(recorded)],
         )
+        curve = {f"valid_{m}": list(v) for m, v in recorded.get("valid_0", {}).items()}
         best = booster.best_iteration or booster.current_iteration()
         # keep only the trees up to the best iteration so every consumer sees the same model
         keep = _kept_trees(best, booster.current_iteration(), config)
@@ -397,6 +403,7 @@ def fit(
         baselines,
         warnings,
         np.delete(np.asarray(link_ids(data.links).to_list(), dtype=object), te).tolist(),
+        curve,
     )
 
 

@@ -71,6 +71,18 @@ def test_a_run_records_params_metrics_artifacts_and_the_model(store: str):
         # nothing pickled anywhere in the logged model
         model_root = folder.parents[1]
         assert not [p for p in model_root.rglob("*") if p.suffix in (".pkl", ".pickle")]
+        # what an MLOps engineer looks for: a meaningful name, the commit, the data, the curve
+        card = json.loads((folder / "card.json").read_text())
+        assert run.info.run_name == f"train-{card['version']}"
+        assert len(run.data.tags["mlflow.source.git.commit"]) == 40
+        (used,) = run.inputs.dataset_inputs
+        assert used.dataset.name == "labeled.parquet" and used.dataset.digest
+        curve = client.get_metric_history(run.info.run_id, "curve_cv_average_precision")
+        assert len(curve) > 10 and [m.step for m in curve[:3]] == [1, 2, 3]
+        registered = client.get_registered_model("linksift")
+        assert "backlink" in registered.description and registered.tags["task"]
+        described = client.get_model_version("linksift", "1").description
+        assert "labeled links" in described and "Gate: promoted" in described
 
 
 def version_tags(uri: str, version: str) -> dict[str, str]:
