@@ -327,6 +327,7 @@ class ReviewApp:
         return self.current().holder.model
 
     async def page(self, request: Request) -> Response:
+        """The review page (HTML; it sets the CSRF token cookie its script sends back)."""
         response = FileResponse(STATIC / "index.html", media_type="text/html")
         if not request.cookies.get(CSRF_COOKIE):
             # the page's script sends it back in a header on every write (double submit)
@@ -336,6 +337,7 @@ class ReviewApp:
 
     @_answers
     async def static(self, request: Request) -> Response:
+        """The page's CSS and JavaScript."""
         name = request.path_params["name"]
         if "\x00" in name:
             return _bad("not found", 404)
@@ -346,6 +348,7 @@ class ReviewApp:
 
     @_answers
     async def login(self, request: Request) -> Response:
+        """The page's login form: keeps the API key in an HTTP-only cookie."""
         try:
             form = await request.form()
         except Exception as exc:  # Starlette raises several kinds for a broken form body
@@ -356,7 +359,9 @@ class ReviewApp:
         return response
 
     @_answers
-    async def list_batches(self, _: Request) -> JSONResponse:
+    async def list_batches(self, request: Request) -> JSONResponse:
+        """Loaded batches, newest first."""
+
         def run() -> list[dict[str, Any]]:
             q = sa.select(
                 batches.c.id,
@@ -417,6 +422,9 @@ class ReviewApp:
 
     @_answers
     async def links(self, request: Request) -> JSONResponse:
+        """A page of a batch's links: ``batch``, ``page``, ``per_page`` (<= 200), ``sort``
+        (risk, safe, row, site), filters ``verdict``, ``min``, ``max``, ``site``, ``anchor``,
+        ``placement``."""
         params = dict(request.query_params)
         batch_id = _int(params, "batch")
         page = _int(params, "page", 1, high=10_000_000)
@@ -477,6 +485,7 @@ class ReviewApp:
 
     @_answers
     async def link(self, request: Request) -> JSONResponse:
+        """One link: its fields, explanation and label history."""
         batch_id = _int(request.path_params, "batch")
         link_id = request.path_params["link_id"]
         row = await asyncio.to_thread(self._row, batch_id, link_id)
@@ -498,6 +507,7 @@ class ReviewApp:
 
     @_answers
     async def waterfall(self, request: Request) -> Response:
+        """One link's SHAP waterfall (PNG)."""
         from serving.plots import waterfall
 
         batch_id = _int(request.path_params, "batch")
@@ -566,7 +576,8 @@ class ReviewApp:
         return JSONResponse({"saved": len(saved), "labels": [s.__dict__ for s in saved]})
 
     @_answers
-    async def export(self, _: Request) -> Response:
+    async def export(self, request: Request) -> Response:
+        """Every standing label as a canonical CSV with ``label`` (spreadsheet-safe)."""
         from training.labels import export_csv
 
         def run() -> bytes:
@@ -584,6 +595,7 @@ class ReviewApp:
 
     @_answers
     async def retrain(self, request: Request) -> JSONResponse:
+        """POST: train a challenger on the base data plus reviewed labels (202); GET: its state."""
         if request.method == "GET":
             return JSONResponse(self.retrain_state)
         if self.retrain_state.get("state") == "running":

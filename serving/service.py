@@ -42,7 +42,7 @@ from typing import Any
 
 import bentoml
 import polars as pl
-from starlette.applications import Starlette
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -76,6 +76,41 @@ both, and a request must not hold a worker for long."""
 MAX_BODY_BYTES = _env_int("LINKSIFT_MAX_BODY_BYTES", 2_000_000)
 BODY_TIMEOUT_SECONDS = _env_int("LINKSIFT_BODY_TIMEOUT_SECONDS", 30)
 RELOAD_SECONDS = _env_int("LINKSIFT_RELOAD_SECONDS", 30)
+
+
+_KIND_SCHEMAS: dict[str, dict[str, Any]] = {
+    "url": {"type": "string", "format": "uri"},
+    "text": {"type": "string"},
+    "category": {"type": "string", "enum": list(schema.PLACEMENTS)},
+    "label": {"type": "string", "enum": ["good", "spam"]},
+    "number": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+}
+
+
+def _link_model() -> type[BaseModel]:
+    """One link as the API documents it: every canonical field named, typed and described
+    (``features/schema.py``); vendor field names are accepted as extra fields. Values are not
+    checked here but by the importer, so a bad value rejects its link (by index, naming the
+    field), not the whole request."""
+    fields: dict[str, Any] = {
+        c.name: (Any, Field(None, description=c.doc, json_schema_extra=_KIND_SCHEMAS[c.kind]))
+        for c in schema.COLUMNS
+    }
+    return create_model(
+        "Link",
+        __config__=ConfigDict(extra="allow", json_schema_extra={"required": ["source_url"]}),
+        **fields,
+    )
+
+
+Link = _link_model()
+
+
+def _as_dict(link: Any) -> dict[str, Any]:
+    """A validated ``Link`` as the plain dict the importer reads (only the fields sent)."""
+    return link.model_dump(exclude_unset=True) if isinstance(link, BaseModel) else link
 
 
 @dataclass(frozen=True)
@@ -371,32 +406,48 @@ def link_results(
 # ------------------------------------------------------------------------------------------------
 
 
-def _routes() -> Starlette:
-    """Plain HTTP routes next to the BentoML APIs: model info and reload, the review page."""
+def _routes() -> Any:
+    """Plain HTTP routes next to the BentoML APIs: model info and reload, the API docs, the
+    review page. A FastAPI app, so BentoML's OpenAPI spec lists them with the APIs."""
+    from fastapi import FastAPI
 
     async def model_info(_: Request) -> JSONResponse:
+        """The served model: name, version, registry version and alias, metrics, thresholds,
+        and the last reload error."""
         holder = current().holder
         info = holder.model.describe()
         info["last_reload_error"] = holder.last_error or None
         return JSONResponse(info)
 
     async def reload(_: Request) -> JSONResponse:
+        """Load the configured model again (a refused one keeps the old model serving: 409)."""
         result = await asyncio.to_thread(current().holder.reload)
         return JSONResponse(result, status_code=200 if "error" not in result else 409)
 
     async def docs(_: Request) -> Response:
-        # BentoML serves its Swagger UI at "/" (and the spec at /docs.json)
+        """The API docs (BentoML's Swagger UI at "/", the spec at /docs.json)."""
         return RedirectResponse("/", status_code=307)
+
+    from serving.review import review_routes
 
     routes = [
         Route("/model", model_info, methods=["GET"]),
         Route("/model/reload", reload, methods=["POST"]),
         Route("/docs", docs, methods=["GET"]),
+        *review_routes(current),
     ]
-    from serving.review import review_routes
-
-    routes += review_routes(current)
-    return Starlette(routes=routes)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    for route in routes:
+        doc = (route.endpoint.__doc__ or route.path).strip().split("\n\n")[0]
+        app.add_api_route(
+            route.path,
+            route.endpoint,
+            methods=sorted(route.methods - {"HEAD"}),
+            summary=" ".join(doc.split()),
+            tags=["review page" if route.path.startswith("/review") else "model"],
+            include_in_schema=not route.path.startswith("/review/static"),
+        )
+    return app
 
 
 @bentoml.service(
@@ -478,9 +529,10 @@ class Linksift:
 
     @bentoml.api(route="/score")
     async def score(
-        self, links: list[dict[str, Any]], target_description: str | None = None
+        self, links: list[Link], target_description: str | None = None
     ) -> dict[str, Any]:
         """Score one or many links (canonical or vendor field names)."""
+        links = [_as_dict(link) for link in links]
         if not links:
             return error(400, "links: expected at least one link, got an empty list", field="links")
         if len(links) > MAX_LINKS:
@@ -523,9 +575,10 @@ class Linksift:
 
     @bentoml.api(route="/explain")
     async def explain(
-        self, link: dict[str, Any], target_description: str | None = None, plot: bool = False
+        self, link: Link, target_description: str | None = None, plot: bool = False
     ) -> dict[str, Any]:
         """Every feature's contribution for one link; ``plot: true`` returns a waterfall PNG."""
+        link = _as_dict(link)
         too_big = _over_budget([link])
         if too_big:
             return error(413, too_big, field="link")
