@@ -166,8 +166,11 @@ def test_pyfunc_loads_in_a_fresh_process_from_the_champion_alias(store: str):
         "df = pd.read_parquet(" + repr(str(SAMPLE)) + ").head(20).drop(columns=['label'])\n"
         "bad = pd.DataFrame([{'source_url': 'javascript:x', 'target_url': 'https://t.example/'}])\n"
         "out = m.predict(pd.concat([df, bad], ignore_index=True))\n"
+        "vendor = pd.DataFrame([{'Referring page URL': 'https://blog.example.org/rye',"
+        " 'Target URL': 'https://bakewise.example.com/', 'Anchor': 'rye flour', 'DR': 41}])\n"
+        "v = m.predict(vendor)['spam_probability'].iloc[0]\n"
         "print(json.dumps({'p': out['spam_probability'].fillna(-1).tolist(),"
-        " 'rejected': out['rejected'].iloc[-1]}))\n"
+        " 'rejected': out['rejected'].iloc[-1], 'vendor': v}))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -181,6 +184,7 @@ def test_pyfunc_loads_in_a_fresh_process_from_the_champion_alias(store: str):
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert all(0 <= p <= 1 for p in payload["p"][:20])
     assert payload["p"][20] == -1 and payload["rejected"].startswith("source_url")
+    assert 0 <= payload["vendor"] <= 1  # an Ahrefs row, by Ahrefs' own column names
 
 
 def test_the_pyfunc_contract_rows_alone_equal_rows_in_a_batch_and_a_signature(store: str):
