@@ -342,7 +342,16 @@ def score(
     input: Annotated[Path, typer.Argument(help="Export to score (any format linksift imports).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Scored CSV or Parquet.")],
     model: ModelOpt = None,
-    disavow: Annotated[Path | None, typer.Option(help="Write a Google disavow file here.")] = None,
+    disavow: Annotated[
+        Path | None, typer.Option(help="Write a disavow proposal (Google's format) here.")
+    ] = None,
+    disavow_policy: Annotated[
+        str,
+        typer.Option(
+            help="cleanup: spam verdicts on followed, live links; manual-action (a site under a "
+            "manual action or that bought links): review verdicts too."
+        ),
+    ] = "cleanup",
     report: Annotated[Path | None, typer.Option(help="Write an HTML audit report here.")] = None,
     explain: Annotated[str, typer.Option(help="Reasons for all|flagged|none links.")] = "all",
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
@@ -384,6 +393,10 @@ def score(
         fail(f"--explain: expected all, flagged or none, got {explain!r}")
     if engine not in ("local", "spark"):
         fail(f"--engine: expected local or spark, got {engine!r}")
+    from serving.disavow import POLICIES
+
+    if disavow_policy not in POLICIES:
+        fail(f"--disavow-policy: expected one of {', '.join(POLICIES)}, got {disavow_policy!r}")
     for name, value in (("--chunk-rows", chunk_rows), ("--threads", threads)):
         if value is not None and value < 1:
             fail(f"{name}: expected a positive number, got {value}")
@@ -425,6 +438,7 @@ def score(
         format=format,
         target=target,
         disavow=disavow,
+        disavow_policy=disavow_policy,
         report=report,
         reviewed=standing,
         **{k: v for k, v in sizes.items() if v is not None},

@@ -65,6 +65,7 @@ class BatchOptions:
     target: str | None = None
     threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     disavow: Path | None = None
+    disavow_policy: str = "cleanup"  # see serving/disavow.py
     report: Path | None = None
     reviewed: Reviewed | None = None  # people's standing labels, which override verdicts
 
@@ -548,9 +549,16 @@ def _score_file(
     finally:
         pool.close()
     if options.disavow or options.report:
-        sites = disavow.collect(work.scored(i, disavow.COLUMNS) for i in range(n_chunks))
+        sites = disavow.collect(
+            (work.scored(i) for i in range(n_chunks)), policy=options.disavow_policy
+        )
         if options.disavow:
-            made = disavow.build(sites, header=f"model {model.model_version}, {summary.input}")
+            made = disavow.build(
+                sites,
+                header=f"model {model.model_version}, {Path(summary.input).name}",
+                policy=options.disavow_policy,
+                synthetic=bool(model.scorer.artifact.card.get("synthetic")),
+            )
             _atomic_write(Path(options.disavow), made.text.encode("utf-8"))
             summary.disavow, summary.disavow_note = str(options.disavow), made.note
         summary.seconds = time.perf_counter() - started

@@ -1,18 +1,29 @@
-"""A disavow file in Google's format from scored links.
+"""A disavow proposal in Google's format from scored links.
 
-Rules (Google's own plus linksift's):
-- UTF-8 text; one ``domain:example.com`` or URL per line; ``#`` comments; at most 100,000 lines
-  and 2 MB; URLs at most 2,048 characters.
-- ``domain:`` lines only where the evidence is domain-wide: the referring site sent at least two
-  links and at least 80% of them are spam, or a spam link is sitewide. Otherwise the spam URLs
-  themselves are listed.
+Google's guidance (Search Central, link spam updates 2022-2024): its systems ignore most spammy
+links on their own; a disavow file is for links you built or paid for, or after a manual
+action. So the file proposes only what can matter, and says it must be reviewed:
+
+- Only followed, live links count: nofollow/ugc/sponsored links pass nothing, and lost links
+  are gone; both are left out and the header counts them.
+- Under the default policy, ``cleanup``, a link is proposed when its verdict is spam. Under
+  ``manual-action`` (a site under a manual action, or one that bought links), links judged
+  "review" are proposed too.
+- A referring site whose proposed links are most of its followed live links, and which has no
+  good followed link, is listed as ``domain:`` (a single-page spam site stays covered when its
+  page number changes); a site that also has good links gets URL lines.
 - Never a shared platform root (``domain:blogspot.com``), a public suffix, or an IP address as a
   domain: on shared platforms the site is the user's subdomain (``domain:alice.blogspot.com``).
-- When the limits are reached, the riskiest entries are kept and a comment says what was cut.
+- Each entry's comment gives its counts and the reason most of its proposed links share.
+- Google's format and limits: UTF-8 text; one ``domain:example.com`` or URL per line; ``#``
+  comments; at most 100,000 lines and 2 MB; URLs at most 2,048 characters. When the limits
+  are reached, the riskiest entries are kept and a comment says what was cut.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,18 +35,40 @@ from features.urls import SHARED_PLATFORMS, host_frame, sites_of
 MAX_LINES = 100_000
 MAX_BYTES = 2_000_000
 MAX_URL = 2048
-DOMAIN_SHARE = 0.8
-COLUMNS = ["source_url", "verdict", "spam_probability", "reason_1", "sitewide"]
+POLICIES = {
+    "cleanup": ("spam",),
+    "manual-action": ("spam", "review"),
+}
+"""Which verdicts a policy proposes (followed, live links only)."""
+LOST_COLUMNS = ("lost link", "lost status", "lost")
+"""Vendor columns that say a link is gone (Semrush: "Lost link" true/false; Ahrefs: "Lost
+status", empty while live), matched case-insensitively among the pass-through columns."""
+GUIDANCE = (
+    "Google ignores most spammy links on its own; disavow links you built or paid for, or "
+    "after a manual action (Search Central). Review every line before uploading."
+)
 
 
 @dataclass
 class _Site:
     links: int = 0
-    spam: int = 0
-    sitewide_spam: int = 0
+    followed: int = 0  # followed and live
+    good: int = 0  # followed, live and judged good
+    proposed: int = 0
+    sitewide: int = 0  # proposed links marked sitewide
+    unfollowed: int = 0  # links of the proposed verdicts left out as nofollow/ugc/sponsored
+    lost: int = 0  # ... left out as lost
     max_p: float = 0.0
-    reason: str = ""
+    reasons: Counter = field(default_factory=Counter)
     urls: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """The reason most proposed links share, with how many."""
+        if not self.reasons:
+            return ""
+        text, n = self.reasons.most_common(1)[0]
+        return f"{text} ({n} of {self.proposed})"
 
 
 @dataclass
@@ -44,10 +77,13 @@ class Disavow:
     domains: int
     urls: int
     cut: int
+    left_out: int = 0
 
     @property
     def note(self) -> str:
         note = f"{self.domains:,} domains, {self.urls:,} URLs"
+        if self.left_out:
+            note += f"; {self.left_out:,} nofollow or lost spam links left out"
         if self.cut:
             note += f"; {self.cut:,} entries cut to stay within Google's limits"
         return note
@@ -66,26 +102,59 @@ def domain_allowed(sites: list[str]) -> set[str]:
     return set(allowed["host"].to_list())
 
 
-def collect(tables: Iterable[pl.DataFrame]) -> dict[str, _Site]:
-    """Per-site evidence from scored tables (streamed; only a few columns are read)."""
+_CONTRIBUTION = re.compile(r" \([+-][0-9.]+\)$")
+
+
+def lost_flags(table: pl.DataFrame) -> pl.Series:
+    """Whether each link is gone, from a vendor's lost column (false when there is none)."""
+    by_name = {c.lower(): c for c in table.columns}
+    for name in LOST_COLUMNS:
+        if name in by_name:
+            v = table[by_name[name]].cast(pl.String).str.strip_chars().str.to_lowercase()
+            return ~v.fill_null("").is_in(["", "false", "0", "no", "live"])
+    return pl.Series([False] * table.height, dtype=pl.Boolean)
+
+
+def collect(tables: Iterable[pl.DataFrame], policy: str = "cleanup") -> dict[str, _Site]:
+    """Per-site evidence from scored tables (streamed; a few columns are read: the URL,
+    verdict, probability, first reason, sitewide and rel flags, and a vendor's lost column)."""
+    if policy not in POLICIES:
+        raise ValueError(f"--disavow-policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
+    proposing = POLICIES[policy]
     sites: dict[str, _Site] = {}
     for t in tables:
         urls = t["source_url"].to_list()
         site_of = sites_of(t["source_url"]).to_list()
-        verdict = t["verdict"].to_list()
+        verdict = t["verdict"].cast(pl.String).to_list()
         p = t["spam_probability"].to_numpy()
         reason = t["reason_1"].to_list()
         sitewide = t["sitewide"].to_list()
+        unfollowed = (
+            t.select(
+                pl.any_horizontal(
+                    pl.col(c).fill_null(False) for c in ("nofollow", "ugc", "sponsored")
+                )
+            )
+            .to_series()
+            .to_list()
+        )
+        lost = lost_flags(t).to_list()
         for i in range(t.height):
             s = sites.setdefault(site_of[i] or "", _Site())
             s.links += 1
-            if verdict[i] != "spam":
+            if unfollowed[i] or lost[i]:
+                if verdict[i] in proposing:
+                    s.lost += bool(lost[i])
+                    s.unfollowed += not lost[i]
                 continue
-            s.spam += 1
-            s.sitewide_spam += bool(sitewide[i])
-            if p[i] >= s.max_p:
-                s.max_p = float(p[i])
-                s.reason = (reason[i] or "").rsplit(" (", 1)[0]
+            s.followed += 1
+            s.good += verdict[i] == "good"
+            if verdict[i] not in proposing:
+                continue
+            s.proposed += 1
+            s.sitewide += bool(sitewide[i])
+            s.max_p = max(s.max_p, float(p[i]))
+            s.reasons[_CONTRIBUTION.sub("", reason[i] or "") or "no reason given"] += 1
             s.urls[urls[i]] = max(float(p[i]), s.urls.get(urls[i], 0.0))
     return sites
 
@@ -94,27 +163,26 @@ def build(
     sites: dict[str, _Site],
     *,
     header: str = "",
+    policy: str = "cleanup",
+    synthetic: bool = False,
     max_lines: int = MAX_LINES,
     max_bytes: int = MAX_BYTES,
 ) -> Disavow:
-    """The disavow file text, riskiest entries first, within the limits."""
+    """The disavow proposal, riskiest entries first, within the limits."""
     entries: list[tuple[float, list[str], int, int]] = []  # (risk, lines, domains, urls)
-    allowed = domain_allowed([site for site, s in sites.items() if s.spam and site])
+    allowed = domain_allowed([site for site, s in sites.items() if s.proposed and site])
     for site, s in sites.items():
-        if not s.spam:
+        if not s.proposed:
             continue
-        domain_wide = (s.links >= 2 and s.spam / s.links >= DOMAIN_SHARE) or s.sitewide_spam > 0
-        if domain_wide and site in allowed:
-            why = f"# {site}: {s.spam} of {s.links} links spam"
-            if s.reason:
-                why += f"; strongest reason: {s.reason}"
+        why = f"# {site}: {s.proposed} of {s.followed} followed live links proposed"
+        if s.unfollowed or s.lost:
+            why += f" ({s.unfollowed} nofollow/ugc/sponsored and {s.lost} lost left out)"
+        why += f"; most common reason: {s.reason}"
+        whole_site = s.good == 0 and (s.proposed * 2 > s.followed or s.sitewide > 0)
+        if whole_site and site in allowed:
             entries.append((s.max_p, [why, f"domain:{site}"], 1, 0))
             continue
-        lines = [
-            f"# {site}: {s.spam} of {s.links} links spam"
-            + (f"; strongest reason: {s.reason}" if s.reason else "")
-        ]
-        listed = 0
+        lines, listed = [why], 0
         for url, _p in sorted(s.urls.items(), key=lambda kv: -kv[1]):
             if len(url) > MAX_URL:
                 lines.append(f"# skipped a URL longer than {MAX_URL} characters")
@@ -124,12 +192,22 @@ def build(
         if listed:
             entries.append((s.max_p, lines, 0, listed))
     entries.sort(key=lambda e: -e[0])
+    left_out = sum(s.unfollowed + s.lost for s in sites.values())
     head = [
-        "# linksift disavow file",
+        f"# linksift disavow PROPOSAL, policy {policy!r} ({' and '.join(POLICIES[policy])} "
+        "verdicts on followed, live links)",
         f"# generated {date.today().isoformat()}" + (f"; {header}" if header else ""),
+        f"# {GUIDANCE}",
+        f"# left out: {left_out:,} links of those verdicts that are nofollow/ugc/sponsored or lost",
         "# upload at https://search.google.com/search-console/disavow-links (it replaces "
         "the previous file)",
     ]
+    if synthetic:
+        head.insert(
+            3,
+            "# WARNING: scored by the shipped default model, trained on generated data, not on "
+            "real labels: treat every line as a lead to check",
+        )
     out = list(head)
     size = sum(len(line.encode()) + 1 for line in out)
     domains = urls = cut = 0
@@ -148,7 +226,7 @@ def build(
             f"# truncated: {cut:,} lower-risk entries left out to stay within "
             f"{max_lines:,} lines and {max_bytes:,} bytes"
         )
-    return Disavow("\n".join(out) + "\n", domains, urls, cut)
+    return Disavow("\n".join(out) + "\n", domains, urls, cut, left_out)
 
 
 def validate(text: str) -> list[str]:
@@ -178,9 +256,9 @@ def validate(text: str) -> list[str]:
 def sites_table(sites: dict[str, _Site], top: int = 25) -> list[dict[str, object]]:
     """The riskiest referring sites (for the report)."""
     rows = [
-        {"site": site, "links": s.links, "spam": s.spam, "max_p": s.max_p, "reason": s.reason}
+        {"site": site, "links": s.links, "spam": s.proposed, "max_p": s.max_p, "reason": s.reason}
         for site, s in sites.items()
-        if s.spam
+        if s.proposed
     ]
     rows.sort(key=lambda r: (-r["spam"], -r["max_p"]))
     return rows[:top]

@@ -139,19 +139,23 @@ def test_csv_output_neutralises_formula_injection(tmp_path: Path, model):
 def test_disavow_file_validates_and_follows_the_rules():
     rows = []
 
-    def add(url, verdict, p=0.9, sitewide=False):
+    def add(url, verdict, p=0.9, sitewide=False, nofollow=False, lost="false", reason="footer"):
         rows.append(
             {
                 "source_url": url,
                 "verdict": verdict,
                 "spam_probability": p,
-                "reason_1": "footer link (+1.1)",
+                "reason_1": f"{reason} link (+1.1)",
                 "sitewide": sitewide,
+                "nofollow": nofollow,
+                "ugc": None,
+                "sponsored": False,
+                "Lost link": lost,
             }
         )
 
     for i in range(5):
-        add(f"https://farm.example.xyz/p{i}", "spam")  # whole site spam → domain:
+        add(f"https://farm.example.xyz/p{i}", "spam", reason="footer" if i else "money")
     add("https://news.example.com/a", "spam")  # one spam link among good ones → URL
     for i in range(4):
         add(f"https://news.example.com/b{i}", "good", 0.1)
@@ -159,21 +163,33 @@ def test_disavow_file_validates_and_follows_the_rules():
         add(f"https://alice.blogspot.com/p{i}", "spam")  # the user's blog, not blogspot.com
     add("https://bob.wordpress.com/x", "spam", sitewide=True)
     add("http://203.0.113.7/x", "spam", sitewide=True)  # IPs are listed as URLs
-    add("https://ok.example.org/x", "review", 0.5)  # review is not disavowed
+    add("https://ok.example.org/x", "review", 0.5)  # review is not disavowed by default
+    add("https://lists.example.net/domain-list-171", "spam")  # one page: the whole site
+    for i in range(3):
+        add(f"https://nofollow.example.info/p{i}", "spam", nofollow=True)  # passes nothing
+    add("https://gone.example.biz/p", "spam", lost="true")  # already lost
     sites = disavow.collect([pl.DataFrame(rows)])
-    made = disavow.build(sites)
+    made = disavow.build(sites, policy="cleanup", synthetic=True)
     lines = [ln for ln in made.text.splitlines() if ln and not ln.startswith("#")]
     assert "domain:example.xyz" in lines and "domain:alice.blogspot.com" in lines
-    assert "domain:bob.wordpress.com" in lines
+    assert "domain:bob.wordpress.com" in lines and "domain:example.net" in lines
     assert "https://news.example.com/a" in lines and "domain:example.com" not in lines
     assert "http://203.0.113.7/x" in lines
     assert not any(x in lines for x in ("domain:blogspot.com", "domain:wordpress.com"))
-    assert not any("ok.example.org" in ln for ln in lines)
+    assert not any(s in ln for ln in lines for s in ("ok.example.org", "example.info", "gone."))
+    head = made.text.splitlines()[:6]
+    assert "policy 'cleanup'" in head[0] and any("Review every line" in h for h in head)
+    assert any("generated data" in h for h in head)  # the synthetic model is named
+    assert "# left out: 4 links" in made.text and made.left_out == 4
+    assert "most common reason: footer link (4 of 5)" in made.text  # the majority, counted
     assert disavow.validate(made.text) == []
     assert disavow.validate("domain:blogspot.com\ndomain:co.uk\nftp://x\n") != []
-    small = disavow.build(sites, max_lines=8)
+    small = disavow.build(sites, max_lines=10)
     assert small.cut > 0 and "# truncated" in small.text
-    assert len(small.text.splitlines()) <= 8 and disavow.validate(small.text) == []
+    assert len(small.text.splitlines()) <= 10 and disavow.validate(small.text) == []
+    widened = disavow.build(disavow.collect([pl.DataFrame(rows)], policy="manual-action"),
+                            policy="manual-action")  # fmt: skip
+    assert "domain:example.org" in widened.text  # review verdicts count under a manual action
 
 
 def test_report_is_one_self_contained_file(export: Path, tmp_path: Path, model):
