@@ -345,6 +345,10 @@ def score(
     disavow: Annotated[
         Path | None, typer.Option(help="Write a disavow proposal (Google's format) here.")
     ] = None,
+    domains: Annotated[
+        Path | None,
+        typer.Option(help="Write one row per referring domain (CSV or Parquet) here."),
+    ] = None,
     disavow_policy: Annotated[
         str,
         typer.Option(
@@ -439,6 +443,7 @@ def score(
         target=target,
         disavow=disavow,
         disavow_policy=disavow_policy,
+        domains=domains,
         report=report,
         reviewed=standing,
         **{k: v for k, v in sizes.items() if v is not None},

@@ -66,6 +66,7 @@ class BatchOptions:
     threads: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     disavow: Path | None = None
     disavow_policy: str = "cleanup"  # see serving/disavow.py
+    domains: Path | None = None  # the referring-domains table (CSV or Parquet by extension)
     report: Path | None = None
     reviewed: Reviewed | None = None  # people's standing labels, which override verdicts
 
@@ -87,6 +88,7 @@ class BatchSummary:
     model_version: str = ""
     disavow: str | None = None
     disavow_note: str = ""
+    domains: str | None = None
     report: str | None = None
     reviewed: int = 0  # rows whose verdict a person's label decided
 
@@ -119,6 +121,8 @@ class BatchSummary:
                 f"  disavow     → {self.disavow}"
                 + (f" ({self.disavow_note})" if self.disavow_note else "")
             )
+        if self.domains:
+            lines.append(f"  domains     → {self.domains}")
         if self.report:
             lines.append(f"  report      → {self.report}")
         return "\n".join(lines)
@@ -548,10 +552,13 @@ def _score_file(
         _assemble(work, n_chunks, futures, output, summary, progress, total)
     finally:
         pool.close()
-    if options.disavow or options.report:
+    if options.disavow or options.report or options.domains:
         sites = disavow.collect(
             (work.scored(i) for i in range(n_chunks)), policy=options.disavow_policy
         )
+        if options.domains:
+            _write_table(disavow.domains_table(sites), Path(options.domains))
+            summary.domains = str(options.domains)
         if options.disavow:
             made = disavow.build(
                 sites,
@@ -578,6 +585,17 @@ def _score_file(
     summary.seconds = time.perf_counter() - started
     work.remove()
     return summary
+
+
+def _write_table(table: pl.DataFrame, path: Path) -> None:
+    """A small output table, CSV (spreadsheet-safe) or Parquet by extension, written whole."""
+    writer = _Writer(path)
+    try:
+        writer.write(table)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _add(summary: BatchSummary, scored: pl.DataFrame, rejected: int) -> None:

@@ -52,6 +52,11 @@ GUIDANCE = (
 @dataclass
 class _Site:
     links: int = 0
+    live: int = 0
+    unfollowed_links: int = 0  # every nofollow/ugc/sponsored link, whatever its verdict
+    verdicts: Counter = field(default_factory=Counter)
+    first_seen: str = ""
+    last_seen: str = ""
     followed: int = 0  # followed and live
     good: int = 0  # followed, live and judged good
     proposed: int = 0
@@ -139,9 +144,18 @@ def collect(tables: Iterable[pl.DataFrame], policy: str = "cleanup") -> dict[str
             .to_list()
         )
         lost = lost_flags(t).to_list()
+        first = _dates(t, "first_seen")
+        last = _dates(t, "last_seen")
         for i in range(t.height):
             s = sites.setdefault(site_of[i] or "", _Site())
             s.links += 1
+            s.live += not lost[i]
+            s.unfollowed_links += bool(unfollowed[i])
+            s.verdicts[verdict[i]] += 1
+            if first[i] and (not s.first_seen or first[i] < s.first_seen):
+                s.first_seen = first[i]
+            if last[i] and last[i] > s.last_seen:
+                s.last_seen = last[i]
             if unfollowed[i] or lost[i]:
                 if verdict[i] in proposing:
                     s.lost += bool(lost[i])
@@ -157,6 +171,79 @@ def collect(tables: Iterable[pl.DataFrame], policy: str = "cleanup") -> dict[str
             s.reasons[_CONTRIBUTION.sub("", reason[i] or "") or "no reason given"] += 1
             s.urls[urls[i]] = max(float(p[i]), s.urls.get(urls[i], 0.0))
     return sites
+
+
+def _dates(table: pl.DataFrame, name: str) -> list[str | None]:
+    """ISO dates of a column (None where absent), whether it was read as dates or text."""
+    if name not in table.columns:
+        return [None] * table.height
+    return table[name].cast(pl.String).str.slice(0, 10).to_list()
+
+
+def _whole_site(s: _Site) -> bool:
+    """A site's proposed links stand for the site: most of its followed live links (or a
+    sitewide one), and no good followed link."""
+    return s.good == 0 and (s.proposed * 2 > s.followed or s.sitewide > 0)
+
+
+def domains_table(sites: dict[str, _Site]) -> pl.DataFrame:
+    """One row per referring domain (the registrable domain, or the user's site on a shared
+    platform): its links, followed and live links, verdict counts, the domain's verdict (the
+    most common) and action, the reason most of its proposed links share, first and last
+    seen. Actions: ``disavow`` (a ``domain:`` line), ``disavow URLs`` (URL lines), ``ignore``
+    (spam or review verdicts, but only on nofollow or lost links: nothing to do), ``review``,
+    ``keep``. Link counts add up to the links scored."""
+    allowed = domain_allowed([site for site, s in sites.items() if s.proposed and site])
+    rows = []
+    for site, s in sites.items():
+        if s.proposed:
+            action = "disavow" if _whole_site(s) and site in allowed else "disavow URLs"
+        elif s.unfollowed or s.lost:
+            action = "ignore"
+        elif s.verdicts["review"] or s.verdicts["spam"]:
+            action = "review"
+        else:
+            action = "keep"
+        rows.append(
+            {
+                "referring_domain": site,
+                "links": s.links,
+                "followed_links": s.links - s.unfollowed_links,
+                "live_links": s.live,
+                "good": s.verdicts["good"],
+                "review": s.verdicts["review"],
+                "spam": s.verdicts["spam"],
+                "verdict": s.verdicts.most_common(1)[0][0] if s.verdicts else "",
+                "action": action,
+                "proposed_links": s.proposed,
+                "max_spam_probability": round(s.max_p, 6),
+                "main_reason": s.reason,
+                "first_seen": s.first_seen or None,
+                "last_seen": s.last_seen or None,
+            }
+        )
+    table = pl.DataFrame(rows, schema=_DOMAIN_SCHEMA, orient="row") if rows else None
+    if table is None:
+        return pl.DataFrame(schema=_DOMAIN_SCHEMA)
+    return table.sort(["proposed_links", "spam", "links"], descending=True)
+
+
+_DOMAIN_SCHEMA = {
+    "referring_domain": pl.String,
+    "links": pl.Int64,
+    "followed_links": pl.Int64,
+    "live_links": pl.Int64,
+    "good": pl.Int64,
+    "review": pl.Int64,
+    "spam": pl.Int64,
+    "verdict": pl.String,
+    "action": pl.String,
+    "proposed_links": pl.Int64,
+    "max_spam_probability": pl.Float64,
+    "main_reason": pl.String,
+    "first_seen": pl.String,
+    "last_seen": pl.String,
+}
 
 
 def build(
@@ -178,8 +265,7 @@ def build(
         if s.unfollowed or s.lost:
             why += f" ({s.unfollowed} nofollow/ugc/sponsored and {s.lost} lost left out)"
         why += f"; most common reason: {s.reason}"
-        whole_site = s.good == 0 and (s.proposed * 2 > s.followed or s.sitewide > 0)
-        if whole_site and site in allowed:
+        if _whole_site(s) and site in allowed:
             entries.append((s.max_p, [why, f"domain:{site}"], 1, 0))
             continue
         lines, listed = [why], 0

@@ -192,6 +192,25 @@ def test_disavow_file_validates_and_follows_the_rules():
     assert "domain:example.org" in widened.text  # review verdicts count under a manual action
 
 
+def test_the_domains_file_has_one_row_per_referring_domain(export: Path, tmp_path: Path, model):
+    summary = score_file(
+        export,
+        tmp_path / "s.parquet",
+        model,
+        opts(domains=tmp_path / "domains.csv", disavow=tmp_path / "d.txt"),
+    )
+    domains = pl.read_csv(tmp_path / "domains.csv")
+    scored = pl.read_parquet(tmp_path / "s.parquet")
+    assert domains["links"].sum() == summary.scored == scored.height
+    assert domains["referring_domain"].n_unique() == domains.height
+    assert (domains["good"] + domains["review"] + domains["spam"] == domains["links"]).all()
+    assert set(domains["action"]) <= {"disavow", "disavow URLs", "ignore", "review", "keep"}
+    listed = {ln.removeprefix("domain:") for ln in (tmp_path / "d.txt").read_text().splitlines()
+              if ln.startswith("domain:")}  # fmt: skip
+    assert listed == set(domains.filter(pl.col("action") == "disavow")["referring_domain"])
+    assert summary.domains == str(tmp_path / "domains.csv")
+
+
 def test_report_is_one_self_contained_file(export: Path, tmp_path: Path, model):
     summary = score_file(
         export,
