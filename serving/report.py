@@ -208,7 +208,16 @@ def render(
         "<h2>Placement</h2>",
         cross("placement"),
         "<h2>Riskiest referring domains</h2>",
-        _table(["site", "links", "spam", "max probability", "strongest reason"], site_rows),
+        _table(
+            [
+                "site",
+                "links",
+                "proposed for disavow (followed, live)",
+                "max probability",
+                "most common reason",
+            ],
+            site_rows,
+        ),
     ]
     if merged["weights"]:
         parts += ["<h2>What drives the scores</h2>", _drivers(merged["weights"])]
