@@ -20,7 +20,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import machine  # noqa: E402
 
-ORDER = ["equality", "features", "startup", "training", "small_data", "batch", "api", "load"]
+ORDER = [
+    *("equality", "features", "startup", "training", "small_data", "batch", "api", "load"),
+    "review",
+]
 NOTES = Path(__file__).parent / "NOTES.md"
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
