@@ -35,6 +35,7 @@ OUTPUT_COLUMNS = (
     "spam_probability",
     "quality_score",
     "verdict",
+    "action",
     "reason_1",
     "reason_2",
     "reason_3",

@@ -133,9 +133,11 @@ class BatchSummary:
 # ------------------------------------------------------------------------------------------------
 
 
-def scored_table(links: pl.DataFrame, scores: Scores, model_version: str) -> pl.DataFrame:
+def scored_table(
+    links: pl.DataFrame, scores: Scores, model_version: str, policy: str = "cleanup"
+) -> pl.DataFrame:
     """Input columns (canonical + pass-through) with the score columns in front."""
-    return with_scores(links, score_columns(links.height, scores, model_version))
+    return with_scores(links, score_columns(links, scores, model_version, policy))
 
 
 def with_scores(links: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
@@ -145,8 +147,12 @@ def with_scores(links: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([links.select(front), scored, links.select(rest)], how="horizontal")
 
 
-def score_columns(n: int, scores: Scores, model_version: str) -> pl.DataFrame:
-    """The ``OUTPUT_COLUMNS`` of ``n`` scored links."""
+def score_columns(
+    links: pl.DataFrame, scores: Scores, model_version: str, policy: str = "cleanup"
+) -> pl.DataFrame:
+    """The ``OUTPUT_COLUMNS`` of scored ``links``; ``action`` follows the disavow policy
+    (``disavow.link_actions``)."""
+    n = links.height
     reasons = [pl.Series(f"reason_{k + 1}", [None] * n, dtype=pl.String) for k in range(3)]
     if scores.reasons is not None:
         explained = scores.explained if scores.explained is not None else np.ones(n, bool)
@@ -165,9 +171,11 @@ def score_columns(n: int, scores: Scores, model_version: str) -> pl.DataFrame:
             ).to_series()
             for new, old in zip(shifted, reasons, strict=True)
         ]
+    verdict = _VERDICTS.gather(scores.verdict_code.astype(np.int64)).alias("verdict")
     table = pl.DataFrame(
         [
-            _VERDICTS.gather(scores.verdict_code.astype(np.int64)).alias("verdict"),
+            verdict,
+            disavow.link_actions(links, verdict.cast(pl.String), policy),
             pl.Series("spam_probability", np.round(scores.probability, 6), dtype=pl.Float64),
             pl.Series("quality_score", scores.quality_score, dtype=pl.Int64),
             *reasons,
@@ -440,7 +448,8 @@ def score_chunk(
         reviewed=options.reviewed,
     )
     aggregate = report.chunk_aggregate(links, scores)
-    return ChunkResult(score_columns(links.height, scores, model.model_version), aggregate)
+    columns = score_columns(links, scores, model.model_version, options.disavow_policy)
+    return ChunkResult(columns, aggregate)
 
 
 def _score_job(
@@ -654,6 +663,7 @@ def _empty_output() -> pl.DataFrame:
         "row": pl.Int64,
         "link_id": pl.String,
         "verdict": pl.String,
+        "action": pl.String,
         "spam_probability": pl.Float64,
         "quality_score": pl.Int64,
         "reason_1": pl.String,

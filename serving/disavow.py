@@ -88,7 +88,7 @@ class Disavow:
     def note(self) -> str:
         note = f"{self.domains:,} domains, {self.urls:,} URLs"
         if self.left_out:
-            note += f"; {self.left_out:,} nofollow or lost spam links left out"
+            note += f"; {self.left_out:,} nofollow, lost or not editorial links left out"
         if self.cut:
             note += f"; {self.cut:,} entries cut to stay within Google's limits"
         return note
@@ -108,6 +108,63 @@ def domain_allowed(sites: list[str]) -> set[str]:
 
 
 _CONTRIBUTION = re.compile(r" \([+-][0-9.]+\)$")
+NOT_EDITORIAL = {
+    "search-result page": (
+        r"^https?://([a-z0-9-]+\.)*(google|bing|yahoo|yandex|baidu|duckduckgo|ecosia|qwant|"
+        r"startpage|ask|aol|naver|seznam|sogou)\.[a-z.]+/(search|s|web|html|res|yandsearch)?"
+        r"[/?#]?.*[?&](q|p|query|text|wd|word)="
+    ),
+    "web proxy or cache": (
+        r"^https?://(webcache\.googleusercontent\.com|translate\.google\.[a-z.]+|"
+        r"[a-z0-9-]+\.translate\.goog|web\.archive\.org|archive\.(ph|today|is|li|vn|md)|"
+        r"([a-z0-9-]+\.)*(croxyproxy|proxysite|hidester|kproxy|hide\.me|proxyium|"
+        r"proxfree|4everproxy|blockaway|proxyscrape)\.[a-z.]+)[/:?#]"
+    ),
+}
+"""Pages that show a link without anyone placing it: a search engine's results for a query,
+a translation proxy, a cache or archive copy, a web proxy. Google does not count them as
+editorial links; they are "ignore" whatever the model says."""
+
+
+def ignored_because(table: pl.DataFrame) -> pl.Series:
+    """Why each link needs no action whatever its verdict (null: it may): not an editorial
+    page (``NOT_EDITORIAL``), lost (a vendor's lost column), or nofollow/ugc/sponsored."""
+    url = pl.col("source_url").str.to_lowercase()
+    rel = pl.any_horizontal(
+        pl.col(c).fill_null(False) if c in table.columns else pl.lit(False)
+        for c in ("nofollow", "ugc", "sponsored")
+    )
+    reason = pl.lit(None, pl.String)
+    for why, pattern in reversed(NOT_EDITORIAL.items()):
+        reason = pl.when(url.str.contains(pattern)).then(pl.lit(why)).otherwise(reason)
+    lost = lost_flags(table)
+    return table.select(
+        pl.when(reason.is_not_null())
+        .then(reason)
+        .when(lost)
+        .then(pl.lit("lost link"))
+        .when(rel)
+        .then(pl.lit("nofollow"))
+        .alias("ignored")
+    ).to_series()
+
+
+def link_actions(table: pl.DataFrame, verdict: pl.Series, policy: str = "cleanup") -> pl.Series:
+    """Each link's action: ``disavow`` (proposed: a verdict the policy acts on, on a followed,
+    live, editorial link), ``ignore: <why>``, ``review``, or ``keep``."""
+    ignored = ignored_because(table)
+    return pl.select(
+        pl.when(ignored.is_not_null() & verdict.is_in(["spam", "review"]))
+        .then(pl.lit("ignore: ") + ignored)
+        .when(ignored.str.contains("search|proxy").fill_null(False))
+        .then(pl.lit("ignore: ") + ignored)
+        .when(verdict.is_in(POLICIES[policy]))
+        .then(pl.lit("disavow"))
+        .when(verdict.is_in(["spam", "review"]))
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("keep"))
+        .alias("action")
+    ).to_series()
 
 
 def lost_flags(table: pl.DataFrame) -> pl.Series:
@@ -134,23 +191,16 @@ def collect(tables: Iterable[pl.DataFrame], policy: str = "cleanup") -> dict[str
         p = t["spam_probability"].to_numpy()
         reason = t["reason_1"].to_list()
         sitewide = t["sitewide"].to_list()
-        unfollowed = (
-            t.select(
-                pl.any_horizontal(
-                    pl.col(c).fill_null(False) for c in ("nofollow", "ugc", "sponsored")
-                )
-            )
-            .to_series()
-            .to_list()
-        )
-        lost = lost_flags(t).to_list()
+        ignored = ignored_because(t).to_list()  # not editorial, lost, or nofollow
+        unfollowed = [why is not None and why != "lost link" for why in ignored]
+        lost = [why == "lost link" for why in ignored]
         first = _dates(t, "first_seen")
         last = _dates(t, "last_seen")
         for i in range(t.height):
             s = sites.setdefault(site_of[i] or "", _Site())
             s.links += 1
             s.live += not lost[i]
-            s.unfollowed_links += bool(unfollowed[i])
+            s.unfollowed_links += ignored[i] == "nofollow"
             s.verdicts[verdict[i]] += 1
             if first[i] and (not s.first_seen or first[i] < s.first_seen):
                 s.first_seen = first[i]
@@ -263,7 +313,7 @@ def build(
             continue
         why = f"# {site}: {s.proposed} of {s.followed} followed live links proposed"
         if s.unfollowed or s.lost:
-            why += f" ({s.unfollowed} nofollow/ugc/sponsored and {s.lost} lost left out)"
+            why += f" ({s.unfollowed} nofollow or not editorial and {s.lost} lost left out)"
         why += f"; most common reason: {s.reason}"
         if _whole_site(s) and site in allowed:
             entries.append((s.max_p, [why, f"domain:{site}"], 1, 0))
@@ -284,7 +334,8 @@ def build(
         "verdicts on followed, live links)",
         f"# generated {date.today().isoformat()}" + (f"; {header}" if header else ""),
         f"# {GUIDANCE}",
-        f"# left out: {left_out:,} links of those verdicts that are nofollow/ugc/sponsored or lost",
+        f"# left out: {left_out:,} links of those verdicts that are nofollow/ugc/sponsored, lost, "
+        "or not editorial (search results, proxies, caches)",
         "# upload at https://search.google.com/search-console/disavow-links (it replaces "
         "the previous file)",
     ]

@@ -192,6 +192,40 @@ def test_disavow_file_validates_and_follows_the_rules():
     assert "domain:example.org" in widened.text  # review verdicts count under a manual action
 
 
+def test_each_link_gets_an_action_with_its_reason():
+    table = pl.DataFrame(
+        {
+            "source_url": [
+                "https://search.yahoo.com/search?p=rye+flour",
+                "https://www.google.com/search?q=bakewise",
+                "https://webcache.googleusercontent.com/search?q=cache:x",
+                "https://spam.example.xyz/a",
+                "https://spam.example.xyz/b",
+                "https://spam.example.xyz/c",
+                "https://blog.example.org/rye",
+                "https://maybe.example.net/x",
+            ],
+            "nofollow": [False, False, False, True, False, False, False, False],
+            "ugc": [None] * 8,
+            "sponsored": [False] * 8,
+            "Lost link": ["false", "false", "false", "false", "true", "false", "false", "false"],
+        }
+    )
+    verdict = pl.Series(["good", "spam", "spam", "spam", "spam", "spam", "good", "review"])
+    assert disavow.link_actions(table, verdict).to_list() == [
+        "ignore: search-result page",
+        "ignore: search-result page",
+        "ignore: web proxy or cache",
+        "ignore: nofollow",
+        "ignore: lost link",
+        "disavow",
+        "keep",
+        "review",
+    ]
+    widened = disavow.link_actions(table, verdict, policy="manual-action").to_list()
+    assert widened[-1] == "disavow"
+
+
 def test_the_domains_file_has_one_row_per_referring_domain(export: Path, tmp_path: Path, model):
     summary = score_file(
         export,
