@@ -429,11 +429,12 @@ def score(
         return
     from serving.batch import BatchError, BatchOptions, score_file
 
-    standing = None
+    standing = decisions = None
     if reviewed:
-        from training.reviewed import standing_labels
+        from training.reviewed import standing_decisions, standing_labels
 
         standing = standing_labels(labels or s.resolved_labels_url())
+        decisions = standing_decisions(labels or s.resolved_labels_url())
     sizes = {"chunk_rows": chunk_rows, "threads": threads}
     options = BatchOptions(
         explain=explain,  # type: ignore[arg-type]
@@ -444,6 +445,7 @@ def score(
         disavow=disavow,
         disavow_policy=disavow_policy,
         domains=domains,
+        decisions=decisions,
         report=report,
         reviewed=standing,
         **{k: v for k, v in sizes.items() if v is not None},
@@ -642,6 +644,130 @@ def labels_load(
         fail(str(exc))
         return
     out.print(f"loaded {scored} as review batch {batch}", highlight=False)
+
+
+disavow_app = typer.Typer(
+    help="The disavow file's deny and allow lists (kept in the label store), and the file.",
+    no_args_is_help=True,
+)
+app.add_typer(disavow_app, name="disavow")
+LabelsOpt = Annotated[str | None, typer.Option(help="Label store URL (default: settings).")]
+
+
+def _entries(values: list[str]) -> list[tuple[str, str]]:
+    """``domain:example.com``, ``example.com`` or a URL, as list entries."""
+    return [
+        ("url", v)
+        if v.lower().startswith(("http://", "https://"))
+        else ("domain", v.removeprefix("domain:"))
+        for v in values
+    ]
+
+
+@disavow_app.command("import")
+def disavow_import(
+    file: Annotated[Path, typer.Argument(help="An existing disavow file (Google's format).")],
+    labels: LabelsOpt = None,
+    reviewer: Annotated[str, typer.Option(help="Who decided.")] = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Put every domain and URL of an existing disavow file on the deny list: later
+    proposals keep them."""
+    from serving.disavow import parse_file
+    from training.labels import LabelStore
+
+    s = settings(config)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{file}: cannot read it as a UTF-8 text file ({exc})")
+        return
+    entries, problems = parse_file(text)
+    for problem in problems[:20]:
+        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+    n = LabelStore(labels or s.resolved_labels_url()).decide(
+        entries, "deny", note=f"in {file.name}", reviewer=reviewer
+    )
+    domains = sum(k == "domain" for k, _ in entries)
+    out.print(
+        f"{file}: {n:,} entries on the deny list ({domains:,} domains, {n - domains:,} URLs); "
+        f"{len(problems):,} lines skipped",
+        highlight=False,
+    )
+
+
+def _decide(
+    values: list[str], decision: str, note: str, labels: str | None, config: Path | None
+) -> None:
+    from training.labels import LabelStore
+
+    s = settings(config)
+    n = LabelStore(labels or s.resolved_labels_url()).decide(_entries(values), decision, note=note)
+    out.print(f"{n:,} entries: {decision}", highlight=False)
+
+
+@disavow_app.command("deny")
+def disavow_deny(
+    values: Annotated[list[str], typer.Argument(help="Domains or URLs.")],
+    note: Annotated[str, typer.Option(help="Why.")] = "",
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Always list these domains or URLs in the disavow file."""
+    _decide(values, "deny", note, labels, config)
+
+
+@disavow_app.command("allow")
+def disavow_allow(
+    values: Annotated[list[str], typer.Argument(help="Domains or URLs.")],
+    note: Annotated[str, typer.Option(help="Why.")] = "",
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Never list these domains or URLs in the disavow file."""
+    _decide(values, "allow", note, labels, config)
+
+
+@disavow_app.command("remove")
+def disavow_remove(
+    values: Annotated[list[str], typer.Argument(help="Domains or URLs.")],
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Take these domains or URLs off the deny or allow list."""
+    _decide(values, "remove", "", labels, config)
+
+
+@disavow_app.command("export")
+def disavow_export(
+    scored: Annotated[Path, typer.Argument(help="A `linksift score` output (CSV or Parquet).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Disavow file to write.")],
+    policy: Annotated[str, typer.Option(help="cleanup or manual-action.")] = "cleanup",
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Build the disavow file from the lists' decisions plus the proposals of a scored file."""
+    from serving import disavow
+    from training.labels import LabelStore
+
+    s = settings(config)
+    if policy not in disavow.POLICIES:
+        fail(f"--policy: expected one of {', '.join(disavow.POLICIES)}, got {policy!r}")
+    import polars as pl
+
+    try:
+        table = disavow.read_scored(str(scored))
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        fail(f"{scored}: cannot read it as a linksift score output ({exc})")
+        return
+    made = disavow.build(
+        disavow.collect([table], policy=policy),
+        header=f"from {scored.name}",
+        policy=policy,
+        decisions=LabelStore(labels or s.resolved_labels_url()).decisions(),
+    )
+    output.write_text(made.text, encoding="utf-8")
+    out.print(f"wrote {output}: {made.note}", highlight=False)
 
 
 @app.command()

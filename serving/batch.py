@@ -67,6 +67,7 @@ class BatchOptions:
     disavow: Path | None = None
     disavow_policy: str = "cleanup"  # see serving/disavow.py
     domains: Path | None = None  # the referring-domains table (CSV or Parquet by extension)
+    decisions: disavow.Decisions | None = None  # the label store's deny and allow lists
     report: Path | None = None
     reviewed: Reviewed | None = None  # people's standing labels, which override verdicts
 
@@ -566,7 +567,7 @@ def _score_file(
             (work.scored(i) for i in range(n_chunks)), policy=options.disavow_policy
         )
         if options.domains:
-            _write_table(disavow.domains_table(sites), Path(options.domains))
+            _write_table(disavow.domains_table(sites, options.decisions), Path(options.domains))
             summary.domains = str(options.domains)
         if options.disavow:
             made = disavow.build(
@@ -574,6 +575,7 @@ def _score_file(
                 header=f"model {model.model_version}, {Path(summary.input).name}",
                 policy=options.disavow_policy,
                 synthetic=bool(model.scorer.artifact.card.get("synthetic")),
+                decisions=options.decisions,
             )
             _atomic_write(Path(options.disavow), made.text.encode("utf-8"))
             summary.disavow, summary.disavow_note = str(options.disavow), made.note

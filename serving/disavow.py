@@ -236,17 +236,34 @@ def _whole_site(s: _Site) -> bool:
     return s.good == 0 and (s.proposed * 2 > s.followed or s.sitewide > 0)
 
 
-def domains_table(sites: dict[str, _Site]) -> pl.DataFrame:
+def read_scored(path: str) -> pl.DataFrame:
+    """A ``linksift score`` output (CSV or Parquet) with the columns ``collect`` reads typed."""
+    if str(path).lower().endswith((".parquet", ".pq")):
+        table = pl.read_parquet(path)
+    else:
+        table = pl.read_csv(path, infer_schema=False)
+    flags = [c for c in ("sitewide", "nofollow", "ugc", "sponsored") if c in table.columns]
+    return table.with_columns(
+        *(pl.col(c).cast(pl.String).str.to_lowercase().is_in(["true", "1"]) for c in flags),
+        pl.col("spam_probability").cast(pl.Float64),
+    )
+
+
+def domains_table(sites: dict[str, _Site], decisions: Decisions | None = None) -> pl.DataFrame:
     """One row per referring domain (the registrable domain, or the user's site on a shared
     platform): its links, followed and live links, verdict counts, the domain's verdict (the
     most common) and action, the reason most of its proposed links share, first and last
     seen. Actions: ``disavow`` (a ``domain:`` line), ``disavow URLs`` (URL lines), ``ignore``
     (spam or review verdicts, but only on nofollow or lost links: nothing to do), ``review``,
-    ``keep``. Link counts add up to the links scored."""
+    ``keep``; the store's lists decide first (``disavow (deny list)``, ``keep (allow list)``).
+    Link counts add up to the links scored."""
     allowed = domain_allowed([site for site, s in sites.items() if s.proposed and site])
+    listed = {v: d for (k, v), (d, _) in (decisions or {}).items() if k == "domain"}
     rows = []
     for site, s in sites.items():
-        if s.proposed:
+        if site in listed:
+            action = "disavow (deny list)" if listed[site] == "deny" else "keep (allow list)"
+        elif s.proposed:
             action = "disavow" if _whole_site(s) and site in allowed else "disavow URLs"
         elif s.unfollowed or s.lost:
             action = "ignore"
@@ -296,20 +313,55 @@ _DOMAIN_SCHEMA = {
 }
 
 
+Decisions = dict[tuple[str, str], tuple[str, str]]
+"""The deny and allow lists: ``(domain | url, value)`` → ``(deny | allow, note)``."""
+
+
+def parse_file(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The entries of a disavow file in Google's format (``domain:`` lines and URLs; comments
+    and blank lines skipped), and the lines that are neither, by line number."""
+    entries, problems = [], []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip().lstrip("\ufeff")
+        if not line or line.startswith("#"):
+            continue
+        if line.lower().startswith("domain:"):
+            domain = line[7:].strip().lower().rstrip(".")
+            if domain and " " not in domain and "/" not in domain:
+                entries.append(("domain", domain))
+                continue
+        elif line.lower().startswith(("http://", "https://")) and " " not in line:
+            entries.append(("url", line))
+            continue
+        problems.append(f"line {n}: {line[:80]!r} is neither a URL nor domain:example.com")
+    return entries, problems
+
+
 def build(
     sites: dict[str, _Site],
     *,
     header: str = "",
     policy: str = "cleanup",
     synthetic: bool = False,
+    decisions: Decisions | None = None,
     max_lines: int = MAX_LINES,
     max_bytes: int = MAX_BYTES,
 ) -> Disavow:
-    """The disavow proposal, riskiest entries first, within the limits."""
+    """The disavow proposal, riskiest entries first, within the limits. ``decisions`` (the
+    store's deny and allow lists) come first: denied domains and URLs are always listed,
+    allowed ones never."""
+    decisions = decisions or {}
+    keep = {v for (k, v), (d, _) in decisions.items() if d == "allow" and k == "domain"}
+    keep_urls = {v for (k, v), (d, _) in decisions.items() if d == "allow" and k == "url"}
+    denied = {(k, v): note for (k, v), (d, note) in decisions.items() if d == "deny"}
     entries: list[tuple[float, list[str], int, int]] = []  # (risk, lines, domains, urls)
+    for (kind, value), note in sorted(denied.items()):
+        why = f"# {value}: on the deny list" + (f" ({note})" if note else "")
+        line = f"domain:{value}" if kind == "domain" else value
+        entries.append((2.0, [why, line], int(kind == "domain"), int(kind == "url")))
     allowed = domain_allowed([site for site, s in sites.items() if s.proposed and site])
     for site, s in sites.items():
-        if not s.proposed:
+        if not s.proposed or site in keep or ("domain", site) in denied:
             continue
         why = f"# {site}: {s.proposed} of {s.followed} followed live links proposed"
         if s.unfollowed or s.lost:
@@ -320,6 +372,8 @@ def build(
             continue
         lines, listed = [why], 0
         for url, _p in sorted(s.urls.items(), key=lambda kv: -kv[1]):
+            if url in keep_urls or ("url", url) in denied:
+                continue
             if len(url) > MAX_URL:
                 lines.append(f"# skipped a URL longer than {MAX_URL} characters")
                 continue
@@ -329,6 +383,12 @@ def build(
             entries.append((s.max_p, lines, 0, listed))
     entries.sort(key=lambda e: -e[0])
     left_out = sum(s.unfollowed + s.lost for s in sites.values())
+    lists = ""
+    if decisions:
+        lists = (
+            f"# the label store's lists: {len(denied):,} denied entries always listed, "
+            f"{len(keep) + len(keep_urls):,} allowed never"
+        )
     head = [
         f"# linksift disavow PROPOSAL, policy {policy!r} ({' and '.join(POLICIES[policy])} "
         "verdicts on followed, live links)",
@@ -339,6 +399,8 @@ def build(
         "# upload at https://search.google.com/search-console/disavow-links (it replaces "
         "the previous file)",
     ]
+    if lists:
+        head.append(lists)
     if synthetic:
         head.insert(
             3,

@@ -53,6 +53,22 @@ site_labels = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+disavow_decisions = sa.Table(
+    "disavow_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(6), nullable=False),  # domain | url
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("decision", sa.String(8), nullable=False),  # deny | allow | remove
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("reviewer", sa.String(200), nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The deny and allow lists for the disavow file (append-only; the latest decision on a
+domain or URL stands, ``remove`` withdraws it)."""
+
+DECISIONS = ("deny", "allow", "remove")
+
 batches = sa.Table(
     "batches",
     metadata,
@@ -242,6 +258,50 @@ class LabelStore:
             )
             for r in rows
         ]
+
+    def decide(
+        self, entries: list[tuple[str, str]], decision: str, *, note: str = "", reviewer: str = ""
+    ) -> int:
+        """Put ``(kind, value)`` entries (kind ``domain`` or ``url``) on the deny or allow list,
+        or take them off (``remove``); returns how many were recorded."""
+        if decision not in DECISIONS:
+            raise LabelError(f"decision: expected one of {', '.join(DECISIONS)}, got {decision!r}")
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "kind": kind,
+                "value": value.strip() if kind == "url" else value.strip().lower(),
+                "decision": decision,
+                "note": note,
+                "reviewer": reviewer,
+                "created_at": now,
+            }
+            for kind, value in entries
+            if kind in ("domain", "url") and value.strip()
+        ]
+        if rows:
+            with self._tx() as conn:
+                conn.execute(disavow_decisions.insert(), rows)
+        return len(rows)
+
+    def decisions(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """The standing decisions: ``(kind, value)`` → ``(deny | allow, note)``."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(
+                    disavow_decisions.c.kind,
+                    disavow_decisions.c.value,
+                    disavow_decisions.c.decision,
+                    disavow_decisions.c.note,
+                ).order_by(disavow_decisions.c.id)
+            ).all()
+        standing: dict[tuple[str, str], tuple[str, str]] = {}
+        for kind, value, decision, note in found:
+            if decision == "remove":
+                standing.pop((kind, value), None)
+            else:
+                standing[(kind, value)] = (decision, note)
+        return standing
 
     def label_site(self, site: str, label: str, *, note: str = "", reviewer: str = "") -> Label:
         """Label a whole referring site: every link from it, now and in later exports, takes

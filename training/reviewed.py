@@ -89,6 +89,16 @@ class StandingLabels:
         return self.value
 
 
+def standing_decisions(url: str) -> dict | None:
+    """The deny and allow lists of the store at ``url`` (None while there is no store or
+    they are empty; scoring never creates a store)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return None
+    from training.labels import LabelStore
+
+    return LabelStore(url).decisions() or None
+
+
 def standing_labels(url: str) -> Reviewed | None:
     """The standing labels of the store at ``url`` now (see ``StandingLabels``)."""
     return StandingLabels(url).get()

@@ -1,0 +1,71 @@
+"""Decisions that persist: a client's existing disavow file goes on the deny list, an allow
+list keeps domains out, and both apply on every run (`score --disavow`, `disavow export`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from serving import disavow
+from tests.serving.conftest import ROOT
+
+SPAM = "https://farm{}.example.xyz/p"
+
+
+def linksift(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        [sys.executable, "-m", "linksift.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def test_import_score_export_round_trip(tmp_path: Path):
+    existing = tmp_path / "client-disavow.txt"
+    existing.write_text(
+        "# the client's file\n"
+        "domain:old-network.example.net\n"
+        "https://forum.example.org/thread/42\n"
+        "not a line Google knows\n",
+        encoding="utf-8",
+    )
+    store = f"sqlite:///{tmp_path / 'labels.db'}"
+    imported = linksift(tmp_path, "disavow", "import", str(existing), "--labels", store)
+    assert "2 entries on the deny list (1 domains, 1 URLs); 1 lines skipped" in imported.stdout
+    # score the sample export once to find a domain the model proposes, then allow it
+    scored = tmp_path / "scored.csv"
+    first = tmp_path / "first.txt"
+    linksift(tmp_path, "score", str(ROOT / "data/sample/export.csv"), "-o", str(scored),
+             "--disavow", str(first), "--labels", store, "--as-of", "2026-11-25")  # fmt: skip
+    proposed = [ln[7:] for ln in first.read_text().splitlines() if ln.startswith("domain:")]
+    kept = next(d for d in proposed if d != "old-network.example.net")
+    linksift(tmp_path, "disavow", "allow", kept, "--labels", store, "--note", "client's partner")
+    for path in (tmp_path / "second.txt", tmp_path / "exported.txt"):
+        if path.name == "second.txt":
+            linksift(tmp_path, "score", str(ROOT / "data/sample/export.csv"), "-o",
+                     str(tmp_path / "again.csv"), "--disavow", str(path), "--labels", store,
+                     "--domains", str(tmp_path / "domains.csv"), "--as-of", "2026-11-25")  # fmt: skip
+        else:
+            linksift(tmp_path, "disavow", "export", str(scored), "-o", str(path), "--labels", store)
+        text = path.read_text()
+        lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+        assert "domain:old-network.example.net" in lines  # the client's decisions stay
+        assert "https://forum.example.org/thread/42" in lines
+        assert f"domain:{kept}" not in lines and not any(kept in ln for ln in lines)
+        assert "on the deny list (in client-disavow.txt)" in text
+        assert disavow.validate(text) == []
+    domains = pl.read_csv(tmp_path / "domains.csv")
+    assert domains.filter(pl.col("referring_domain") == kept)["action"].to_list() == [
+        "keep (allow list)"
+    ]
+    linksift(tmp_path, "disavow", "remove", kept, "--labels", store)
+    third = tmp_path / "third.txt"
+    linksift(tmp_path, "disavow", "export", str(scored), "-o", str(third), "--labels", store)
+    assert f"domain:{kept}" in third.read_text().splitlines()  # off the allow list again
