@@ -770,6 +770,51 @@ def disavow_export(
     out.print(f"wrote {output}: {made.note}", highlight=False)
 
 
+@disavow_app.command("compare")
+def disavow_compare(
+    previous: Annotated[Path, typer.Argument(help="The previous audit (a score output).")],
+    current: Annotated[Path, typer.Argument(help="This audit of the same target.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the per-domain changes (CSV).")
+    ] = None,
+    policy: Annotated[str, typer.Option(help="cleanup or manual-action.")] = "cleanup",
+) -> None:
+    """A re-audit: what changed since the previous audit of the same target (new and gone
+    links and domains, domains now or no longer proposed for disavow)."""
+    import polars as pl
+
+    from features import schema
+    from serving import disavow
+
+    try:
+        changes = disavow.compare(
+            disavow.read_scored(str(previous)), disavow.read_scored(str(current)), policy
+        )
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        fail(f"cannot compare: {exc}")
+        return
+    counts = changes.group_by("change").len().filter(pl.col("change") != "")
+    out.print(
+        f"{previous.name} -> {current.name}: {int(changes['new_links'].sum()):,} new links, "
+        f"{int(changes['gone_links'].sum()):,} gone; domains: "
+        + (", ".join(f"{n:,} {c}" for c, n in sorted(counts.rows())) or "no changes"),
+        highlight=False,
+    )
+    for row in (
+        changes.filter(pl.col("change").is_in(["now disavow", "new domain"]))
+        .head(20)
+        .rows(named=True)
+    ):
+        out.print(
+            f"  {row['change']:<18} {row['referring_domain']} "
+            f"({row['links_after']:,} links, action {row['action_after']})",
+            highlight=False,
+        )
+    if output:
+        schema.write_csv(changes, output)
+        out.print(f"wrote {output}", highlight=False)
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,

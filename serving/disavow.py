@@ -461,3 +461,59 @@ def sites_table(sites: dict[str, _Site], top: int = 25) -> list[dict[str, object
     ]
     rows.sort(key=lambda r: (-r["spam"], -r["max_p"]))
     return rows[:top]
+
+
+def compare(previous: pl.DataFrame, current: pl.DataFrame, policy: str = "cleanup") -> pl.DataFrame:
+    """What changed between two audits of the same target (two ``linksift score`` outputs):
+    one row per referring domain in either, with its links and action before and after, the
+    links that are new and gone (by ``link_id``), and the change in words (``new domain``,
+    ``gone``, ``now disavow``, ``no longer disavow``, ``more links``, ``fewer links``, or
+    ``""``)."""
+
+    def side(table: pl.DataFrame, suffix: str) -> pl.DataFrame:
+        domains = domains_table(collect([table], policy=policy)).select(
+            "referring_domain", "links", "action"
+        )
+        return domains.rename({"links": f"links_{suffix}", "action": f"action_{suffix}"})
+
+    def ids(table: pl.DataFrame) -> pl.DataFrame:
+        return table.select(
+            "link_id", referring_domain=sites_of(table["source_url"]).fill_null("")
+        ).unique("link_id")
+
+    before_ids, after_ids = ids(previous), ids(current)
+    new = (
+        after_ids.join(before_ids, on="link_id", how="anti")
+        .group_by("referring_domain")
+        .len("new_links")
+    )
+    gone = (
+        before_ids.join(after_ids, on="link_id", how="anti")
+        .group_by("referring_domain")
+        .len("gone_links")
+    )
+    both = (
+        side(previous, "before")
+        .join(side(current, "after"), on="referring_domain", how="full", coalesce=True)
+        .join(new, on="referring_domain", how="left")
+        .join(gone, on="referring_domain", how="left")
+        .with_columns(pl.col("links_before", "links_after", "new_links", "gone_links").fill_null(0))
+    )
+    was = pl.col("action_before").fill_null("").str.starts_with("disavow")
+    now = pl.col("action_after").fill_null("").str.starts_with("disavow")
+    change = (
+        pl.when(pl.col("action_before").is_null())
+        .then(pl.lit("new domain"))
+        .when(pl.col("action_after").is_null())
+        .then(pl.lit("gone"))
+        .when(now & ~was)
+        .then(pl.lit("now disavow"))
+        .when(was & ~now)
+        .then(pl.lit("no longer disavow"))
+        .when(pl.col("links_after") > pl.col("links_before"))
+        .then(pl.lit("more links"))
+        .when(pl.col("links_after") < pl.col("links_before"))
+        .then(pl.lit("fewer links"))
+        .otherwise(pl.lit(""))
+    )
+    return both.with_columns(change=change).sort([pl.col("change") == "", "referring_domain"])

@@ -69,3 +69,48 @@ def test_import_score_export_round_trip(tmp_path: Path):
     third = tmp_path / "third.txt"
     linksift(tmp_path, "disavow", "export", str(scored), "-o", str(third), "--labels", store)
     assert f"domain:{kept}" in third.read_text().splitlines()  # off the allow list again
+
+
+def test_a_re_audit_shows_what_changed(tmp_path: Path):
+    def scored(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "link_id": [r[0] for r in rows],
+                "source_url": [r[1] for r in rows],
+                "verdict": [r[2] for r in rows],
+                "spam_probability": [0.9 if r[2] == "spam" else 0.1 for r in rows],
+                "reason_1": ["footer link (+1.0)"] * len(rows),
+                "sitewide": [False] * len(rows),
+                "nofollow": [False] * len(rows),
+                "ugc": [False] * len(rows),
+                "sponsored": [False] * len(rows),
+            }
+        )
+
+    before = scored(
+        [
+            ("a1", "https://blog.example.org/a", "good"),
+            ("b1", "https://shop.example.com/b", "good"),
+            ("g1", "https://gone.example.net/x", "good"),
+        ]
+    )
+    after = scored(
+        [
+            ("a1", "https://blog.example.org/a", "good"),
+            ("a2", "https://blog.example.org/b", "good"),
+            ("b1", "https://shop.example.com/b", "spam"),
+            ("n1", "https://new.example.xyz/p", "spam"),
+        ]
+    )
+    changes = {r["referring_domain"]: r for r in disavow.compare(before, after).rows(named=True)}
+    assert changes["example.xyz"]["change"] == "new domain"
+    assert changes["example.net"]["change"] == "gone" and changes["example.net"]["gone_links"] == 1
+    assert changes["example.com"]["change"] == "now disavow"
+    assert changes["example.org"]["change"] == "more links"
+    assert changes["example.org"]["new_links"] == 1
+    before.write_parquet(tmp_path / "before.parquet")
+    after.write_parquet(tmp_path / "after.parquet")
+    out = linksift(tmp_path, "disavow", "compare", "before.parquet", "after.parquet",
+                   "-o", "changes.csv")  # fmt: skip
+    assert "2 new links, 1 gone" in out.stdout and "now disavow" in out.stdout
+    assert pl.read_csv(tmp_path / "changes.csv").height == 4
