@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from features.importers import ImportOptions, from_records
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 25)
 
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
@@ -28,3 +31,24 @@ def links(*rows: dict, as_of: date = AS_OF) -> pl.DataFrame:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+def run_cli(
+    *args: str,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    ok: bool = False,
+) -> subprocess.CompletedProcess:
+    """``linksift ARGS`` in a fresh process, as a user runs it (``ok``: it must succeed)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "linksift.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    if ok:
+        assert out.returncode == 0, out.stdout + out.stderr
+    return out

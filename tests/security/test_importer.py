@@ -4,8 +4,6 @@ with a clear error, never a traceback. ``linksift score`` and ``linksift import`
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,7 +16,7 @@ import pytest
 from features.importers import ImportOptions, InputError, read_links
 from serving.batch import BatchOptions, import_file, score_file
 from serving.model import LinkModel
-from tests.serving.conftest import ROOT
+from tests.conftest import run_cli
 
 AS_OF = date(2026, 11, 25)
 HEADER = "source_url,target_url,anchor_text\n"
@@ -302,11 +300,7 @@ def test_the_cli_reports_an_unwritable_output_without_a_traceback(tmp_path: Path
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     for command in ("import", "score"):
-        out = subprocess.run(
-            [sys.executable, "-m", "linksift.cli", command, str(source), "-o",
-             str(blocked / "out.csv")],
-            capture_output=True, text=True, cwd=ROOT, timeout=120,
-        )  # fmt: skip
+        out = run_cli(command, str(source), "-o", str(blocked / "out.csv"), timeout=120)
         assert out.returncode == 2, out.stderr
         assert "cannot write" in out.stdout + out.stderr
         assert "Traceback" not in out.stdout + out.stderr

@@ -19,6 +19,7 @@ import pytest
 
 from features import artifact
 from features.artifact import ModelLoadError
+from tests.conftest import run_cli
 from tests.serving.conftest import ROOT, free_port, start_server, stop
 
 DEFAULT = ROOT / "models" / "default"
@@ -113,20 +114,11 @@ def test_the_shipped_model_is_sound():
     assert n == len(loaded.spec["features"]) and len(trees) > 20
 
 
-def _linksift(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "linksift.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-
-
 def test_the_cli_refuses_a_broken_model_without_a_traceback(tmp_path: Path):
     folder = tampered(tmp_path, _model_text(_first_line("split_feature", lambda v: ["99", *v[1:]])))
     scored = str(tmp_path / "scored.csv")
-    out = _linksift("score", "tests/fixtures/canonical.csv", "-o", scored, "--model", str(folder))
+    fixture = "tests/fixtures/canonical.csv"
+    out = run_cli("score", fixture, "-o", scored, "--model", str(folder), timeout=120)
     assert out.returncode == 2
     assert "feature outside" in out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
@@ -134,7 +126,7 @@ def test_the_cli_refuses_a_broken_model_without_a_traceback(tmp_path: Path):
 
 def test_serve_refuses_to_start_on_a_broken_model(tmp_path: Path):
     folder = tampered(tmp_path, _json("card.json", _set_thresholds(-1, 0.7)))
-    out = _linksift("serve", "--model", str(folder), "--port", str(free_port()))
+    out = run_cli("serve", "--model", str(folder), "--port", str(free_port()), timeout=120)
     assert out.returncode == 2
     assert "card.json: thresholds: expected 0 <= review" in " ".join(out.stderr.split())
 

@@ -4,27 +4,19 @@ list keeps domains out, and both apply on every run (`score --disavow`, `disavow
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 
 from serving import disavow
+from tests.conftest import run_cli
 from tests.serving.conftest import ROOT
 
 SPAM = "https://farm{}.example.xyz/p"
 
 
 def linksift(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    out = subprocess.run(
-        [sys.executable, "-m", "linksift.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out
+    return run_cli(*args, cwd=cwd, ok=True)
 
 
 def test_import_score_export_round_trip(tmp_path: Path):

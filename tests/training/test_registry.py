@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, run_cli
 from training import tracking
 from training.config import Thresholds, TrainConfig
 from training.data import load_labeled
@@ -247,25 +246,11 @@ def test_cli_train_prints_metrics_and_registers(tmp_path: Path):
         f'tracking_uri = "{env_uri}"\nexperiment = "audits"\nmodel_name = "client-links"\n'
         "[train]\nn_estimators = 30\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "linksift.cli",
-            "train",
-            "--data",
-            str(SAMPLE),
-            "--config",
-            str(config),
-            "--register",
-            "--as-of",
-            "2026-11-25",
-        ],
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        *("train", "--data", str(SAMPLE), "--config", str(config), "--register"),
+        *("--as-of", "2026-11-25"),
         cwd=tmp_path,
         timeout=600,
-        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "roc_auc" in result.stdout
@@ -276,28 +261,14 @@ def test_cli_train_prints_metrics_and_registers(tmp_path: Path):
         run = client.search_runs([client.get_experiment_by_name("audits").experiment_id])[0]
         assert client.get_model_version("client-links", "1").run_id == run.info.run_id
         assert client.get_experiment_by_name("linksift") is None
-    listed = _cli(tmp_path, "models", "list", "--config", str(config))
+    listed = run_cli("models", "list", "--config", str(config), cwd=tmp_path)
     assert listed.returncode == 0 and "champion" in listed.stdout
     broken = tmp_path / "broken.toml"
     broken.write_text('tracking_uri = "http://127.0.0.1:9/"\n')
-    refused = _cli(
-        tmp_path,
-        "models",
-        "list",
-        "--config",
-        str(broken),
+    refused = run_cli(
+        *("models", "list", "--config", str(broken)),
+        cwd=tmp_path,
         env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"},
     )
     assert refused.returncode == 2 and "cannot read the registry" in refused.stdout + refused.stderr
     assert "Traceback" not in refused.stdout + refused.stderr
-
-
-def _cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "linksift.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
