@@ -130,10 +130,7 @@ def ignored_because(table: pl.DataFrame) -> pl.Series:
     """Why each link needs no action whatever its verdict (null: it may): not an editorial
     page (``NOT_EDITORIAL``), lost (a vendor's lost column), or nofollow/ugc/sponsored."""
     url = pl.col("source_url").str.to_lowercase()
-    rel = pl.any_horizontal(
-        pl.col(c).fill_null(False) if c in table.columns else pl.lit(False)
-        for c in ("nofollow", "ugc", "sponsored")
-    )
+    rel = unfollowed_flags(table)
     reason = pl.lit(None, pl.String)
     for why, pattern in reversed(NOT_EDITORIAL.items()):
         reason = pl.when(url.str.contains(pattern)).then(pl.lit(why)).otherwise(reason)
@@ -149,6 +146,16 @@ def ignored_because(table: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def unfollowed_flags(table: pl.DataFrame) -> pl.Series:
+    """Whether each link is nofollow, ugc or sponsored (a flag the export lacks is false)."""
+    return table.select(
+        pl.any_horizontal(
+            pl.col(c).fill_null(False) if c in table.columns else pl.lit(False)
+            for c in ("nofollow", "ugc", "sponsored")
+        )
+    ).to_series()
+
+
 def link_actions(table: pl.DataFrame, verdict: pl.Series, policy: str = "cleanup") -> pl.Series:
     """Each link's action: ``disavow`` (proposed: a verdict the policy acts on, on a followed,
     live, editorial link), ``ignore: <why>``, ``review``, or ``keep``."""
@@ -156,7 +163,7 @@ def link_actions(table: pl.DataFrame, verdict: pl.Series, policy: str = "cleanup
     return pl.select(
         pl.when(ignored.is_not_null() & verdict.is_in(["spam", "review"]))
         .then(pl.lit("ignore: ") + ignored)
-        .when(ignored.str.contains("search|proxy").fill_null(False))
+        .when(ignored.is_in(list(NOT_EDITORIAL)).fill_null(False))
         .then(pl.lit("ignore: ") + ignored)
         .when(verdict.is_in(POLICIES[policy]))
         .then(pl.lit("disavow"))
@@ -194,13 +201,14 @@ def collect(tables: Iterable[pl.DataFrame], policy: str = "cleanup") -> dict[str
         ignored = ignored_because(t).to_list()  # not editorial, lost, or nofollow
         unfollowed = [why is not None and why != "lost link" for why in ignored]
         lost = [why == "lost link" for why in ignored]
+        rel, gone = unfollowed_flags(t).to_list(), lost_flags(t).to_list()  # for the counts
         first = _dates(t, "first_seen")
         last = _dates(t, "last_seen")
         for i in range(t.height):
             s = sites.setdefault(site_of[i] or "", _Site())
             s.links += 1
-            s.live += not lost[i]
-            s.unfollowed_links += ignored[i] == "nofollow"
+            s.live += not gone[i]
+            s.unfollowed_links += bool(rel[i])
             s.verdicts[verdict[i]] += 1
             if first[i] and (not s.first_seen or first[i] < s.first_seen):
                 s.first_seen = first[i]
