@@ -51,7 +51,7 @@ from features import schema, spec
 from features.artifact import ModelLoadError
 from features.extract import Profile
 from features.importers import ImportOptions, InputError, from_records, records_format
-from serving.model import GC_THRESHOLDS, LinkModel
+from serving.model import GC_THRESHOLDS, LinkModel, _registry_parts
 from serving.plots import waterfall
 from training.reviewed import Reviewed, StandingLabels
 
@@ -606,10 +606,10 @@ class Linksift:
 
 def _alias(source: str | None) -> tuple[str, str] | None:
     """(name, alias) of a ``models:/name@alias`` source, else None."""
-    if not (source or "").startswith("models:/") or "@" not in (source or ""):
+    if not (source or "").startswith("models:/"):
         return None
-    name, alias = str(source).removeprefix("models:/").split("@", 1)
-    return name, alias
+    name, _version, alias = _registry_parts(str(source))
+    return (name, alias) if alias else None
 
 
 def _over_budget(links: list[dict[str, Any]]) -> str:
