@@ -119,6 +119,9 @@ HEAD_BYTES = 1 << 16
 """How much of a file decides its encoding (and, for most files, holds the header)."""
 MAX_HEADER_BYTES = 16 << 20
 """A header line longer than this is not a header."""
+# Python's csv module refuses fields over 128 KiB by default: a wide header tried with the
+# wrong delimiter, or a long cell in a damaged file, is one such field.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_HEADER_BYTES))
 
 
 def _encoding(head: bytes) -> tuple[str, int]:

@@ -101,6 +101,17 @@ def test_a_header_wider_than_64_kib_is_read_whole(tmp_path: Path):
     assert links["extra_column_5999"].to_list() == ["x"] * 5
 
 
+def test_a_header_over_128_kib_is_read_whole(tmp_path: Path):
+    """Wider than the csv module's default field limit, tried with every delimiter."""
+    path = tmp_path / "wider.csv"
+    names = [f"column_number_{i}" for i in range(20_000)]
+    path.write_text("source_url,target_url," + ",".join(names) + "\n"
+                    "https://a.example.com/,https://t.example.com/\n")  # fmt: skip
+    assert len(path.read_text().splitlines()[0]) > 1 << 17
+    links, rejects = read(path)
+    assert links.height + rejects.height == 1
+
+
 def test_an_unbalanced_quote_is_reported_with_the_rows_it_swallowed(tmp_path: Path):
     path = tmp_path / "quote.csv"
     path.write_text(
