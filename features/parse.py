@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import polars as pl
 
 TRUE = ("true", "1", "yes", "y", "t", "+", "x")
@@ -81,11 +80,9 @@ def valid_hosts(urls: pl.Series) -> pl.Series:
     hosts = urls.filter(closer).str.extract(_HOST, 1).str.to_lowercase()
     labels_fit = hosts.str.len_bytes() <= 253
     labels_fit &= ~hosts.str.contains(r"[^.]{64}")
-    checked = pl.Series(np.asarray(plain.filter(closer)), dtype=pl.Boolean)
-    checked = (checked & ~hosts.str.contains("xn--", literal=True)) | _idna_ok(hosts)
-    out = plain.to_numpy().copy()
-    out[closer.to_numpy()] = (checked & labels_fit).fill_null(False).to_numpy()
-    return pl.Series(urls.name, out, dtype=pl.Boolean)
+    checked = plain.filter(closer) & ~hosts.str.contains("xn--", literal=True)
+    checked = (checked | _idna_ok(hosts)) & labels_fit
+    return plain.clone().scatter(closer.arg_true(), checked.fill_null(False))
 
 
 def _idna_ok(hosts: pl.Series) -> pl.Series:
