@@ -206,6 +206,7 @@ def retrain(
                 "base_rows_replaced": replaced,
             },
             extra_metrics={f"reviewed_holdout_{k}": v for k, v in reviewed_metrics.items()},
+            kind="retrain",
         )
     logged = tracking.register(logged, trained, tracking_uri, config, thresholds, name)
     trained_rows = np.setdiff1d(np.flatnonzero(is_reviewed), test)

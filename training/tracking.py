@@ -135,14 +135,15 @@ def log_training(
     experiment: str = EXPERIMENT,
     extra_params: dict[str, Any] | None = None,
     extra_metrics: dict[str, float] | None = None,
+    kind: str = "train",
 ) -> Logged:
-    """Log one training run: params, metrics, plots, model card and the pyfunc model."""
+    """Log one training run (``kind``: train or retrain, which names it): params, metrics,
+    plots, model card and the pyfunc model."""
     mlflow = _mlflow()
 
     with tracking(uri) as client:
         exp_id = _experiment(client, experiment, uri)
         card = trained.card
-        kind = "retrain" if extra_params else "train"
         with mlflow.start_run(experiment_id=exp_id, run_name=f"{kind}-{card['version']}") as run:
             mlflow.log_params(
                 {
