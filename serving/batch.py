@@ -210,7 +210,7 @@ class _Writer:
                 self._writer = pq.ParquetWriter(
                     self.tmp, arrow.schema, write_statistics=stats, use_dictionary=_repeating(table)
                 )
-        table = _conform(table, self.schema)
+        table = conform(table, self.schema)
         if self.csv:
             schema.write_csv(table, self._writer, include_header=self._writer.tell() == 0)
         else:
@@ -239,7 +239,7 @@ def _repeating(table: pl.DataFrame) -> list[str]:
     return [name for name, n in distinct.items() if 2 * n <= max(table.height, 1)]
 
 
-def _conform(table: pl.DataFrame, target: pl.Schema) -> pl.DataFrame:
+def conform(table: pl.DataFrame, target: pl.Schema) -> pl.DataFrame:
     """A chunk in the first chunk's schema (a column that is all null may have come out
     typed otherwise, a pass-through column may be missing)."""
     if table.schema == target:

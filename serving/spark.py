@@ -116,17 +116,14 @@ def spark_profile(df: Any, as_of: date) -> Profile:
 
     k = df.mapInArrow(keys, from_arrow_schema(_KEYS)).cache()
 
-    def count(*columns: str) -> pl.DataFrame:
-        found = k.where(F.col(columns[0]).isNotNull()).groupBy(*columns).count()
+    def count(frame: Any, *columns: str) -> pl.DataFrame:
+        """Links per value of ``columns`` (rows whose first column is null left out)."""
+        found = frame.where(F.col(columns[0]).isNotNull()).groupBy(*columns).count()
         table = pl.from_arrow(found.toArrow())
         assert isinstance(table, pl.DataFrame)
         return table.rename({"count": "links"}).cast({"links": pl.Int64})
 
-    terms = k.select("target_site", F.explode("topical").alias("term")).where(
-        F.col("target_site").isNotNull()
-    )
-    term_counts = pl.from_arrow(terms.groupBy("target_site", "term").count().toArrow())
-    assert isinstance(term_counts, pl.DataFrame)
+    terms = k.select("target_site", F.explode("topical").alias("term"))
     # a target's brand is a function of its site (the label left of the public suffix)
     brands = pl.from_arrow(
         k.where(F.col("target_site").isNotNull())
@@ -136,10 +133,10 @@ def spark_profile(df: Any, as_of: date) -> Profile:
     )
     assert isinstance(brands, pl.DataFrame)
     profile = Profile(
-        count("source_site"),
-        count("target_site"),
-        count("anchor_key"),
-        term_counts.rename({"count": "links"}).cast({"links": pl.Int64}),
+        count(k, "source_site"),
+        count(k, "target_site"),
+        count(k, "anchor_key"),
+        count(terms, "target_site", "term"),
         brands,
         finished=False,
     ).finish()
@@ -159,7 +156,7 @@ def score_dataframe(
     """(scored, rejects) DataFrames for a DataFrame of canonical rows; see the module."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    from serving.batch import scored_table
+    from serving.batch import conform, scored_table
 
     if profile not in ("batch", "row"):
         raise ValueError(f"profile: expected batch or row, got {profile!r}")
@@ -200,7 +197,7 @@ def score_dataframe(
                 continue
             scores = m.score(links, against, as_of=as_of, explain=explain)
             table = scored_table(links, scores, version)
-            yield from _conformed(table, out_schema).to_batches()
+            yield from conform(table, probe.schema).to_arrow().cast(out_schema).to_batches()
 
     def reject_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
@@ -213,16 +210,6 @@ def score_dataframe(
         df.mapInArrow(score_partition, from_arrow_schema(out_schema)),
         df.mapInArrow(reject_partition, from_arrow_schema(reject_schema)),
     )
-
-
-def _conformed(table: pl.DataFrame, target: pa.Schema) -> pa.Table:
-    """``table`` with exactly ``target``'s columns (a column a batch lacks is null)."""
-    arrow = table.to_arrow()
-    columns = [
-        arrow[f.name].cast(f.type) if f.name in arrow.column_names else pa.nulls(len(arrow), f.type)
-        for f in target
-    ]
-    return pa.Table.from_arrays(columns, schema=target)
 
 
 def _session(master: str | None) -> Any:
