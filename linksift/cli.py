@@ -356,7 +356,12 @@ def score(
             "manual action or that bought links): review verdicts too."
         ),
     ] = "cleanup",
-    report: Annotated[Path | None, typer.Option(help="Write an HTML audit report here.")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the audit report here: HTML, or PDF (through Chromium) for a .pdf name."
+        ),
+    ] = None,
     explain: Annotated[str, typer.Option(help="Reasons for all|flagged|none links.")] = "all",
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     chunk_rows: Annotated[

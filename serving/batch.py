@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
@@ -566,8 +567,9 @@ def _score_file(
         sites = disavow.collect(
             (work.scored(i) for i in range(n_chunks)), policy=options.disavow_policy
         )
+        domains = disavow.domains_table(sites, options.decisions)
         if options.domains:
-            _write_table(disavow.domains_table(sites, options.decisions), Path(options.domains))
+            _write_table(domains, Path(options.domains))
             summary.domains = str(options.domains)
         if options.disavow:
             made = disavow.build(
@@ -587,11 +589,19 @@ def _score_file(
             page = report.render(
                 summary,
                 merged,
-                disavow.sites_table(sites),
+                report.profile_facts(work.scored(i) for i in range(n_chunks)),
+                domains,
                 model.describe(),
-                model.scorer.artifact.card_md,
+                model.scorer.artifact.card,
+                options.as_of.isoformat(),
             )
-            _atomic_write(Path(options.report), page.encode("utf-8"))
+            blob = page.encode("utf-8")
+            if Path(options.report).suffix.lower() == ".pdf":
+                try:
+                    blob = report.to_pdf(page)
+                except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+                    raise BatchError(f"--report {options.report}: {exc}") from None
+            _atomic_write(Path(options.report), blob)
             summary.report = str(options.report)
     summary.seconds = time.perf_counter() - started
     work.remove()

@@ -17,6 +17,11 @@ def _svg(width: int, height: int, body: list[str], title: str) -> str:
     )
 
 
+def _fit(label: str, limit: int = 34) -> str:
+    """A label short enough for the space left of a bar (the whole one is its tooltip)."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def columns(
     counts: Sequence[float],
     colors: Sequence[str],
@@ -45,8 +50,9 @@ def columns(
         )
     for i, label in enumerate(x_labels):
         x = left + i * (width - left - 4) / max(len(x_labels) - 1, 1)
+        anchor = "end" if i == len(x_labels) - 1 and i else "middle"  # the last stays inside
         body.append(
-            f"<text x='{x:.1f}' y='{height - 6}' text-anchor='middle'>{html.escape(label)}</text>"
+            f"<text x='{x:.1f}' y='{height - 6}' text-anchor='{anchor}'>{html.escape(label)}</text>"
         )
     return _svg(width, height, body, title)
 
@@ -65,14 +71,15 @@ def bars(
     row, label_width = 22, 230
     height = row * len(values) + 6
     peak = max(max(values, default=0), 1e-12)
-    span = width - label_width - 70
+    span = width - label_width - 110  # room for the value after the longest bar
     texts = shown if shown is not None else [f"{v:,.0f}" for v in values]
     body = []
     for i, (label, value, text) in enumerate(zip(labels, values, texts, strict=True)):
         y = i * row + 3
         w = span * max(value, 0) / peak
         body += [
-            f"<text x='{label_width - 8}' y='{y + 15}' text-anchor='end'>{html.escape(label)}</text>",
+            f"<text x='{label_width - 8}' y='{y + 15}' text-anchor='end'>"
+            f"{html.escape(_fit(label))}<title>{html.escape(label)}</title></text>",
             f"<rect x='{label_width}' y='{y + 3}' width='{w:.1f}' height='{row - 6}' fill='{color}'/>",
             f"<text x='{label_width + w + 6:.1f}' y='{y + 15}'>{html.escape(text)}</text>",
         ]

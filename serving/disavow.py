@@ -460,17 +460,6 @@ def validate(text: str) -> list[str]:
     return problems
 
 
-def sites_table(sites: dict[str, _Site], top: int = 25) -> list[dict[str, object]]:
-    """The riskiest referring sites (for the report)."""
-    rows = [
-        {"site": site, "links": s.links, "spam": s.proposed, "max_p": s.max_p, "reason": s.reason}
-        for site, s in sites.items()
-        if s.proposed
-    ]
-    rows.sort(key=lambda r: (-r["spam"], -r["max_p"]))
-    return rows[:top]
-
-
 def compare(previous: pl.DataFrame, current: pl.DataFrame, policy: str = "cleanup") -> pl.DataFrame:
     """What changed between two audits of the same target (two ``linksift score`` outputs):
     one row per referring domain in either, with its links and action before and after, the

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from serving import disavow
+from features.urls import sites_of
 from serving.batch import BatchError, BatchOptions, score_file
 from serving.model import LinkModel
 from tests.conftest import AS_OF
@@ -245,30 +246,63 @@ def test_the_domains_file_has_one_row_per_referring_domain(export: Path, tmp_pat
     assert summary.domains == str(tmp_path / "domains.csv")
 
 
-def test_report_is_one_self_contained_file(export: Path, tmp_path: Path, model):
+def test_report_is_one_self_contained_file_a_client_can_read(export: Path, tmp_path: Path, model):
     summary = score_file(
         export,
         tmp_path / "s.parquet",
         model,
-        opts(report=tmp_path / "r.html", disavow=tmp_path / "d.txt"),
+        opts(report=tmp_path / "r.html", disavow=tmp_path / "d.txt", domains=tmp_path / "d.csv"),
     )
     page = (tmp_path / "r.html").read_text()
+    scored = pl.read_parquet(tmp_path / "s.parquet")
+    target = sites_of(scored["target_url"]).value_counts(sort=True).row(0)[0]
+    assert f"<title>Backlink audit: {target}, 25 November 2026</title>" in page
     for section in (
-        "Verdicts",
-        "Score histogram",
-        "Strongest reasons",
-        "Anchor types",
+        "At a glance",
+        "What to do",
+        "Referring domains",
+        "Anchor text",
+        "xact-match anchor",  # the share, or the over-optimisation warning
+        "Authority",
+        "Top-level domains and languages",
+        "New and lost links over time",
         "Placement",
-        "Riskiest referring domains",
-        "What drives the scores",
-        "Model card",
+        "Why links were called spam",
+        "How the links were judged",
     ):
         assert section in page, section
-    assert page.count("<svg") >= 2  # charts inline, no plotting library
+    # headline figures are the run's own
+    assert f"<b>{summary.scored:,}</b>links" in page
+    domains = pl.read_csv(tmp_path / "d.csv")
+    assert f"<b>{domains.height:,}</b>referring domains" in page
+    assert page.count("<svg") >= 6  # charts inline, no plotting library
     assert "src='http" not in page and 'src="http' not in page and "<link" not in page
-    assert "synthetic" in page
+    # the model in words: flagged as synthetic, no local paths, no raw JSON or card markdown
+    assert "trained on synthetic links" in page and "class=\"warn\"" in page
+    for leak in (str(ROOT), str(tmp_path), "/home/", '"feature_fingerprint"', "| metric |"):
+        assert leak not in page, leak
+    # count-bearing reasons are grouped by signal, not listed once per count
+    assert "links come from this referring site" not in page.split("Why links were called")[1]
     assert disavow.validate((tmp_path / "d.txt").read_text()) == []
     assert summary.report and summary.disavow
+
+
+def test_report_over_optimised_anchors_are_flagged(tmp_path: Path, model):
+    """A profile whose followed links mostly use the target's keyword as anchor is warned of."""
+    rows = [
+        {
+            "source_url": f"https://blog{i}.example-{i}.com/post-{i}",
+            "target_url": "https://runshop.com/running-shoes",
+            "anchor_text": "running shoes" if i % 3 else "runshop",
+        }
+        for i in range(60)
+    ]
+    path = tmp_path / "links.csv"
+    pl.DataFrame(rows).write_csv(path)
+    score_file(path, tmp_path / "s.csv", model, opts(report=tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()
+    assert "Over-optimised anchors" in page
+    assert "Backlink audit: runshop.com" in page
 
 
 def test_reviewed_labels_set_verdicts_in_the_next_score(export: Path, tmp_path: Path, model):
