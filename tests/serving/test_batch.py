@@ -11,8 +11,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from serving import disavow
 from features.urls import sites_of
+from serving import disavow
 from serving.batch import BatchError, BatchOptions, score_file
 from serving.model import LinkModel
 from tests.conftest import AS_OF
@@ -278,7 +278,7 @@ def test_report_is_one_self_contained_file_a_client_can_read(export: Path, tmp_p
     assert page.count("<svg") >= 6  # charts inline, no plotting library
     assert "src='http" not in page and 'src="http' not in page and "<link" not in page
     # the model in words: flagged as synthetic, no local paths, no raw JSON or card markdown
-    assert "trained on synthetic links" in page and "class=\"warn\"" in page
+    assert "trained on synthetic links" in page and 'class="warn"' in page
     for leak in (str(ROOT), str(tmp_path), "/home/", '"feature_fingerprint"', "| metric |"):
         assert leak not in page, leak
     # count-bearing reasons are grouped by signal, not listed once per count
