@@ -39,6 +39,7 @@ from features import schema, spec
 from features.extract import Profile, build_profile, extract
 from features.importers import ImportOptions, InputError, read_links
 from features.urls import sites_of
+from serving.disavow import link_actions, lost_flags
 from training.labels import (
     REMOVED,
     LabelError,
@@ -142,7 +143,22 @@ def data_folder() -> Path | None:
 
 
 def max_file_bytes() -> int:
+    """The largest file the page loads, uploaded or from the data folder."""
     return int(os.environ.get("LINKSIFT_REVIEW_MAX_BYTES", 500_000_000))
+
+
+TOO_BIG = (
+    "load a bigger file on the server with `linksift labels load FILE` (same label store: "
+    "set LINKSIFT_LABELS_URL as the service has it), then reload the page"
+)
+
+
+class UploadRefused(Exception):
+    """An upload stopped while it streamed in (too big, or stalled)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def server_file(name: str) -> Path:
@@ -217,6 +233,10 @@ def load_batch(
         reason_3=pl.col("reason_3"),
         model_version=pl.col("model_version").cast(pl.String).fill_null(model.model_version),
         link=pl.Series(fields, dtype=pl.String),
+        action=pl.col("action").cast(pl.String).fill_null("")
+        if "action" in links.columns
+        else link_actions(links, links["verdict"].cast(pl.String)),
+        lost=lost_flags(links),
     ).with_row_index("position")
     with store.engine.begin() as conn:
         batch_id = conn.execute(
@@ -285,8 +305,19 @@ def with_reviewed(rows: list[dict[str, Any]], reviewed: Reviewed) -> None:
         )
 
 
+def _unlabelled() -> Any:
+    """Neither the link nor its referring domain has a standing label."""
+    c = batch_links.c
+    return sa.and_(
+        _standing(labels, "link_id", c.link_id).is_(None),
+        _standing(site_labels, "site", c.site).is_(None),
+    )
+
+
 def _filters(q: Any, params: dict[str, str]) -> Any:
     c = batch_links.c
+    if params.get("unlabelled") in ("1", "true"):
+        q = q.where(_unlabelled())
     if params.get("verdict"):
         q = q.where(effective_verdict().in_(params["verdict"].split(",")))
     if params.get("min"):
@@ -300,6 +331,53 @@ def _filters(q: Any, params: dict[str, str]) -> Any:
     if params.get("placement"):
         q = q.where(c.placement == params["placement"])
     return q
+
+
+_FLAGS = pl.Struct(
+    {
+        "nofollow": pl.Boolean,
+        "ugc": pl.Boolean,
+        "sponsored": pl.Boolean,
+        "sitewide": pl.Boolean,
+        "first_seen": pl.String,
+        "last_seen": pl.String,
+    }
+)
+
+
+def reviewed_links(conn: sa.Connection, batch_id: int) -> pl.DataFrame:
+    """A batch's links with the columns ``disavow.collect`` reads, people's labels applied:
+    a standing label (the link's, else its domain's) is the verdict, and the first reason
+    says a reviewer decided."""
+    c = batch_links.c
+    own = _standing(labels, "link_id", c.link_id)
+    domain = _standing(site_labels, "site", c.site)
+    q = sa.select(
+        c.source_url,
+        c.spam_probability,
+        c.lost,
+        c.link,
+        sa.func.coalesce(own, domain, c.verdict).label("verdict"),
+        sa.case(
+            (own.is_not(None), "labelled " + own + " by a reviewer"),
+            (domain.is_not(None), "domain labelled " + domain + " by a reviewer"),
+            else_=c.reason_1,
+        ).label("reason_1"),
+    ).where(c.batch_id == batch_id)
+    rows = conn.execute(q).all()
+    table = pl.DataFrame(
+        rows,
+        schema={
+            "source_url": pl.String,
+            "spam_probability": pl.Float64,
+            "lost": pl.Boolean,
+            "link": pl.String,
+            "verdict": pl.String,
+            "reason_1": pl.String,
+        },
+        orient="row",
+    )
+    return table.with_columns(pl.col("link").str.json_decode(_FLAGS)).unnest("link")
 
 
 def _bad(message: str, status: int = 400) -> JSONResponse:
@@ -376,7 +454,13 @@ class ReviewApp:
                     for r in conn.execute(q).mappings()
                 ]
 
-        return JSONResponse({"batches": await asyncio.to_thread(run)})
+        return JSONResponse(
+            {
+                "batches": await asyncio.to_thread(run),
+                "upload_limit": max_file_bytes(),
+                "too_big": TOO_BIG,
+            }
+        )
 
     @_answers
     async def add_batch(self, request: Request) -> JSONResponse:
@@ -402,7 +486,9 @@ class ReviewApp:
 
     async def _upload(self, request: Request) -> JSONResponse:
         try:
-            form = await request.form()
+            form = await request.form()  # file parts are spooled to disk as they arrive
+        except UploadRefused as exc:
+            raise BadRequest(str(exc), exc.status) from None
         except Exception as exc:  # Starlette raises several kinds for a broken multipart body
             raise BadRequest(f"body: expected a multipart upload ({exc})") from None
         upload = form.get("file")
@@ -411,7 +497,9 @@ class ReviewApp:
         name = Path(upload.filename or "upload.csv").name or "upload.csv"
         with tempfile.TemporaryDirectory(prefix="linksift-upload-") as folder:
             path = Path(folder) / ("upload" + (Path(name).suffix or ".csv"))
-            path.write_bytes(await upload.read())
+            with path.open("wb") as out:
+                while chunk := await upload.read(1 << 20):
+                    out.write(chunk)
             await upload.close()
             try:
                 batch_id = await asyncio.to_thread(load_batch, self.store, path, name, self.model)
@@ -520,7 +608,8 @@ class ReviewApp:
 
     @_answers
     async def label(self, request: Request) -> JSONResponse:
-        """``{"batch", "link_id" | "site", "label", "note", "reviewer"}``."""
+        """``{"batch", "link_id" | "link_ids" | "site", "label", "note", "reviewer"}``; label
+        ``remove`` withdraws the standing labels."""
         body = await _json_object(request)
         batch_id = _int(body, "batch")  # true, 1.0, [1] are not whole numbers either
         note, reviewer = str(body.get("note") or ""), str(body.get("reviewer") or "")
@@ -534,8 +623,12 @@ class ReviewApp:
                 q = q.where(c.site == str(body["site"]))
             elif body.get("link_id"):
                 q = q.where(c.link_id == str(body["link_id"]))
+            elif isinstance(body.get("link_ids"), list) and body["link_ids"]:
+                if len(body["link_ids"]) > PER_PAGE_MAX:
+                    raise LabelError(f"link_ids: at most {PER_PAGE_MAX} at once")
+                q = q.where(c.link_id.in_([str(x) for x in body["link_ids"]]))
             else:
-                raise LabelError("link_id or site: one is required")
+                raise LabelError("link_id, link_ids or site: one is required")
             with self.store.engine.connect() as conn:
                 found = list(conn.execute(q).mappings())
             if not found:
@@ -572,6 +665,97 @@ class ReviewApp:
         if isinstance(saved, int):
             return JSONResponse({"removed": saved})
         return JSONResponse({"saved": len(saved), "labels": [s.__dict__ for s in saved]})
+
+    @_answers
+    async def domains(self, request: Request) -> JSONResponse:
+        """A page of a batch's referring domains: ``batch``, ``page``, ``per_page``, ``sort``
+        (risk, links, site), filters ``site`` and ``unlabelled`` (no domain label). Verdict
+        counts follow people's labels; ``proposed`` counts the model's disavow proposals."""
+        params = dict(request.query_params)
+        batch_id = _int(params, "batch")
+        page = _int(params, "page", 1, high=10_000_000)
+        per_page = _int(params, "per_page", 50, high=PER_PAGE_MAX)
+        c = batch_links.c
+        verdict = effective_verdict()
+        site_label = sa.func.max(_standing(site_labels, "site", c.site))
+        counts = [
+            sa.func.sum(sa.case((verdict == v, 1), else_=0)).label(v)
+            for v in ("spam", "review", "good")
+        ]
+        q = (
+            sa.select(
+                c.site,
+                sa.func.count().label("links"),
+                *counts,
+                sa.func.sum(sa.case((c.action == "disavow", 1), else_=0)).label("proposed"),
+                sa.func.max(c.spam_probability).label("max_p"),
+                site_label.label("label"),
+            )
+            .where(c.batch_id == batch_id)
+            .group_by(c.site)
+        )
+        if params.get("site"):
+            q = q.where(c.site.contains(params["site"].strip().lower(), autoescape=True))
+        if params.get("unlabelled") in ("1", "true"):
+            q = q.having(site_label.is_(None))
+        orders = {
+            "risk": (sa.desc("proposed"), sa.desc("spam"), sa.desc("links"), c.site),
+            "links": (sa.desc("links"), c.site),
+            "site": (c.site,),
+        }
+        if params.get("sort", "risk") not in orders:
+            raise BadRequest(f"sort: expected one of {', '.join(orders)}")
+
+        def run() -> dict[str, Any]:
+            with self.store.engine.connect() as conn:
+                total = conn.execute(
+                    sa.select(sa.func.count()).select_from(q.subquery())
+                ).scalar_one()
+                rows = conn.execute(
+                    q.order_by(*orders[params.get("sort", "risk")])
+                    .limit(per_page)
+                    .offset((page - 1) * per_page)
+                ).mappings()
+                return {"total": total, "page": page, "rows": [dict(r) for r in rows]}
+
+        return JSONResponse(await asyncio.to_thread(run))
+
+    @_answers
+    async def disavow_file(self, request: Request) -> Response:
+        """The disavow file for a batch as it stands now: the model's proposals with people's
+        labels applied (a domain labelled spam is proposed, one labelled good is not), plus
+        the store's deny and allow lists; ``policy`` as ``linksift score``."""
+        from serving import disavow
+
+        params = dict(request.query_params)
+        batch_id = _int(params, "batch")
+        policy = params.get("policy", "cleanup")
+        if policy not in disavow.POLICIES:
+            raise BadRequest(f"policy: expected one of {', '.join(disavow.POLICIES)}")
+
+        def run() -> str:
+            with self.store.engine.connect() as conn:
+                name = conn.execute(
+                    sa.select(batches.c.name).where(batches.c.id == batch_id)
+                ).scalar_one_or_none()
+                if name is None:
+                    raise BadRequest("batch: no such batch", 404)
+                table = reviewed_links(conn, batch_id)
+            made = disavow.build(
+                disavow.collect([table], policy=policy),
+                header=f"review batch {name}, with reviewers' labels",
+                policy=policy,
+                synthetic=bool(self.model.scorer.artifact.card.get("synthetic")),
+                decisions=self.store.decisions(),
+            )
+            return made.text
+
+        text = await asyncio.to_thread(run)
+        return Response(
+            text,
+            media_type="text/plain; charset=utf-8",
+            headers={"content-disposition": "attachment; filename=disavow.txt"},
+        )
 
     @_answers
     async def export(self, request: Request) -> Response:
@@ -643,6 +827,8 @@ def review_routes(current: Callable[[], Any]) -> list[Route]:
         Route("/review/api/links", app.links, methods=["GET"]),
         Route("/review/api/links/{batch}/{link_id}", app.link, methods=["GET"]),
         Route("/review/api/links/{batch}/{link_id}/waterfall.png", app.waterfall, methods=["GET"]),
+        Route("/review/api/domains", app.domains, methods=["GET"]),
+        Route("/review/api/disavow", app.disavow_file, methods=["GET"]),
         Route("/review/api/labels", app.label, methods=["POST"]),
         Route("/review/api/labels/export", app.export, methods=["GET"]),
         Route("/review/api/retrain", app.retrain, methods=["GET", "POST"]),

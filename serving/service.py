@@ -51,6 +51,7 @@ from features import schema, spec
 from features.artifact import ModelLoadError
 from features.extract import Profile
 from features.importers import ImportOptions, InputError, from_records, records_format
+from serving import review
 from serving.model import GC_THRESHOLDS, LinkModel, _registry_parts
 from serving.plots import waterfall
 from training.reviewed import Reviewed, StandingLabels
@@ -159,17 +160,23 @@ class Guard:
         if refused:
             await error(403, refused)(scope, receive, send)
             return
+        upload = _is_upload(scope, headers)
+        limit = review.max_file_bytes() if upload else self.max_body
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
             except ValueError:
-                size = self.max_body + 1
-            if size > self.max_body:
-                await error(413, f"body is {size:,} bytes; the limit is {self.max_body:,}")(
-                    scope, receive, send
-                )
+                size = limit + 1
+            if size > limit:
+                message = f"body is {size:,} bytes; the limit is {limit:,}"
+                if upload:
+                    message += f"; {review.TOO_BIG}"
+                await error(413, message)(scope, receive, send)
                 return
+        if upload:  # streamed to disk by the form parser, never held here
+            await self.app(scope, _bounded(receive, limit), send)
+            return
         if scope.get("method") in ("POST", "PUT", "PATCH"):
             body = bytearray()
             more = True
@@ -210,6 +217,38 @@ class Guard:
             await self.app(scope, replay, send)
             return
         await self.app(scope, receive, send)
+
+
+def _is_upload(scope: dict, headers: dict[bytes, bytes]) -> bool:
+    """A file uploaded to the review page (multipart ``POST /review/api/batches``)."""
+    return (
+        scope.get("method") == "POST"
+        and scope.get("path") == "/review/api/batches"
+        and headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+    )
+
+
+def _bounded(receive: Any, limit: int) -> Any:
+    """``receive`` that stops an upload over ``limit`` bytes or stalled for
+    ``BODY_TIMEOUT_SECONDS`` (the review handler turns these into 413 and 408)."""
+    received = 0
+
+    async def bounded() -> dict:
+        nonlocal received
+        try:
+            message = await asyncio.wait_for(receive(), BODY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise review.UploadRefused(
+                f"the upload stalled for {BODY_TIMEOUT_SECONDS} s; send it again", 408
+            ) from None
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise review.UploadRefused(
+                f"the upload is over the limit of {limit:,} bytes; {review.TOO_BIG}", 413
+            )
+        return message
+
+    return bounded
 
 
 def _authorized(headers: dict[bytes, bytes], key: bytes) -> bool:

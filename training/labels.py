@@ -102,6 +102,8 @@ batch_links = sa.Table(
     sa.Column("reason_3", sa.Text, nullable=True),
     sa.Column("model_version", sa.String(200), nullable=False),
     sa.Column("link", sa.Text, nullable=False),
+    sa.Column("action", sa.String(40), nullable=False, server_default=""),
+    sa.Column("lost", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 sa.Index(
     "ix_batch_links_filter",
@@ -111,6 +113,12 @@ sa.Index(
 )
 sa.Index("ix_batch_links_site", batch_links.c.batch_id, batch_links.c.site)
 sa.Index("ix_batch_links_link", batch_links.c.batch_id, batch_links.c.link_id)
+
+ADDED_COLUMNS = {
+    "action": "VARCHAR(40) NOT NULL DEFAULT ''",
+    "lost": "BOOLEAN NOT NULL DEFAULT false",
+}
+"""``batch_links`` columns newer than the table: added to older stores when they open."""
 
 meta = sa.Table(
     "linksift_meta",
@@ -158,7 +166,16 @@ class LabelStore:
         self.url = url
         self.engine = _engine(url)
         metadata.create_all(self.engine)
+        self._add_columns()
         self._migrate_link_ids()
+
+    def _add_columns(self) -> None:
+        """Add the ``batch_links`` columns a store made by an earlier linksift lacks."""
+        have = {c["name"] for c in sa.inspect(self.engine).get_columns("batch_links")}
+        with self._tx() as conn:
+            for name, definition in ADDED_COLUMNS.items():
+                if name not in have:
+                    conn.execute(sa.text(f"ALTER TABLE batch_links ADD COLUMN {name} {definition}"))
 
     def _migrate_link_ids(self) -> None:
         """Give every stored label and review row the current ``link_id`` of the link it

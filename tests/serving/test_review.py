@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 
+from features.urls import sites_of
 from serving.batch import BatchOptions, score_file
 from serving.model import LinkModel
 from tests.conftest import AS_OF
@@ -75,18 +77,18 @@ def test_review_page_filter_open_explain_and_label_in_a_real_browser(review_serv
         # filter: spam only, from a referring domain typed into the filter
         page.uncheck("input[name=verdict][value=good]")
         page.uncheck("input[name=verdict][value=review]")
-        first_site = page.inner_text("#links tbody tr:first-child td:nth-child(3)")
+        first_site = page.get_attribute("#links tbody tr:first-child", "data-site")
         page.keyboard.press("Escape")  # leave the reviewer field, then "/" jumps to the filter
         page.keyboard.press("/")
         page.keyboard.type(first_site)
         page.click("#filters button[type=submit]")
         page.wait_for_function(
             "() => [...document.querySelectorAll('#links tbody tr')].length > 0 && "
-            "[...document.querySelectorAll('#links tbody tr td:nth-child(3)')]"
-            f".every(td => td.textContent.includes({first_site!r}))"
+            "[...document.querySelectorAll('#links tbody tr')]"
+            f".every(tr => tr.dataset.site.includes({first_site!r}))"
         )
         verdicts = page.eval_on_selector_all(
-            "#links tbody tr td:first-child", "tds => tds.map(t => t.textContent)"
+            "#links tbody tr td:nth-child(2)", "tds => tds.map(t => t.textContent)"
         )
         assert set(verdicts) == {"spam"}
         # open the first link with the keyboard and see its explanation picture
@@ -124,6 +126,149 @@ def test_review_page_filter_open_explain_and_label_in_a_real_browser(review_serv
         (link_url, "good", "pat")
     ]
     assert current[0]["label_note"] == "editorial mention, checked"
+
+
+def _login(page, server) -> None:
+    page.goto(server.url + "/review")
+    page.wait_for_selector("#login:not([hidden])")
+    page.fill("input[name=key]", "review-key")
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#links tbody tr")
+
+
+def _selected(page) -> tuple[str, int]:
+    """The page info and the highlighted row's index."""
+    return page.inner_text("#pageinfo"), page.eval_on_selector(
+        "#links tbody",
+        "b => [...b.rows].findIndex(r => r.getAttribute('aria-selected') === 'true')",
+    )
+
+
+def test_review_page_keyboard_crosses_pages_multi_select_and_unlabelled_only(review_server):
+    from playwright.sync_api import sync_playwright
+
+    server, _url, _batch = review_server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=BROWSER_ARGS)
+        page = browser.new_page()
+        _login(page, server)
+        page.fill("#reviewer", "kim")
+        # the full source URL, clickable, opening in a new tab without a handle on this one
+        link = page.locator("#links tbody tr:first-child td.url a")
+        assert link.get_attribute("href") == link.inner_text()
+        assert link.get_attribute("href").startswith("http")
+        assert link.get_attribute("target") == "_blank"
+        assert "noopener" in link.get_attribute("rel")
+        # j past the last row goes on to the next page; k before the first comes back
+        page.focus("#links tbody tr:first-child")
+        for _ in range(50):
+            page.keyboard.press("j")
+        page.wait_for_function(
+            "() => document.querySelector('#pageinfo').textContent.startsWith('page 2 ')"
+        )
+        assert _selected(page)[1] == 0
+        page.keyboard.press("k")
+        page.wait_for_function(
+            "() => document.querySelector('#pageinfo').textContent.startsWith('page 1 ')"
+        )
+        assert _selected(page)[1] == 49
+        # labelling with the keyboard moves on to the next link
+        page.keyboard.press("k")
+        before = page.get_attribute("#links tbody tr[aria-selected=true]", "data-link")
+        page.keyboard.press("g")
+        page.wait_for_function(
+            "id => { const r = document.querySelector('#links tbody tr[aria-selected=true]');"
+            " return r && r.dataset.link !== id; }",
+            arg=before,
+        )
+        # select two links with x and label them at once
+        first = page.get_attribute("#links tbody tr[aria-selected=true]", "data-link")
+        page.keyboard.press("x")
+        page.keyboard.press("k")
+        page.keyboard.press("x")
+        assert page.inner_text("#picked") == "2 selected"
+        page.click("#bulk-spam")
+        page.wait_for_function(
+            "() => document.querySelector('#status').textContent.includes('Saved 2 labels')"
+        )
+        assert page.inner_text("#picked") == "0 selected"
+        labelled = page.inner_text(f"#links tbody tr[data-link='{first}'] td:last-child")
+        assert labelled.startswith("spam · kim")
+        # unlabelled only: the labelled links leave the list, and it has fewer links
+        total_before = int(page.inner_text("#pageinfo").split("·")[1].split()[0].replace(",", ""))
+        page.check("input[name=unlabelled]")
+        page.click("#filters button[type=submit]")
+        page.wait_for_function(
+            f"() => !document.querySelector('#pageinfo').textContent.includes('{total_before:,} links')"
+        )
+        labels = page.eval_on_selector_all(
+            "#links tbody tr td:last-child", "tds => tds.map(t => t.textContent)"
+        )
+        assert labels and not any(labels)
+        ids = page.eval_on_selector_all("#links tbody tr", "rs => rs.map(r => r.dataset.link)")
+        assert first not in ids and before not in ids
+        browser.close()
+
+
+def test_labelling_a_whole_domain_in_the_page_changes_the_disavow_file(review_server):
+    """A followed, live domain the model keeps: labelled spam in the domains view, it gets a
+    ``domain:`` line in the page's disavow file; labelled good, the line goes again."""
+    from playwright.sync_api import sync_playwright
+
+    from serving.disavow import domain_allowed
+    from serving.review import reviewed_links
+
+    server, url, batch = review_server
+    with LabelStore(url).engine.connect() as conn:
+        table = reviewed_links(conn, batch)
+    table = table.with_columns(site=sites_of(table["source_url"]))
+    candidates = (
+        table.group_by("site")
+        .agg(
+            followed=(~pl.col("nofollow").fill_null(False) & ~pl.col("lost")).all(),
+            spam=(pl.col("verdict") == "spam").any(),
+            links=pl.len(),
+        )
+        .filter(pl.col("followed") & ~pl.col("spam"))
+        .sort("links", descending=True)
+    )
+    allowed = domain_allowed(candidates["site"].to_list())
+    site = next(s for s in candidates["site"] if s in allowed)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=BROWSER_ARGS)
+        page = browser.new_page()
+        _login(page, server)
+
+        def disavow_file() -> str:
+            href = page.get_attribute("#disavow", "href")
+            r = page.request.get(server.url + href)
+            assert r.status == 200 and "linksift" in r.text()
+            return r.text()
+
+        assert f"domain:{site}\n" not in disavow_file()
+        page.click("#view-domains")
+        page.fill("#site-filter", site)
+        page.click("#filters button[type=submit]")
+        row = f"#domains tbody tr[data-site='{site}']"
+        page.wait_for_selector(row)
+        page.click(f"{row} button[data-label=spam]")
+        page.wait_for_function(
+            "sel => document.querySelector(sel)?.textContent === 'spam'",
+            arg=f"{row} td:nth-child(8)",
+        )
+        assert f"domain:{site}\n" in disavow_file()
+        page.click(f"{row} button[data-label=good]")
+        page.wait_for_function(
+            "sel => document.querySelector(sel)?.textContent === 'good'",
+            arg=f"{row} td:nth-child(8)",
+        )
+        assert f"domain:{site}" not in disavow_file()
+        # the domain's name opens its links
+        page.click(f"{row} td:first-child a")
+        page.wait_for_selector("#links-view:not([hidden]) #links tbody tr")
+        sites = page.eval_on_selector_all("#links tbody tr", "rs => rs.map(r => r.dataset.site)")
+        assert sites and all(site in s for s in sites)
+        browser.close()
 
 
 def test_review_api_needs_the_key_and_pages_large_batches(review_server):

@@ -1,7 +1,10 @@
 // linksift review page: plain JavaScript, no build step, no external resources.
 "use strict";
 const $ = (sel) => document.querySelector(sel);
-const state = { batch: null, page: 1, perPage: 50, total: 0, rows: [], selected: -1, detail: null };
+const state = {
+  batch: null, page: 1, perPage: 50, total: 0, rows: [], selected: -1, detail: null,
+  view: "links", dpage: 1, dsort: "risk", picked: new Set(), uploadLimit: 0, tooBig: "",
+};
 
 function setStatus(text) { $("#status").textContent = text || ""; }
 
@@ -43,7 +46,9 @@ async function loadModel() {
 }
 
 async function loadBatches(select) {
-  const { batches } = await api("/review/api/batches");
+  const { batches, upload_limit: limit, too_big: tooBig } = await api("/review/api/batches");
+  state.uploadLimit = limit;
+  state.tooBig = tooBig;
   const sel = $("#batch");
   sel.replaceChildren(...batches.map((b) => {
     const o = text("option", `${b.name} (${b.rows.toLocaleString()} links)`);
@@ -51,11 +56,20 @@ async function loadBatches(select) {
     return o;
   }));
   if (!batches.length) { setStatus("No batch loaded yet: load a `linksift score` output or an export."); return; }
-  state.batch = select || batches[0].id;
-  sel.value = state.batch;
-  state.page = 1;
-  await loadLinks();
+  await showBatch(select || batches[0].id);
 }
+
+async function showBatch(id) {
+  state.batch = id;
+  $("#batch").value = id;
+  $("#disavow").href = `/review/api/disavow?batch=${id}`;
+  state.page = 1;
+  state.dpage = 1;
+  state.picked.clear();
+  await refresh();
+}
+
+function refresh() { return state.view === "domains" ? loadDomains() : loadLinks(); }
 
 function filterParams() {
   const form = new FormData($("#filters"));
@@ -64,14 +78,31 @@ function filterParams() {
   params.set("page", state.page);
   params.set("per_page", state.perPage);
   params.set("verdict", form.getAll("verdict").join(","));
-  for (const key of ["min", "max", "site", "anchor", "placement", "sort"]) {
+  for (const key of ["min", "max", "site", "anchor", "placement", "sort", "unlabelled"]) {
     const v = form.get(key);
     if (v) params.set(key, v);
   }
   return params;
 }
 
-async function loadLinks() {
+// A source URL as a link that opens in a new tab without giving the page a handle on this
+// one; anything that is not http(s) is shown as text.
+function urlCell(url) {
+  const td = document.createElement("td");
+  td.className = "url";
+  if (/^https?:\/\//i.test(url || "")) {
+    const a = text("a", url);
+    a.href = url;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.addEventListener("click", (e) => e.stopPropagation());
+    td.append(a);
+  } else td.textContent = url || "";
+  return td;
+}
+
+// select: the row to select once loaded (a number, or "last" when moving back a page)
+async function loadLinks(selectRow = 0) {
   if (!state.batch) return;
   const data = await api(`/review/api/links?${filterParams()}`);
   state.total = data.total;
@@ -82,9 +113,17 @@ async function loadLinks() {
     tr.tabIndex = 0;
     tr.dataset.index = i;
     tr.dataset.link = r.link_id;
+    tr.dataset.site = r.site;
     tr.setAttribute("aria-selected", "false");
-    tr.append(text("td", r.verdict, `v-${r.verdict}`), text("td", r.spam_probability.toFixed(2)),
-      text("td", r.site), text("td", r.anchor_text), text("td", r.reason_1),
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = state.picked.has(r.link_id);
+    box.setAttribute("aria-label", `select ${r.source_url}`);
+    box.addEventListener("click", (e) => { e.stopPropagation(); pick(r.link_id, box.checked); });
+    const pickCell = document.createElement("td");
+    pickCell.append(box);
+    tr.append(pickCell, text("td", r.verdict, `v-${r.verdict}`), text("td", r.spam_probability.toFixed(2)),
+      urlCell(r.source_url), text("td", r.anchor_text), text("td", r.reason_1),
       text("td", r.label ? `${r.label}${r.labelled_by ? " · " + r.labelled_by : ""}` : "", r.label ? `v-${r.label}` : ""));
     tr.addEventListener("click", () => { select(i); openDetail(); });
     return tr;
@@ -93,17 +132,115 @@ async function loadLinks() {
   $("#pageinfo").textContent = `page ${state.page} of ${pages} · ${data.total.toLocaleString()} links`;
   $("#prev").disabled = state.page <= 1;
   $("#next").disabled = state.page >= pages;
+  $("#pick-all").checked = data.rows.length > 0 && data.rows.every((r) => state.picked.has(r.link_id));
   state.selected = -1;
-  if (data.rows.length) select(0, false);
+  if (data.rows.length) select(selectRow === "last" ? data.rows.length - 1 : Math.min(selectRow, data.rows.length - 1), false);
+  showPicked();
 }
 
-function select(i, focus = true) {
+function pick(linkId, on) {
+  if (on) state.picked.add(linkId); else state.picked.delete(linkId);
+  const box = document.querySelector(`#links tbody tr[data-link="${CSS.escape(linkId)}"] input`);
+  if (box) box.checked = on;
+  showPicked();
+}
+
+function showPicked() {
+  const n = state.picked.size;
+  $("#picked").textContent = `${n.toLocaleString()} selected`;
+  for (const id of ["#bulk-good", "#bulk-spam", "#bulk-clear"]) $(id).disabled = n === 0;
+}
+
+// Moves the selection; past the last row of a page it goes on to the next page's first row,
+// before the first row to the previous page's last.
+async function select(i, focus = true) {
   const rows = [...document.querySelectorAll("#links tbody tr")];
+  const pages = Math.max(1, Math.ceil(state.total / state.perPage));
+  if (i >= rows.length && state.page < pages) { state.page += 1; await loadLinks(0); return focusSelected(focus); }
+  if (i < 0 && state.page > 1) { state.page -= 1; await loadLinks("last"); return focusSelected(focus); }
   if (!rows.length) return;
   i = Math.max(0, Math.min(rows.length - 1, i));
   rows.forEach((tr, j) => tr.setAttribute("aria-selected", j === i ? "true" : "false"));
   state.selected = i;
   if (focus) rows[i].focus();
+}
+
+function focusSelected(focus) {
+  const row = document.querySelectorAll("#links tbody tr")[state.selected];
+  if (focus && row) row.focus();
+}
+
+async function loadDomains() {
+  if (!state.batch) return;
+  const form = new FormData($("#filters"));
+  const params = new URLSearchParams({ batch: state.batch, page: state.dpage, per_page: state.perPage, sort: state.dsort });
+  if (form.get("site")) params.set("site", form.get("site"));
+  if (form.get("unlabelled")) params.set("unlabelled", "1");
+  const data = await api(`/review/api/domains?${params}`);
+  $("#domains tbody").replaceChildren(...data.rows.map((d) => {
+    const tr = document.createElement("tr");
+    tr.dataset.site = d.site;
+    const name = text("a", d.site || "(no domain)");
+    name.href = "#";
+    name.title = "Show this domain's links";
+    name.addEventListener("click", (e) => { e.preventDefault(); showDomainLinks(d.site); });
+    const nameCell = document.createElement("td");
+    nameCell.append(name);
+    const actions = document.createElement("td");
+    for (const [value, label, cls] of [["spam", "spam", "spam"], ["good", "good", "good"], ["remove", "clear", ""]]) {
+      const b = text("button", label, cls);
+      b.type = "button";
+      b.dataset.label = value;
+      b.setAttribute("aria-label", `label every link from ${d.site} ${value}`);
+      b.addEventListener("click", () => labelDomain(d.site, value).catch((x) => setStatus(x.message)));
+      actions.append(b, " ");
+    }
+    tr.append(nameCell, text("td", d.links.toLocaleString(), "n"), text("td", d.proposed.toLocaleString(), "n"),
+      text("td", d.spam.toLocaleString(), "n v-spam"), text("td", d.review.toLocaleString(), "n"),
+      text("td", d.good.toLocaleString(), "n"), text("td", d.max_p.toFixed(2), "n"),
+      text("td", d.label || "", d.label ? `v-${d.label}` : ""), actions);
+    return tr;
+  }));
+  const pages = Math.max(1, Math.ceil(data.total / state.perPage));
+  $("#dpageinfo").textContent = `page ${state.dpage} of ${pages} · ${data.total.toLocaleString()} referring domains`;
+  $("#dprev").disabled = state.dpage <= 1;
+  $("#dnext").disabled = state.dpage >= pages;
+}
+
+function setView(view) {
+  state.view = view;
+  $("#links-view").hidden = view !== "links";
+  $("#domains-view").hidden = view !== "domains";
+  $("#view-links").setAttribute("aria-pressed", String(view === "links"));
+  $("#view-domains").setAttribute("aria-pressed", String(view === "domains"));
+  if (view === "domains") $("#detail").hidden = true;
+  return refresh();
+}
+
+async function showDomainLinks(site) {
+  $("#site-filter").value = site;
+  state.page = 1;
+  await setView("links");
+}
+
+async function labelDomain(site, value) {
+  const saved = await post({ batch: state.batch, site, label: value, note: "", reviewer: reviewer() });
+  setStatus(value === "remove"
+    ? `Removed ${saved.removed} label${saved.removed === 1 ? "" : "s"} for ${site}: the model's verdicts count again.`
+    : `Saved ${saved.saved} label${saved.saved === 1 ? "" : "s"}: ${value} for ${site}.`);
+  await loadDomains();
+}
+
+function reviewer() {
+  const name = $("#reviewer").value.trim();
+  localStorage.setItem("linksift-reviewer", name);
+  return name;
+}
+
+function post(payload) {
+  return api("/review/api/labels", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload),
+  });
 }
 
 async function openDetail(linkId = null) {
@@ -130,26 +267,33 @@ async function openDetail(linkId = null) {
   }));
 }
 
-async function label(value, site = false) {
-  // the open detail's link (it may have left a filtered list), else the selected row
-  const row = !$("#detail").hidden && state.detail ? state.detail : state.rows[state.selected];
-  if (!row) return;
-  const reviewer = $("#reviewer").value.trim();
-  localStorage.setItem("linksift-reviewer", reviewer);
-  const payload = { batch: state.batch, label: value, note: $("#d-note").value, reviewer };
-  if (site) payload.site = row.site; else payload.link_id = row.link_id;
-  const saved = await api("/review/api/labels", {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload),
-  });
-  setStatus(value === "remove"
-    ? `Removed ${saved.removed} label${saved.removed === 1 ? "" : "s"}${site ? " for " + row.site : ""}: the model's verdict counts again.`
-    : `Saved ${saved.saved} label${saved.saved === 1 ? "" : "s"}: ${value}${site ? " for " + row.site : ""}.`);
-  // the list follows the new verdict (the link may leave a filtered view); the detail
-  // stays on the link just labelled
+// Labels the selected links when some are selected, else the open detail's link (it may have
+// left a filtered list), else the highlighted row. moveOn: the keyboard's flow, which goes on
+// to the next link (and its detail, when one is open).
+async function label(value, site = false, moveOn = false) {
+  const detailOpen = !$("#detail").hidden && state.detail;
+  const picked = [...state.picked];
+  const row = detailOpen ? state.detail : state.rows[state.selected];
+  if (!row && !picked.length) return;
+  const payload = { batch: state.batch, label: value, note: $("#d-note").value, reviewer: reviewer() };
+  if (site) payload.site = row.site;
+  else if (picked.length && !detailOpen) payload.link_ids = picked;
+  else payload.link_id = row.link_id;
+  const saved = await post(payload);
+  const what = payload.link_ids ? ` on ${picked.length} selected links` : site ? " for " + row.site : "";
+  if (payload.link_ids) state.picked.clear();
+  // the list follows the new verdicts (a link may leave a filtered view)
   const keep = state.selected;
-  await loadLinks();
-  select(keep);
-  if (!$("#detail").hidden) await openDetail(row.link_id);
+  const labelled = row && row.link_id;
+  await loadLinks(keep);
+  if (moveOn && !payload.link_ids) {
+    const stayed = state.rows[keep] && state.rows[keep].link_id === labelled;
+    await select(stayed ? keep + 1 : keep);
+    if (detailOpen) await openDetail();
+  } else if (detailOpen) await openDetail(labelled);
+  setStatus(value === "remove"
+    ? `Removed ${saved.removed} label${saved.removed === 1 ? "" : "s"}${what}: the model's verdict counts again.`
+    : `Saved ${saved.saved} label${saved.saved === 1 ? "" : "s"}: ${value}${what}.`);
 }
 
 async function pollRetrain() {
@@ -163,18 +307,36 @@ document.addEventListener("keydown", (e) => {
   const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
   if (e.key === "Escape") { $("#detail").hidden = true; if (typing) document.activeElement.blur(); return; }
   if (typing) return;
-  if (e.key === "j") { select(state.selected + 1); e.preventDefault(); }
-  else if (e.key === "k") { select(state.selected - 1); e.preventDefault(); }
+  if (state.view !== "links") return;
+  const failed = (x) => setStatus(x.message);
+  if (e.key === "j") { select(state.selected + 1).catch(failed); e.preventDefault(); }
+  else if (e.key === "k") { select(state.selected - 1).catch(failed); e.preventDefault(); }
+  else if (e.key === "x") {
+    const row = state.rows[state.selected];
+    if (row) pick(row.link_id, !state.picked.has(row.link_id));
+    e.preventDefault();
+  }
   else if (e.key === "Enter") { openDetail(); e.preventDefault(); }
-  else if (e.key === "g") { label("good"); e.preventDefault(); }
-  else if (e.key === "s") { label("spam"); e.preventDefault(); }
+  else if (e.key === "g") { label("good", false, true).catch(failed); e.preventDefault(); }
+  else if (e.key === "s") { label("spam", false, true).catch(failed); e.preventDefault(); }
   else if (e.key === "/") { $("#site-filter").focus(); e.preventDefault(); }
 });
 
-$("#filters").addEventListener("submit", (e) => { e.preventDefault(); state.page = 1; loadLinks().catch((x) => setStatus(x.message)); });
-$("#batch").addEventListener("change", (e) => { state.batch = e.target.value; state.page = 1; loadLinks(); });
+$("#filters").addEventListener("submit", (e) => { e.preventDefault(); state.page = 1; state.dpage = 1; refresh().catch((x) => setStatus(x.message)); });
+$("#batch").addEventListener("change", (e) => showBatch(e.target.value).catch((x) => setStatus(x.message)));
 $("#prev").addEventListener("click", () => { state.page -= 1; loadLinks(); });
 $("#next").addEventListener("click", () => { state.page += 1; loadLinks(); });
+$("#dprev").addEventListener("click", () => { state.dpage -= 1; loadDomains(); });
+$("#dnext").addEventListener("click", () => { state.dpage += 1; loadDomains(); });
+$("#view-links").addEventListener("click", () => setView("links").catch((x) => setStatus(x.message)));
+$("#view-domains").addEventListener("click", () => setView("domains").catch((x) => setStatus(x.message)));
+document.querySelectorAll("#domains th button").forEach((b) => b.addEventListener("click", () => {
+  state.dsort = b.dataset.sort; state.dpage = 1; loadDomains().catch((x) => setStatus(x.message));
+}));
+$("#pick-all").addEventListener("change", (e) => { for (const r of state.rows) pick(r.link_id, e.target.checked); });
+$("#bulk-good").addEventListener("click", () => label("good").catch((x) => setStatus(x.message)));
+$("#bulk-spam").addEventListener("click", () => label("spam").catch((x) => setStatus(x.message)));
+$("#bulk-clear").addEventListener("click", () => { state.picked.clear(); loadLinks(state.selected); });
 $("#close").addEventListener("click", () => { $("#detail").hidden = true; });
 $("#d-good").addEventListener("click", () => label("good").catch((x) => setStatus(x.message)));
 $("#d-spam").addEventListener("click", () => label("spam").catch((x) => setStatus(x.message)));
@@ -186,6 +348,10 @@ $("#upload").addEventListener("submit", async (e) => {
   e.preventDefault();
   const file = $("#file").files[0];
   if (!file) { setStatus("Choose a file first."); return; }
+  if (state.uploadLimit && file.size > state.uploadLimit) {
+    setStatus(`${file.name} is ${(file.size / 1e6).toFixed(0)} MB; the page takes files up to ${(state.uploadLimit / 1e6).toFixed(0)} MB: ${state.tooBig}.`);
+    return;
+  }
   const form = new FormData();
   form.append("file", file);
   setStatus(`Loading ${file.name}…`);
@@ -207,6 +373,7 @@ $("#server-path").addEventListener("submit", async (e) => {
   } catch (x) { setStatus(x.message); }
 });
 $("#retrain").addEventListener("click", async () => {
+  if (!window.confirm("Train a challenger model on the base data plus every reviewed label? It takes a minute or two and replaces nothing until promoted.")) return;
   try { await api("/review/api/retrain", { method: "POST" }); pollRetrain(); } catch (x) { setStatus(x.message); }
 });
 
