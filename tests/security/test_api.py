@@ -164,6 +164,51 @@ def test_uploads_leave_no_temporary_files(secured):
     assert not [p for p in scratch.rglob("linksift-upload*")]
 
 
+def _raw(server: Server, head: bytes, body: bytes = b"") -> bytes:
+    """Send a request by hand (headers may promise more than is sent) and read the answer."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(head + f"Authorization: Bearer {KEY}\r\n\r\n".encode() + body)
+        answer = s.recv(65536)
+        while b"\r\n\r\n" in answer:  # then read the whole body the headers announce
+            top, rest = answer.split(b"\r\n\r\n", 1)
+            length = next(
+                int(h.split(b":")[1])
+                for h in top.split(b"\r\n")
+                if h.lower().startswith(b"content-length")
+            )
+            if len(rest) >= length:
+                break
+            answer += s.recv(65536)
+        return answer
+
+
+def test_uploads_stream_past_the_api_body_limit_and_bigger_files_are_pointed_elsewhere(secured):
+    """The API's 2 MB body limit is for JSON; an upload to the review page streams to disk up
+    to the file limit, and one over it (or stalled) is told what to do instead."""
+    server, *_ = secured
+    header, *rows = (FIXTURES / "semrush.csv").read_text().splitlines()
+    lines = [header]
+    while sum(map(len, lines)) < 2_300_000:
+        n = len(lines)
+        lines += [r.replace("https://", f"https://s{n + i}-", 1) for i, r in enumerate(rows)]
+    body = ("\n".join(lines) + "\n").encode()
+    assert len(body) > 2_000_000
+    with server.client(headers=AUTH, timeout=300) as c:
+        r = c.post("/review/api/batches", files={"file": ("big-semrush.csv", body)})
+    assert r.status_code == 200, r.text
+    multipart = b"POST /review/api/batches HTTP/1.1\r\nHost: x\r\n"
+    multipart += b"Content-Type: multipart/form-data; boundary=xx\r\n"
+    too_big = _raw(server, multipart + b"Content-Length: 900000000000\r\n")
+    assert b" 413 " in too_big.split(b"\r\n")[0] and b"linksift labels load" in too_big
+    stalled = _raw(
+        server,
+        multipart + b"Content-Length: 5000\r\n",
+        b'--xx\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nurl\n',
+    )
+    assert b" 408 " in stalled.split(b"\r\n")[0] and b"stalled" in stalled
+
+
 HOSTILE = [
     (
         "POST",
