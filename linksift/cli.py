@@ -470,7 +470,7 @@ def score(
     out.print(summary.text(), highlight=False)
 
 
-def progress_bar():
+def progress_bar(doing: str = "scoring"):
     """A rich progress bar (rows/s, ETA) on a terminal; silent in pipes."""
     from contextlib import contextmanager
 
@@ -488,7 +488,7 @@ def progress_bar():
             yield lambda done, total: None
             return
         with Progress(
-            TextColumn("scoring"),
+            TextColumn(doing),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
@@ -639,12 +639,14 @@ def labels_load(
 
     s = settings(config)
     try:
-        batch = load_batch(
-            LabelStore(labels or s.resolved_labels_url()),
-            scored,
-            scored.name,
-            LinkModel.load(model or s.resolved_model(), tracking_uri=s.resolved_tracking_uri()),
-        )
+        with progress_bar("loading") as update:
+            batch = load_batch(
+                LabelStore(labels or s.resolved_labels_url()),
+                scored,
+                scored.name,
+                LinkModel.load(model or s.resolved_model(), tracking_uri=s.resolved_tracking_uri()),
+                progress=update,
+            )
     except InputError as exc:
         fail(str(exc))
         return

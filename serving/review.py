@@ -196,9 +196,15 @@ def labels_url() -> str:
 
 
 def load_batch(
-    store: LabelStore, path: Path, name: str, model: Any, as_of: date | None = None
+    store: LabelStore,
+    path: Path,
+    name: str,
+    model: Any,
+    as_of: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Load a scored file (or score an unscored export) into the review database."""
+    """Load a scored file (or score an unscored export) into the review database, in bulk
+    inserts of 5,000 rows (``progress(done, total)`` after each) in one transaction."""
     as_of = as_of or date.today()
     links, _rejects = read_links(path, ImportOptions(as_of=as_of))
     if links.height == 0:
@@ -249,9 +255,11 @@ def load_batch(
                 profile=profile.to_json(),
             )
         ).inserted_primary_key[0]
-        records = rows.with_columns(batch_id=pl.lit(batch_id)).to_dicts()
-        for start in range(0, len(records), 5000):
-            conn.execute(batch_links.insert(), records[start : start + 5000])
+        rows = rows.with_columns(batch_id=pl.lit(batch_id))
+        for start in range(0, rows.height, 5000):
+            conn.execute(batch_links.insert(), rows.slice(start, 5000).to_dicts())
+            if progress:
+                progress(min(start + 5000, rows.height), rows.height)
     return int(batch_id)
 
 

@@ -354,12 +354,16 @@ $("#upload").addEventListener("submit", async (e) => {
   }
   const form = new FormData();
   form.append("file", file);
-  setStatus(`Loading ${file.name}…`);
+  const started = Date.now();
+  const tick = () => setStatus(`Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB): ${Math.round((Date.now() - started) / 1000)} s…`);
+  tick();
+  const timer = setInterval(tick, 1000);
   try {
     const b = await api("/review/api/batches", { method: "POST", body: form });
-    setStatus(`Loaded ${b.name}.`);
+    clearInterval(timer);
+    setStatus(`Loaded ${b.name} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     await loadBatches(b.id);
-  } catch (x) { setStatus(x.message); }
+  } catch (x) { clearInterval(timer); setStatus(x.message); }
 });
 $("#server-path").addEventListener("submit", async (e) => {
   e.preventDefault();
