@@ -48,6 +48,9 @@ class Feature:
     monotone: int = 0
     fmt: Fmt = "int"
     categories: tuple[str, ...] = ()
+    silent: tuple[str, ...] = ()
+    """Values (as ``format_value`` shows them) that are the absence of evidence, never a
+    reason: a page type nothing marks, zero spam words, a flag that is not set."""
 
 
 def _bool(true: str, false: str) -> dict[str, str]:
@@ -122,6 +125,7 @@ FEATURES: tuple[Feature, ...] = (
         },
         dtype="category",
         categories=PAGE_TYPES,
+        silent=("other",),
     ),
     Feature(
         "sitewide",
@@ -129,6 +133,7 @@ FEATURES: tuple[Feature, ...] = (
         "sitewide link",
         _bool("sitewide link", "not a sitewide link"),
         dtype="bool",
+        silent=("false",),
     ),
     Feature(
         "is_image",
@@ -136,12 +141,13 @@ FEATURES: tuple[Feature, ...] = (
         "image link",
         _bool("image link", "text link"),
         dtype="bool",
+        silent=("false",),
     ),
     Feature(
         "links_from_source_site",
         "placement",
         "links from the referring site",
-        "{value} links come from this referring site",
+        "{value} link{s} from this referring site",
         fmt="count",
     ),
     # --- anchor ----------------------------------------------------------------------------
@@ -161,18 +167,20 @@ FEATURES: tuple[Feature, ...] = (
         dtype="category",
         categories=ANCHOR_TYPES,
     ),
-    Feature("anchor_words", "anchor", "anchor length", "anchor has {value} words"),
+    Feature("anchor_words", "anchor", "anchor length", "anchor has {value} word{s}"),
     Feature(
         "anchor_money_terms",
         "anchor",
         "commercial terms in anchor",
-        "anchor has {value} commercial terms ('{anchor_text}')",
+        "anchor uses commercial word{s}: {words}",
+        silent=("0",),
     ),
     Feature(
         "anchor_spam_terms",
         "anchor",
         "spam terms in anchor",
-        "anchor has {value} casino/pharma/adult terms ('{anchor_text}')",
+        "anchor uses spam word{s}: {words}",
+        silent=("0",),
     ),
     Feature(
         "anchor_share",
@@ -195,6 +203,7 @@ FEATURES: tuple[Feature, ...] = (
         "rel=ugc",
         _bool("marked as user-generated (ugc)", "not marked ugc"),
         dtype="bool",
+        silent=("false",),
     ),
     Feature(
         "sponsored",
@@ -202,6 +211,7 @@ FEATURES: tuple[Feature, ...] = (
         "rel=sponsored",
         _bool("marked as sponsored", "not marked sponsored"),
         dtype="bool",
+        silent=("false",),
     ),
     Feature(
         "redirect",
@@ -209,6 +219,7 @@ FEATURES: tuple[Feature, ...] = (
         "redirect",
         _bool("reaches the target through a redirect", "links to the target directly"),
         dtype="bool",
+        silent=("false",),
     ),
     # --- authority and traffic -------------------------------------------------------------
     Feature(
@@ -229,7 +240,7 @@ FEATURES: tuple[Feature, ...] = (
         "source_traffic",
         "authority",
         "source traffic",
-        "source site gets {value} organic visits a month",
+        "source site gets {value} organic visit{s} a month",
         monotone=-1,
         fmt="count",
     ),
@@ -237,7 +248,7 @@ FEATURES: tuple[Feature, ...] = (
         "source_referring_domains",
         "authority",
         "source referring domains",
-        "{value} domains link to the source",
+        "the source has {value} referring domain{s}",
         monotone=-1,
         fmt="count",
     ),
@@ -246,14 +257,14 @@ FEATURES: tuple[Feature, ...] = (
         "source_external_links",
         "outbound",
         "outbound links",
-        "source page has {value} outbound links",
+        "source page has {value} outbound link{s}",
         fmt="count",
     ),
     Feature(
         "source_linked_domains",
         "outbound",
         "linked domains",
-        "source page links to {value} domains",
+        "source page links to {value} domain{s}",
         fmt="count",
     ),
     Feature(
@@ -269,6 +280,7 @@ FEATURES: tuple[Feature, ...] = (
         "source HTTP error",
         _bool("source page answers with an HTTP error", "source page answers normally"),
         dtype="bool",
+        silent=("false",),
     ),
     # --- source URL ------------------------------------------------------------------------
     Feature(
@@ -291,6 +303,7 @@ FEATURES: tuple[Feature, ...] = (
         "shared platform",
         _bool("source is a free blog/hosting subdomain", "source has its own domain"),
         dtype="bool",
+        silent=("false",),
     ),
     Feature(
         "ip_host",
@@ -298,36 +311,41 @@ FEATURES: tuple[Feature, ...] = (
         "IP host",
         _bool("source host is a bare IP address", "source host is a domain name"),
         dtype="bool",
+        silent=("false",),
     ),
     Feature(
         "subdomain_depth",
         "url",
         "subdomain depth",
-        "source host has {value} subdomain levels",
+        "source host has {value} subdomain level{s}",
+        silent=("0",),
     ),
     Feature(
         "url_length",
         "url",
         "source URL length",
-        "source URL is {value} characters long",
+        "source URL is {value} character{s} long",
     ),
     Feature(
         "url_digits",
         "url",
         "digits in source URL",
-        "source URL has {value} digits",
+        "source URL has {value} digit{s}",
+        silent=("0",),
     ),
     Feature(
         "host_hyphens",
         "url",
         "hyphens in source host",
-        "source host has {value} hyphens",
+        "source host has {value} hyphen{s}",
+        silent=("0",),
     ),
     Feature(
         "source_spam_terms",
         "url",
         "spam terms on the source",
-        "source title/URL has {value} spam terms",
+        "source page (title, URL or text around the link) uses spam word{s}: {words}",
+        silent=("0",),
     ),
 )
 

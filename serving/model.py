@@ -25,7 +25,7 @@ from features import spec
 from features.artifact import ModelLoadError, Scorer, find_folder
 from features.artifact import thresholds as artifact_thresholds
 from features.extract import Profile, extract, feature_table, matrix
-from serving.reasons import Reasons, describe, format_value, top_reasons
+from serving.reasons import REASON_FIELDS, Reasons, describe, format_value, top_reasons
 from serving.treeshap import FastTreeShap, on_all_cores
 from training.reviewed import Reviewed, reviewed_reason
 
@@ -291,6 +291,7 @@ class LinkModel:
         verdict = self.verdict_codes(p)
         quality = np.rint(100 * (1 - p)).astype(np.int64)
         scores = Scores(p, raw, verdict, quality, X)
+        model_verdict = verdict.copy()  # the reasons explain the model's verdict
         if reviewed:
             scores.reviewed = reviewed_verdicts(links, reviewed)
             for i, r in enumerate(scores.reviewed):
@@ -304,7 +305,11 @@ class LinkModel:
             contributions = np.zeros((len(X), len(spec.NAMES) + 1))
             if rows.any():
                 contributions[rows] = self.explainer.contributions(X[rows], parallel=parallel)
-        scores.reasons = top_reasons(contributions, X, links["anchor_text"], top)
+        fields = links.select(
+            pl.col(c) if c in links.columns else pl.lit(None, pl.String).alias(c)
+            for c in REASON_FIELDS
+        )
+        scores.reasons = top_reasons(contributions, X, fields, model_verdict, top)
         if keep_contributions:
             scores.contributions = contributions
         return scores

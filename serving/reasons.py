@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from features import spec
+from features import spec, text
 
 
 def format_value(feature: spec.Feature, value: float) -> str:
@@ -44,7 +44,8 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def describe(feature: spec.Feature, value: float, fields: dict[str, Any] | None = None) -> str:
-    """One reason in plain words, from the feature's template and the link's real values."""
+    """One reason in plain words, from the feature's template and the link's real values
+    (``{s}`` is the plural ending the value takes; ``{words}`` the words it counted)."""
     text = format_value(feature, value)
     if text == "unknown":
         return f"{feature.label} unknown"
@@ -53,19 +54,51 @@ def describe(feature: spec.Feature, value: float, fields: dict[str, Any] | None 
         template = template[text]
     values = {k: _short(v) for k, v in (fields or {}).items()}
     values["value"] = text
+    values["s"] = "" if text == "1" else "s"
+    values.setdefault("words", "")
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):
         return f"{feature.label}: {text}"
 
 
-_USES_ANCHOR = np.asarray(
-    [
-        "{anchor_text}"
-        in (f.template if isinstance(f.template, str) else " ".join(f.template.values()))
-        for f in spec.FEATURES
-    ]
-)
+def _template_text(f: spec.Feature) -> str:
+    return f.template if isinstance(f.template, str) else " ".join(f.template.values())
+
+
+_USES_ANCHOR = np.asarray(["{anchor_text}" in _template_text(f) for f in spec.FEATURES])
+WORDS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "anchor_money_terms": (("anchor_text",), text.MONEY_TERMS),
+    "anchor_spam_terms": (("anchor_text",), text.SPAM_TERMS),
+    "source_spam_terms": (
+        ("source_title", "source_url", "left_context", "right_context"),
+        text.SPAM_TERMS,
+    ),
+}
+"""The features whose reasons quote the words they counted: where the words are read, and
+the vocabulary (the same tokens and words the feature counts)."""
+REASON_FIELDS = ("anchor_text", "source_title", "source_url", "left_context", "right_context")
+
+
+def _silent_mask(X: np.ndarray) -> np.ndarray:
+    """Where a value is the absence of evidence (``Feature.silent``) or missing: never a
+    reason."""
+    mask = np.isnan(X)
+    for i, f in enumerate(spec.FEATURES):
+        if not f.silent:
+            continue
+        x = X[:, i]
+        if f.dtype == "category":
+            codes = [f.categories.index(v) for v in f.silent]
+            mask[:, i] |= np.isin(x, codes)
+        elif f.dtype == "bool":
+            mask[:, i] |= (x >= 0.5) if "true" in f.silent else (x < 0.5)
+        else:  # "0": the value shows as zero
+            with np.errstate(invalid="ignore"):
+                mask[:, i] |= np.round(x) == 0
+    return mask
+
+
 _SIGNED = pl.Series([f"{v / 10:+.1f}" for v in range(-999, 1000)], dtype=pl.String)
 _EXACT, _BOOL, _AGE, _ROUNDED = range(4)
 
@@ -86,8 +119,9 @@ _AGE_UNIT = np.asarray([1.0, 30.44, 365.25])  # days, months, years
 
 @dataclass
 class Reasons:
-    """Top-k reasons per row: feature index, signed contribution (log-odds), and the text,
-    as a phrase number per row (``phrases`` holds each distinct text once)."""
+    """Top-k reasons per row: feature index (-1: no reason in that slot), signed contribution
+    (log-odds), and the text, as a phrase number per row (``phrases`` holds each distinct
+    text once; 0 is the empty slot's "")."""
 
     feature: np.ndarray  # (n, k) int
     contribution: np.ndarray  # (n, k) float
@@ -108,10 +142,13 @@ class Reasons:
             {
                 "text": pl.Series(self.phrases, dtype=pl.String).gather(self.phrase[:, slot]),
                 "signed": _SIGNED.gather(tenths),
+                "shown": self.feature[:, slot] >= 0,
             }
         )
         return parts.select(
-            pl.concat_str([pl.col("text"), pl.lit(" ("), pl.col("signed"), pl.lit(")")])
+            pl.when("shown").then(
+                pl.concat_str([pl.col("text"), pl.lit(" ("), pl.col("signed"), pl.lit(")")])
+            )
         ).to_series()
 
 
@@ -133,20 +170,22 @@ def _display_key(feature: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np
     return np.where(missing, -1, branch), np.where(missing, 0.0, key)
 
 
-_PHRASES: dict[tuple[int, int, float, str | None], str] = {}
+_PHRASES: dict[tuple[int, int, float, str | None, str | None], str] = {}
 _MAX_PHRASES = 200_000
 
 
-def _phrase(feature: int, branch: int, key: float, anchor: str | None, value: float) -> str:
-    """A reason's text, kept across calls by (feature, shown value, anchor): batch scoring
-    meets the same few thousand phrases in every chunk, and rendering a template costs more
-    than looking it up. ``value`` is any raw value with that display key."""
-    found = _PHRASES.get((feature, branch, key, anchor))
+def _phrase(
+    feature: int, branch: int, key: float, anchor: str | None, words: str | None, value: float
+) -> str:
+    """A reason's text, kept across calls by (feature, shown value, anchor, words): batch
+    scoring meets the same few thousand phrases in every chunk, and rendering a template
+    costs more than looking it up. ``value`` is any raw value with that display key."""
+    found = _PHRASES.get((feature, branch, key, anchor, words))
     if found is None:
         if len(_PHRASES) >= _MAX_PHRASES:  # bounded: memory must not grow with the export
             _PHRASES.clear()
-        found = _PHRASES[feature, branch, key, anchor] = describe(
-            spec.FEATURES[feature], value, {"anchor_text": anchor}
+        found = _PHRASES[feature, branch, key, anchor, words] = describe(
+            spec.FEATURES[feature], value, {"anchor_text": anchor, "words": words}
         )
     return found
 
@@ -157,14 +196,38 @@ def _distinct(values: pl.Series) -> tuple[list[str], np.ndarray]:
     return values.drop_nulls().unique().sort().to_list(), index
 
 
-def top_reasons(
-    contributions: np.ndarray, X: np.ndarray, anchors: pl.Series, k: int = 3
-) -> Reasons:
-    """The ``k`` features with the largest absolute contribution per row, rendered.
+def _quoted_words(fields: pl.DataFrame, rows: np.ndarray, name: str) -> pl.Series:
+    """The words feature ``name`` counted on each of ``rows``, quoted and joined."""
+    columns, vocabulary = WORDS[name]
+    picked = fields[rows] if len(rows) else fields.clear()
+    found = picked.select(
+        pl.concat_list([text.tokens(pl.col(c).fill_null("")) for c in columns])
+        .list.eval(pl.element().filter(pl.element().is_in(sorted(vocabulary))))
+        .list.unique(maintain_order=True)
+        .list.head(4)
+        .list.eval(pl.lit("'") + pl.element() + pl.lit("'"))
+        .list.join(", ")
+        .alias("words")
+    )
+    return found["words"]
 
+
+def top_reasons(
+    contributions: np.ndarray,
+    X: np.ndarray,
+    fields: pl.DataFrame,
+    verdict: np.ndarray | None = None,
+    k: int = 3,
+) -> Reasons:
+    """Up to ``k`` reasons per row, strongest first, rendered.
+
+    A reason is a feature whose contribution points the way the verdict went: toward spam
+    for a review or spam ``verdict`` (codes 1, 2), toward good for good (0); with no
+    ``verdict``, the largest either way. Missing values and ``silent`` ones are never
+    reasons, so a row can have fewer than ``k`` (``feature`` is -1 in the empty slots).
     ``contributions`` may include the base value as a last column (it is ignored);
-    ``anchors`` is each row's anchor text (some templates quote it).
-    """
+    ``fields`` holds the links' ``REASON_FIELDS`` (reasons quote the anchor and the words
+    they counted)."""
     n_features = len(spec.NAMES)
     c = contributions[:, :n_features]
     k = min(k, n_features)
@@ -172,39 +235,66 @@ def top_reasons(
     if n == 0:
         empty = np.zeros((0, k))
         return Reasons(empty.astype(int), empty, empty, empty.astype(int), np.zeros(0, object))
-    part = np.argpartition(-np.abs(c), k - 1, axis=1)[:, :k]
+    strength = np.abs(c)
+    if verdict is not None:
+        toward_spam = (np.asarray(verdict) > 0)[:, None]
+        strength = np.where(np.where(toward_spam, c > 0, c < 0), strength, 0.0)
+    strength = np.where(_silent_mask(X), 0.0, strength)
+    part = np.argpartition(-strength, k - 1, axis=1)[:, :k]
     rows = np.arange(n)[:, None]
-    order = np.argsort(-np.abs(c[rows, part]), axis=1, kind="stable")
+    order = np.argsort(-strength[rows, part], axis=1, kind="stable")
     feature = part[rows, order]
-    contribution = c[rows, feature]
-    value = X[rows, feature]
-    # one rendering per distinct (feature, shown value, anchor-if-the-template-uses-it)
-    anchor_values, anchor_codes = _distinct(anchors)
+    shown = strength[rows, feature] > 0
+    contribution = np.where(shown, c[rows, feature], 0.0)
+    value = np.where(shown, X[rows, feature], np.nan)
+    feature = np.where(shown, feature, -1)
+    # one rendering per distinct (feature, shown value, anchor, words), for the shown slots
     f = feature.ravel()
-    branch, key = _display_key(f, value.ravel())
-    a = np.where(_USES_ANCHOR[f], np.repeat(anchor_codes, k), -2)
-    order = np.lexsort((a, key, branch, f))
-    fs, bs, ks, as_ = f[order], branch[order], key[order], a[order]
+    live = np.flatnonzero(f >= 0)
+    fl = f[live]
+    branch, key = _display_key(fl, value.ravel()[live])
+    anchor_values, anchor_codes = _distinct(fields["anchor_text"])
+    link = live // k
+    a = np.where(_USES_ANCHOR[fl], anchor_codes[link], -2)
+    w = np.full(len(live), -2, dtype=np.int64)
+    words: list[str] = []
+    for name in WORDS:
+        at = np.flatnonzero(fl == spec.INDEX[name])
+        if len(at):
+            found = _quoted_words(fields, link[at], name)
+            values, codes = _distinct(found)
+            w[at] = np.where(codes >= 0, codes + len(words), -2)
+            words += values
+    order = np.lexsort((w, a, key, branch, fl))
+    fs, bs, ks, as_, ws = fl[order], branch[order], key[order], a[order], w[order]
     new_group = np.r_[
         True,
-        (fs[1:] != fs[:-1]) | (bs[1:] != bs[:-1]) | (ks[1:] != ks[:-1]) | (as_[1:] != as_[:-1]),
+        (fs[1:] != fs[:-1])
+        | (bs[1:] != bs[:-1])
+        | (ks[1:] != ks[:-1])
+        | (as_[1:] != as_[:-1])
+        | (ws[1:] != ws[:-1]),
     ]
     group = np.cumsum(new_group) - 1
     firsts = order[new_group]
-    flat_value = value.ravel()
+    flat_value = value.ravel()[live]
     phrases = np.asarray(
         [
-            _phrase(
-                int(f[i]),
-                int(branch[i]),
-                float(key[i]),
-                None if a[i] < 0 else anchor_values[a[i]],
-                float(flat_value[i]),
-            )
-            for i in firsts
+            "",  # an empty slot
+            *(
+                _phrase(
+                    int(fl[i]),
+                    int(branch[i]),
+                    float(key[i]),
+                    None if a[i] < 0 else anchor_values[a[i]],
+                    None if w[i] < 0 else words[w[i]],
+                    float(flat_value[i]),
+                )
+                for i in firsts
+            ),
         ],
         dtype=object,
     )
-    phrase = np.empty(n * k, dtype=np.int64)
-    phrase[order] = group
+    phrase = np.zeros(n * k, dtype=np.int64)
+    phrase[live[order]] = group + 1
     return Reasons(feature, contribution, value, phrase.reshape(n, k), phrases)

@@ -76,7 +76,8 @@ def chunk_aggregate(links: pl.DataFrame, scores: Scores) -> dict:
         weights = dict(zip(spec.NAMES, np.abs(c[flagged]).sum(axis=0).tolist(), strict=True))
         if scores.reasons is not None:
             # by signal, not by text: "1,046 links come from..." and "1,045 links ..." are one
-            top = np.bincount(scores.reasons.feature[verdict == 2, 0], minlength=len(spec.NAMES))
+            first = scores.reasons.feature[verdict == 2, 0]
+            top = np.bincount(first[first >= 0], minlength=len(spec.NAMES))
             reasons = {spec.NAMES[i]: int(n) for i, n in enumerate(top) if n}
     return {"hist": hist, "cross": cross, "weights": weights, "reasons": reasons}
 

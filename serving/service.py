@@ -418,6 +418,7 @@ def link_results(
                     "contribution": round(float(reasons.contribution[i, k]), 4),
                 }
                 for k in range(reasons.feature.shape[1])
+                if reasons.feature[i, k] >= 0
             ]
             if reasons is not None
             else []

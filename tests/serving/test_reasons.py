@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from features import spec
-from serving.reasons import _display_key, describe, format_value, top_reasons
+from serving.reasons import REASON_FIELDS, _display_key, describe, format_value, top_reasons
 from tests.features.test_properties import SETTINGS
 
 values = st.one_of(
@@ -36,16 +36,67 @@ def test_equal_display_keys_mean_equal_text(raw):
             assert texts.setdefault((b, kk), text) == text, (feature.name, x)
 
 
-def test_reasons_quote_each_rows_own_anchor():
+def _fields(anchors: list[str | None], titles: list[str | None] | None = None) -> pl.DataFrame:
+    n = len(anchors)
+    return pl.DataFrame(
+        {
+            "anchor_text": anchors,
+            "source_title": titles or [None] * n,
+            "source_url": [f"https://site{i}.example.com/page" for i in range(n)],
+            "left_context": [None] * n,
+            "right_context": [None] * n,
+        },
+        schema=dict.fromkeys(REASON_FIELDS, pl.String),
+    )
+
+
+def test_reasons_name_the_words_each_row_counted():
     X = np.zeros((4, len(spec.NAMES)))
     col = spec.INDEX["anchor_spam_terms"]
-    X[:, col] = 2.0
+    X[:, col] = [2.0, 1.0, 2.0, 1.0]
     contributions = np.zeros((4, len(spec.NAMES) + 1))
     contributions[:, col] = 1.0
-    anchors = pl.Series(["cheap pills", None, "cheap pills", "casino bonus"])
-    reasons = top_reasons(contributions, X, anchors)
+    fields = _fields(["cheap viagra casino", "Casino!", "cheap viagra casino", "poker night"])
+    reasons = top_reasons(contributions, X, fields, np.full(4, 2))
     texts = reasons.text[:, 0].tolist()
-    expected = [describe(spec.FEATURES[col], 2.0, {"anchor_text": a}) for a in anchors.to_list()]
-    assert texts == expected
-    assert texts[0] == texts[2] != texts[3]
-    assert reasons.labelled(0).to_list() == [f"{t} (+1.0)" for t in expected]
+    assert texts == [
+        "anchor uses spam words: 'viagra', 'casino'",
+        "anchor uses spam word: 'casino'",
+        "anchor uses spam words: 'viagra', 'casino'",
+        "anchor uses spam word: 'poker'",
+    ]
+    assert reasons.labelled(0).to_list() == [f"{t} (+1.0)" for t in texts]
+
+
+def test_reasons_point_the_way_the_verdict_went_and_never_cite_absence():
+    """A spam verdict's reasons push toward spam, a good verdict's toward good; missing
+    values, zero counts, unset flags and an unremarkable page type are never reasons."""
+    names = ("links_from_source_site", "source_spam_terms", "page_type", "domain_age_days")
+    X = np.zeros((2, len(spec.NAMES)))
+    X[:, spec.INDEX["links_from_source_site"]] = 1.0
+    X[:, spec.INDEX["source_spam_terms"]] = 0.0  # zero spam words
+    X[:, spec.INDEX["page_type"]] = spec.PAGE_TYPES.index("other")
+    X[:, spec.INDEX["domain_age_days"]] = np.nan
+    X[:, spec.INDEX["sitewide"]] = 0.0
+    c = np.zeros((2, len(spec.NAMES) + 1))
+    for name, push in zip(names, (-0.5, 2.0, 1.5, 1.0), strict=True):
+        c[:, spec.INDEX[name]] = push
+    c[:, spec.INDEX["sitewide"]] = 0.9
+    c[:, spec.INDEX["anchor_share"]] = 0.3  # 0%: a real value
+    reasons = top_reasons(c, X, _fields([None, None]), np.asarray([2, 0]))
+    shown = [[spec.NAMES[f] for f in row if f >= 0] for row in reasons.feature]
+    assert shown == [["anchor_share"], ["links_from_source_site"]]
+    assert reasons.labelled(0).to_list() == [
+        "0% of the target's links use this same anchor (+0.3)",
+        "1 link from this referring site (-0.5)",
+    ]
+    assert reasons.labelled(1).to_list() == [None, None]
+
+
+def test_counts_in_reasons_are_plural_correct():
+    one, many = (
+        describe(spec.BY_NAME[n], v)
+        for n, v in (("links_from_source_site", 1.0), ("links_from_source_site", 3.0))
+    )
+    assert (one, many) == ("1 link from this referring site", "3 links from this referring site")
+    assert describe(spec.BY_NAME["url_digits"], 1.0) == "source URL has 1 digit"
