@@ -28,31 +28,47 @@ import numpy as np
 import polars as pl
 
 from features import schema, spec, text
-from features.urls import host_frame, normalized_url, with_url_parts
+from features.lists import LISTS, listed
+from features.urls import host_frame, with_url_parts
 
 PROFILE_TERMS = 40
 """At most this many topical terms per target site."""
 PROFILE_MIN_SHARE = 0.03
 """A term must appear on this share of a target's links (and on two) to count as its topic."""
 
+_END = r"(/|\.|\?|&|=|$)"
 _PAGE_TYPES = (
-    ("comment", r"comment|replytocom|guestbook|/respond|#respond|wp-comments"),
+    (
+        "comment",
+        r"replytocom=|/comment-page-[0-9]|wp-comments|[?&#](comment|c)[-_]?id=|"
+        r"(^|/)(comments?|commentaires?|kommentare?|comentarios?|commenti|commento|"
+        r"reacties?|guestbook|gaestebuch|livre-d-or|respond)" + _END,
+    ),
     (
         "profile",
-        r"/users?/|/profiles?[/.]|/members?[/.]|/author/|/u/|/people/|member\.php|"
-        r"profile\.php|/account/|userinfo|/user\.php|/my-profile",
+        r"member\.php|profile\.php|userinfo|/user\.php|/my-profile|"
+        r"(^|/)(users?|profiles?|members?|author|u|people|account|membres?|profil|profilo|"
+        r"perfil|profiel|mitglied(er)?|benutzer|usuarios?|utenti|utente|gebruikers?|leden)" + _END,
     ),
     (
         "forum",
-        r"forum|/threads?/|/topics?/|viewtopic|showthread|/discussion|/community/|"
-        r"/board/|/t/|/questions/",
+        r"viewtopic|showthread|viewthread|"
+        r"(^|/)(forums?|threads?|topics?|discussions?|community|board|t|questions|foros?|"
+        r"sujets?|diskussion(en)?|discussione|onderwerp(en)?)" + _END,
     ),
     (
         "directory",
-        r"director(y|ies)|/listings?/|/submit|add-?url|/links?/|/links\.|webdir|"
-        r"/catalog|/sites/|/business/|/companies/|/bookmarks?/",
+        r"add-?url|submit-(site|url|link)|/links\.|webdir|"
+        r"(^|/)(director(y|ies)|listings?|submit|links?|catalog(ue)?|bookmarks?|annuaire|"
+        r"verzeichnis|branchenbuch|directorio|elenco|diretorio|"
+        r"bedrijvengids|gids|startpagina)" + _END,
     ),
-    ("tag_archive", r"/tags?/|/archives?/|/category/|/page/[0-9]+|/[0-9]{4}/[0-9]{2}/?$|/label/"),
+    (
+        "tag_archive",
+        r"/page/[0-9]+|/[0-9]{4}/[0-9]{2}/?$|"
+        r"(^|/)(tags?|archives?|category|categorie|kategorie|categoria|label|etiquette|"
+        r"schlagwort)(/|$)",
+    ),
     ("homepage", r"^(/|/index\.(html?|php|aspx?))?\??$"),
     (
         "article",
@@ -61,11 +77,17 @@ _PAGE_TYPES = (
     ),
 )
 """Page types by lower-cased path and query (``path?query``), first match wins; anything else
-is "other"."""
+is "other". A type is marked by a whole path segment (``/forum/``, ``/annuaire/``) or a
+software marker (``replytocom=``, ``viewtopic``), in English, French, German, Spanish,
+Italian, Portuguese and Dutch: never by a word inside a slug, so a French article
+``/comment-signer-un-contrat`` ("how to sign a contract") is an article, not a comment page."""
 
 _NAKED = r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$"
 """An anchor that is a URL or a bare host name."""
-_PROFILE_FEATURES = ("topic_relevance", "links_from_source_site", "anchor_type", "anchor_share")
+_PROFILE_FEATURES = (
+    *("topic_relevance", "links_from_source_site", "site_target_spread"),
+    *("anchor_type", "anchor_share"),
+)
 _FACT_FEATURES = tuple(n for n in spec.NAMES if n not in _PROFILE_FEATURES)
 _MEASURED_BY = (
     *("target_path", "target_brand", "source_site", "anchor_key", "anchor_shape"),
@@ -112,6 +134,9 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         how="left",
     ).select("target_url", "target_path", "target_site", "target_brand")
     source_hosts = host_frame(links["source_host"]).drop("brand")
+    source_hosts = source_hosts.with_columns(source_listed=listed(source_hosts)).with_columns(
+        _category(pl.col("source_listed"), LISTS)
+    )
     keys = (
         links.select("source_host", "target_url")
         .join(
@@ -246,17 +271,20 @@ def _authority_and_outbound() -> list[pl.Expr]:
 
 
 def _source_url() -> list[pl.Expr]:
-    url = normalized_url(pl.col("source_host"), pl.col("source_path"), pl.col("source_query"))
     spam_words = text.count_in(pl.col("page"), text.SPAM_TERMS) + text.count_in(
         pl.col("host_words"), text.SPAM_TERMS
     )
     return [
         *(pl.col(n) for n in ("tld_class", "shared_platform", "ip_host", "subdomain_depth")),
-        url.str.len_chars().cast(pl.Float64).alias("url_length"),
-        url.str.count_matches("[0-9]").cast(pl.Float64).alias("url_digits"),
         pl.col("host_hyphens"),
         spam_words.cast(pl.Float64).alias("source_spam_terms"),
+        pl.col("source_listed"),
     ]
+
+
+def _target_key() -> pl.Expr:
+    """A target page: its site and path (the pairs a referring site's spread is counted by)."""
+    return pl.concat_str([pl.col("target_site"), pl.col("target_path")], separator="\x1f")
 
 
 def _anchor_key() -> pl.Expr:
@@ -272,6 +300,9 @@ def _anchor_key() -> pl.Expr:
 
 
 _ANCHOR_CODES = {name: float(i) for i, name in enumerate(spec.ANCHOR_TYPES)}
+SENTENCE_WORDS = 6
+"""An anchor of this many words or more is a sentence or an article's title: not a keyword,
+whatever words it shares with the target."""
 
 
 def _code(name: str) -> pl.Expr:
@@ -279,9 +310,9 @@ def _code(name: str) -> pl.Expr:
 
 
 def _anchor_shape() -> pl.Expr:
-    """The anchor type when the anchor alone decides it (empty, naked URL, generic) or with
-    the target's brand (branded: it contains the brand, or is most of it); null otherwise,
-    when the target's keywords decide (see ``feature_table``)."""
+    """The anchor type when the anchor alone decides it (empty, naked URL, generic, a
+    sentence) or with the target's brand (branded: it contains the brand, or is most of it);
+    null otherwise, when the target's keywords decide (see ``feature_table``)."""
     a = (
         pl.col("anchor_text")
         .str.to_lowercase()
@@ -309,6 +340,8 @@ def _anchor_shape() -> pl.Expr:
         .then(_code("generic"))
         .when(branded)
         .then(_code("branded"))
+        .when(words.list.len() >= SENTENCE_WORDS)
+        .then(_code("sentence"))
     )
 
 
@@ -318,6 +351,8 @@ def _anchor_shape() -> pl.Expr:
 
 _COUNTS = {
     "sites": {"source_site": pl.String, "links": pl.Int64},
+    "pairs": {"source_site": pl.String, "target": pl.String, "links": pl.Int64},
+    "spread": {"source_site": pl.String, "links": pl.Int64},
     "targets": {"target_site": pl.String, "links": pl.Int64},
     "anchors": {"anchor_key": pl.String, "links": pl.Int64},
     "terms": {"target_site": pl.String, "term": pl.String, "links": pl.Int64},
@@ -333,11 +368,14 @@ def _empty(part: str) -> pl.DataFrame:
 class Profile:
     """Aggregates over a whole link profile that each link is measured against: links per
     referring site (``sites``), per target site (``targets``), per target and anchor
-    (``anchors``), and each target site's topical ``terms`` with the links they appear on.
+    (``anchors``), each target site's topical ``terms`` with the links they appear on, and
+    how many distinct target pages each referring site links to (``spread``: its ``links``
+    column counts target pages, not links).
 
-    A profile made from one table (``Profile.of``) counts every word of every target; one
-    that is ``finished`` keeps only each target's topic (``PROFILE_TERMS``). Profiles of
-    parts of an input add up (``merge``) to the profile of the whole, exactly.
+    A profile made from one table (``Profile.of``) counts every word of every target and
+    every (referring site, target page) pair (``pairs``); one that is ``finished`` keeps only
+    each target's topic (``PROFILE_TERMS``) and the pairs' count per site (``spread``).
+    Profiles of parts of an input add up (``merge``) to the profile of the whole, exactly.
     ``Profile()`` is the empty profile: nothing is known about the rest of the input."""
 
     sites: pl.DataFrame = field(default_factory=lambda: _empty("sites"))
@@ -345,6 +383,8 @@ class Profile:
     anchors: pl.DataFrame = field(default_factory=lambda: _empty("anchors"))
     terms: pl.DataFrame = field(default_factory=lambda: _empty("terms"))
     brands: pl.DataFrame = field(default_factory=lambda: _empty("brands"))
+    pairs: pl.DataFrame = field(default_factory=lambda: _empty("pairs"))
+    spread: pl.DataFrame = field(default_factory=lambda: _empty("spread"))
     finished: bool = True
     lookups: dict[str, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
@@ -369,8 +409,21 @@ class Profile:
             .drop_nulls("target_site")
             .unique("target_site", keep="first", maintain_order=True)
         )
+        pairs = (
+            facts.select("source_site", target=_target_key())
+            .drop_nulls()
+            .group_by("source_site", "target")
+            .len("links")
+            .cast({"links": pl.Int64})
+        )
         return cls(
-            count("source_site"), count("target_site"), count("anchor_key"), terms, brands, False
+            sites=count("source_site"),
+            targets=count("target_site"),
+            anchors=count("anchor_key"),
+            terms=terms,
+            brands=brands,
+            pairs=pairs,
+            finished=False,
         )
 
     @classmethod
@@ -386,12 +439,13 @@ class Profile:
             "target_site", keep="first", maintain_order=True
         )
         return cls(
-            summed("sites", ["source_site"]),
-            summed("targets", ["target_site"]),
-            summed("anchors", ["anchor_key"]),
-            summed("terms", ["target_site", "term"]),
-            brands,
-            False,
+            sites=summed("sites", ["source_site"]),
+            targets=summed("targets", ["target_site"]),
+            anchors=summed("anchors", ["anchor_key"]),
+            terms=summed("terms", ["target_site", "term"]),
+            brands=brands,
+            pairs=summed("pairs", ["source_site", "target"]),
+            finished=False,
         )
 
     def finish(self) -> Profile:
@@ -414,7 +468,16 @@ class Profile:
             .head(PROFILE_TERMS)
             .select(_COUNTS["terms"].keys())
         )
-        return Profile(self.sites, self.targets, self.anchors, terms, self.brands, True)
+        spread = self.pairs.group_by("source_site").len("links").cast({"links": pl.Int64})
+        return Profile(
+            sites=self.sites,
+            targets=self.targets,
+            anchors=self.anchors,
+            terms=terms,
+            brands=self.brands,
+            spread=spread,
+            finished=True,
+        )
 
     def topic(self, site: str) -> list[str]:
         """A target site's topical terms, sorted."""
@@ -445,8 +508,9 @@ class Profile:
 
     @classmethod
     def from_json(cls, blob: str) -> Profile:
+        """A profile saved by ``to_json`` (tables a saved profile predates are empty)."""
         d = json.loads(blob)
-        frames = {n: pl.DataFrame(d[n], schema=_COUNTS[n]) for n in _COUNTS}
+        frames = {n: pl.DataFrame(d[n], schema=_COUNTS[n]) for n in _COUNTS if n in d}
         return cls(**frames, finished=d["finished"])
 
 
@@ -505,6 +569,7 @@ def feature_table(
     )
     for part, key, name in (
         ("sites", "source_site", "site_links"),
+        ("spread", "source_site", "site_targets"),
         ("targets", "target_site", "target_links"),
         ("anchors", "anchor_key", "anchor_links"),
     ):
@@ -522,13 +587,14 @@ def feature_table(
         .otherwise(_code("partial"))
     )
     m = measured.select(
-        "hits", "n_words", "n_keywords", "site_links", "anchor_links", "target_links",
-        anchor_type=anchor_type,
+        "hits", "n_words", "n_keywords", "site_links", "site_targets", "anchor_links",
+        "target_links", anchor_type=anchor_type,
     ).collect(engine="in-memory")  # fmt: skip
     relevance = np.sqrt(_floats(m["n_words"]) * _floats(m["n_keywords"]))
     measures = {
         "topic_relevance": _divided(m["hits"], np.where(relevance > 0, relevance, np.nan)),
         "links_from_source_site": m["site_links"].cast(pl.Float64),
+        "site_target_spread": _divided(m["site_targets"], _floats(m["site_links"])),
         "anchor_type": m["anchor_type"],
         "anchor_share": _divided(m["anchor_links"], _floats(m["target_links"])),
     }

@@ -16,14 +16,21 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from features.lists import LISTS
 from features.schema import PLACEMENTS
 from features.urls import TLD_CLASSES
 
-VERSION = "2"
+VERSION = "3"
 """Bumped whenever a feature's meaning changes. 2: ``anchor_words`` counts words only (1 also
-counted an empty token for punctuation at either end of the anchor)."""
+counted an empty token for punctuation at either end of the anchor). 3: a referring site's
+spread over target pages (syndication is not a sitewide template), public domain lists,
+page types by whole path segments in seven languages, sentence anchors, whole-word
+vocabularies in seven languages; URL length and digits dropped (generator artefacts: news
+URLs are long and full of dates)."""
 
-ANCHOR_TYPES = ("exact", "partial", "branded", "naked_url", "generic", "empty", "other")
+ANCHOR_TYPES = (
+    *("exact", "partial", "branded", "naked_url", "generic", "empty", "sentence", "other"),
+)
 PAGE_TYPES = (
     "comment",
     "profile",
@@ -150,6 +157,16 @@ FEATURES: tuple[Feature, ...] = (
         "{value} link{s} from this referring site",
         fmt="count",
     ),
+    # many links from one site mean different things: a template (sitewide footer, blogroll)
+    # repeats one link to one page; syndication and news coverage link many distinct pages
+    Feature(
+        "site_target_spread",
+        "placement",
+        "target pages per link from the site",
+        "this referring site's links go to {value} distinct target pages per link",
+        monotone=-1,
+        fmt="pct",
+    ),
     # --- anchor ----------------------------------------------------------------------------
     Feature(
         "anchor_type",
@@ -162,6 +179,7 @@ FEATURES: tuple[Feature, ...] = (
             "naked_url": "naked-URL anchor: '{anchor_text}'",
             "generic": "generic anchor: '{anchor_text}'",
             "empty": "empty or image anchor",
+            "sentence": "a sentence or title as anchor: '{anchor_text}'",
             "other": "descriptive anchor: '{anchor_text}'",
         },
         dtype="category",
@@ -258,6 +276,7 @@ FEATURES: tuple[Feature, ...] = (
         "outbound",
         "outbound links",
         "source page has {value} outbound link{s}",
+        monotone=1,
         fmt="count",
     ),
     Feature(
@@ -265,6 +284,7 @@ FEATURES: tuple[Feature, ...] = (
         "outbound",
         "linked domains",
         "source page links to {value} domain{s}",
+        monotone=1,
         fmt="count",
     ),
     Feature(
@@ -321,19 +341,6 @@ FEATURES: tuple[Feature, ...] = (
         silent=("0",),
     ),
     Feature(
-        "url_length",
-        "url",
-        "source URL length",
-        "source URL is {value} character{s} long",
-    ),
-    Feature(
-        "url_digits",
-        "url",
-        "digits in source URL",
-        "source URL has {value} digit{s}",
-        silent=("0",),
-    ),
-    Feature(
         "host_hyphens",
         "url",
         "hyphens in source host",
@@ -346,6 +353,20 @@ FEATURES: tuple[Feature, ...] = (
         "spam terms on the source",
         "source page (title, URL or text around the link) uses spam word{s}: {words}",
         silent=("0",),
+    ),
+    # real labels: curated public lists (features/data/domain_lists)
+    Feature(
+        "source_listed",
+        "url",
+        "public domain lists",
+        {
+            "spam_list": "source domain is on a public link-spam list",
+            "reputable_list": "source is a university or government domain (public list)",
+            "unlisted": "source is on no public list",
+        },
+        dtype="category",
+        categories=LISTS,
+        silent=("unlisted",),
     ),
 )
 

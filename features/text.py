@@ -41,25 +41,48 @@ GENERIC_ANCHORS = frozenset(
     if a.strip()
 )
 
-MONEY_TERMS = frozenset(
-    """
-    buy cheap cheapest best top discount discounts price prices pricing deal deals sale sales
-    order coupon coupons promo offer offers affordable hire rent rental loan loans credit
-    insurance lawyer attorney quote quotes free online service services shop store purchase
-    wholesale supplier suppliers review reviews agency company near
-    """.split()
-)
+MONEY_WORDS = {
+    "en": """buy cheap cheapest discount discounts price prices pricing deal deals sale sales
+        coupon coupons promo offer offers affordable hire rent rental loan loans credit
+        insurance lawyer attorney quote quotes shop store purchase wholesale supplier
+        suppliers agency""",
+    "fr": "acheter achat promo réduction tarif tarifs devis soldes prêt crédit assurance avocat",
+    "de": "kaufen günstig billig rabatt angebot angebote preis preise bestellen kredit anwalt",
+    "es": "comprar barato baratos oferta ofertas descuento precio precios préstamo abogado",
+    "it": "comprare acquista economico offerta offerte sconto prezzo prezzi prestito avvocato",
+    "pt": "comprar barato oferta desconto preço preços empréstimo advogado",
+    "nl": "kopen goedkoop aanbieding korting prijs prijzen lening advocaat",
+}
+"""Commercial words (money anchors: Google's link spam policy names keyword-rich anchors in
+paid placements), per language. Words that are common in ordinary prose in one of the
+languages are left out ("best", "free", "online", "review", "service": an editorial article
+uses them as often as a paid link)."""
 
-SPAM_TERMS = frozenset(
-    """
-    casino casinos poker slot slots betting bet bets sportsbook roulette blackjack jackpot
-    gambling viagra cialis levitra pharmacy pills pill tramadol xanax valium phentermine
-    steroids porn porno xxx adult sex sexy escort escorts dating hookup webcam camgirls payday
-    replica replicas essay essays crack keygen torrent warez followers likes backlinks seo
-    linkbuilding bitcoinmixer forex binary cbd kratom vape nude nudes onlyfans hack hacks
-    cheats generator giveaway
-    """.split()
-)
+SPAM_WORDS = {
+    "en": """casino casinos poker slots betting sportsbook roulette blackjack jackpot gambling
+        viagra cialis levitra pharmacy pills tramadol xanax valium phentermine steroids porn
+        porno xxx sex sexy escort escorts dating hookup webcam camgirls payday replica
+        replicas keygen torrent warez seo backlinks linkbuilding bitcoinmixer forex cbd kratom
+        vape nude nudes onlyfans""",
+    "fr": "pharmacie rencontres sexe",
+    "de": "apotheke wetten spielothek spielautomaten potenzmittel",
+    "es": "farmacia apuestas tragamonedas",
+    "it": "scommesse",
+    "pt": "apostas cassino farmácia",
+    "nl": "gokken apotheek",
+}
+"""The topics of link spam (casinos, pharmacies, adult, payday loans, counterfeits, piracy,
+link selling), per language, as whole words. Words with an everyday meaning ("hack", "crack",
+"bet", "slot", "adult", "essay", "binary", "generator") are left out: a news story about a
+hack is not spam."""
+
+
+def _vocabulary(by_language: dict[str, str]) -> frozenset[str]:
+    return frozenset(w for words in by_language.values() for w in words.split())
+
+
+MONEY_TERMS = _vocabulary(MONEY_WORDS)
+SPAM_TERMS = _vocabulary(SPAM_WORDS)
 
 _PUNCT = r"!-/:-@\[-`{-~"  # every ASCII punctuation character
 _PUNCT_BUT_URL = r"!-\-;-@\[-`{-~"  # the same without "." "/" and ":"

@@ -50,6 +50,7 @@ _KEYS = pa.schema(
     [
         ("source_site", pa.string()),
         ("target_site", pa.string()),
+        ("target_path", pa.string()),
         ("anchor_key", pa.string()),
         ("target_brand", pa.string()),
         ("topical", pa.list_(pa.string())),
@@ -132,12 +133,19 @@ def spark_profile(df: Any, as_of: date) -> Profile:
         .toArrow()
     )
     assert isinstance(brands, pl.DataFrame)
+    pairs = k.select(
+        "source_site",
+        F.when(
+            F.col("target_site").isNotNull(), F.concat_ws("\x1f", "target_site", "target_path")
+        ).alias("target"),
+    ).where(F.col("target").isNotNull())
     profile = Profile(
-        count(k, "source_site"),
-        count(k, "target_site"),
-        count(k, "anchor_key"),
-        count(terms, "target_site", "term"),
-        brands,
+        sites=count(k, "source_site"),
+        targets=count(k, "target_site"),
+        anchors=count(k, "anchor_key"),
+        terms=count(terms, "target_site", "term"),
+        brands=brands,
+        pairs=count(pairs, "source_site", "target"),
         finished=False,
     ).finish()
     k.unpersist()

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from features import schema
+from features.lists import domain_lists
 from features.text import GENERIC_ANCHORS
 
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -138,7 +140,10 @@ CHEAP_TLDS = (
 )
 PLATFORMS = ("blogspot.com", "wordpress.com", "tumblr.com", "weebly.com", "wixsite.com")
 GENERIC = tuple(sorted(a for a in GENERIC_ANCHORS if a.isascii()))
-ANCHOR_KINDS = ("exact", "partial", "branded", "naked_url", "generic", "empty", "other", "spam")
+ANCHOR_KINDS = (
+    *("exact", "partial", "branded", "naked_url", "generic", "empty", "sentence", "other"),
+    "spam",
+)
 PLACES = schema.PLACEMENTS
 
 VENDOR_SHARES = {
@@ -158,7 +163,7 @@ VENDOR_FIELDS: dict[str, frozenset[str]] = {
         "last_seen".split()
     ),
     "semrush": frozenset(
-        "anchor_text source_title placement nofollow ugc sponsored is_image "
+        "anchor_text source_title nofollow ugc sponsored is_image "
         "sitewide source_page_authority source_external_links "
         "source_internal_links first_seen last_seen".split()
     ),
@@ -199,6 +204,9 @@ class Archetype:
     http_error: float = 0.01
     redirect: float = 0.02
     recent: float = 0.0  # probability the link was first seen in the last 90 days
+    listed: float = 0.0  # probability a site is drawn from a public list (spam or reputable)
+    template: bool = False  # a site repeats one link (one target page, one anchor)
+    stories: bool = False  # each link goes to a page of its own (syndicated stories)
 
 
 ARCHETYPES: dict[str, Archetype] = {
@@ -225,6 +233,7 @@ ARCHETYPES: dict[str, Archetype] = {
         nofollow=0.15,
         sponsored=0.02,
         platform=0.04,
+        listed=0.02,
     ),
     "news": Archetype(
         "good",
@@ -278,6 +287,7 @@ ARCHETYPES: dict[str, Archetype] = {
         1.2,
         nofollow=0.2,
         edu_gov=0.12,
+        listed=0.1,
     ),
     "community": Archetype(
         "good",
@@ -307,6 +317,22 @@ ARCHETYPES: dict[str, Archetype] = {
         (3.5, 0.6),
         1.1,
         nofollow=0.5,
+        listed=0.03,
+    ),
+    "syndication": Archetype(
+        "good",
+        0.06,
+        0.9,
+        {"branded": 0.55, "sentence": 0.25, "naked_url": 0.1, "other": 0.1},
+        {"content": 0.95, "unknown": 0.05},
+        "news",
+        (30, 22),
+        (7, 2.5, 0.25),
+        (2, 20),
+        (3.2, 0.7),
+        120,
+        nofollow=0.75,
+        stories=True,
     ),
     # ---- spam --------------------------------------------------------------------------------
     "pbn": Archetype(
@@ -324,6 +350,7 @@ ARCHETYPES: dict[str, Archetype] = {
         nofollow=0.03,
         platform=0.05,
         cheap_tld=0.15,
+        listed=0.15,
     ),
     "comment_spam": Archetype(
         "spam",
@@ -346,6 +373,7 @@ ARCHETYPES: dict[str, Archetype] = {
         2.5,
         nofollow=0.55,
         ugc=0.3,
+        listed=0.1,
     ),
     "profile_spam": Archetype(
         "spam",
@@ -361,6 +389,7 @@ ARCHETYPES: dict[str, Archetype] = {
         1.3,
         nofollow=0.5,
         ugc=0.15,
+        listed=0.1,
     ),
     "free_directory": Archetype(
         "spam",
@@ -376,6 +405,7 @@ ARCHETYPES: dict[str, Archetype] = {
         1.5,
         nofollow=0.1,
         cheap_tld=0.4,
+        listed=0.2,
     ),
     "sitewide_footer": Archetype(
         "spam",
@@ -392,6 +422,7 @@ ARCHETYPES: dict[str, Archetype] = {
         sitewide=0.9,
         nofollow=0.05,
         cheap_tld=0.1,
+        template=True,
     ),
     "hacked": Archetype(
         "spam",
@@ -408,6 +439,7 @@ ARCHETYPES: dict[str, Archetype] = {
         nofollow=0.02,
         edu_gov=0.25,
         http_error=0.05,
+        listed=0.2,
     ),
     "link_farm": Archetype(
         "spam",
@@ -425,6 +457,7 @@ ARCHETYPES: dict[str, Archetype] = {
         cheap_tld=0.5,
         platform=0.1,
         http_error=0.05,
+        listed=0.25,
     ),
     "new_domain": Archetype(
         "spam",
@@ -511,6 +544,13 @@ def _sites(rng: np.random.Generator, a: Archetype, topic: str, size: int) -> dic
     host = www + stem + "." + tld
     platform = _names(rng, size, 3) + "." + _pick(rng, {p: 1 for p in PLATFORMS}, size)
     host = np.where(roll < a.platform, platform, host)
+    if a.listed:  # real hostnames from the public lists the source_listed feature reads
+        side = "reputable_list" if a.label == "good" or a.page == "hacked" else "spam_list"
+        pool = _listed(side)
+        drawn = pool[rng.integers(len(pool), size=size)]
+        host = np.where(
+            rng.random(size) < a.listed, np.where(www != "", "www." + drawn, drawn), host
+        )
     authority = np.clip(rng.normal(*a.authority, size), 0, 100)
     mu, sigma, p0 = a.traffic
     traffic = np.where(rng.random(size) < p0, 0.0, np.round(rng.lognormal(mu, sigma, size)))
@@ -528,6 +568,13 @@ def _sites(rng: np.random.Generator, a: Archetype, topic: str, size: int) -> dic
         "referring": np.round(rng.lognormal(np.log1p(authority) * 1.6, 1.0)),
         "language": _pick(rng, {"en": 0.8, "fr": 0.07, "de": 0.07, "es": 0.06}, size),
     }
+
+
+@lru_cache(maxsize=2)
+def _listed(side: str) -> np.ndarray:
+    """The domains of one side of the shipped public lists."""
+    lists = domain_lists()
+    return lists.filter(pl.col("listed") == side)["domain"].to_numpy().astype(object)
 
 
 def _title_pool(
@@ -624,7 +671,8 @@ def _anchor(
             target.brand.capitalize(),
             target.host,
             f"{target.brand.capitalize()} {filler}",
-        )[int(r * 4)]
+            f"Source: {target.brand.capitalize()}",
+        )[int(r * 5)]
     if kind == "naked_url":
         return (page[0], f"https://{target.host}", f"www.{target.host}", target.host)[int(r * 4)]
     if kind == "generic":
@@ -633,6 +681,8 @@ def _anchor(
         return ""
     if kind == "spam":
         return spam
+    if kind == "sentence":  # an article's title as anchor: six words or more
+        return f"{words} {filler} {words.split()[0]} today".capitalize()
     return words
 
 
@@ -726,6 +776,7 @@ def generate(
         filler = rng.choice(FILLER, m)
         user = _names(rng, m, 2)
         src, tgt, anchors, titles, left, right = [], [], [], [], [], []
+        fixed: dict[tuple[str, int], tuple[tuple[str, tuple[str, ...]], str]] = {}
         for j in range(m):
             i = rows[j]
             tg = targets[t_idx[i]]
@@ -736,6 +787,10 @@ def generate(
                 page = tg.pages[1 + int(r[j, 3] * (len(tg.pages) - 1))]
             else:
                 page = tg.pages[int(r[j, 3] * len(tg.pages))]
+            if a.stories:  # a syndicated story (one of the target's 40 latest), republished
+                n_story = (i * 7919) % 40
+                story = pools[tg.topic][0][n_story]
+                page = (f"{tg.pages[0][0]}news/{story}-{n_story}/", tuple(story.split("-")))
             tp = topic[j]
             slugs, pool_titles = pools[tp]
             q = (i * 7919) % len(slugs)
@@ -746,6 +801,8 @@ def generate(
                 path = f"/{slugs[(q + 1) % len(slugs)]}-{i % 997}/"
             words = pool_titles[(q + 3) % len(slugs)].lower()
             anchor = _anchor(k, tg, page, r[j, 0], words, generic[j], spam_a[j], filler[j])
+            if a.template:  # the site's first link to this target, repeated on every page
+                page, anchor = fixed.setdefault((host[j], t_idx[i]), (page, anchor))
             src.append(f"https://{host[j]}{path}")
             tgt.append(page[0])
             anchors.append("" if blank_alt[j] else anchor)

@@ -99,4 +99,4 @@ def test_counts_in_reasons_are_plural_correct():
         for n, v in (("links_from_source_site", 1.0), ("links_from_source_site", 3.0))
     )
     assert (one, many) == ("1 link from this referring site", "3 links from this referring site")
-    assert describe(spec.BY_NAME["url_digits"], 1.0) == "source URL has 1 digit"
+    assert describe(spec.BY_NAME["host_hyphens"], 1.0) == "source host has 1 hyphen"
