@@ -36,6 +36,7 @@ OUTPUT_COLUMNS = (
     "quality_score",
     "verdict",
     "action",
+    "evidence",
     "reason_1",
     "reason_2",
     "reason_3",

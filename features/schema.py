@@ -359,6 +359,32 @@ NOT_A_LINK: dict[str, tuple[str, tuple[str, ...], str]] = {
 format -> (header, values that say so, what was expected). Such rows are rejected with that
 reason before anything else is checked."""
 
+EVIDENCE = ("url only", "url + anchor", "export")
+"""How much a row says beyond its URLs: nothing (a Search Console export), its anchor text,
+or an export's page fields and metrics (title, context, placement, authority, traffic,
+outbound links, rel flags)."""
+_PAGE_FIELDS = (
+    *("source_title", "left_context", "right_context", "placement", "nofollow", "ugc"),
+    *("sponsored", "sitewide", "source_authority", "source_page_authority", "source_traffic"),
+    *("source_referring_domains", "source_linked_domains", "source_external_links"),
+)
+
+
+def evidence(links: pl.DataFrame) -> pl.Series:
+    """Each row's ``EVIDENCE`` level."""
+    present = [c for c in _PAGE_FIELDS if c in links.columns]
+    fields = pl.any_horizontal(pl.col(c).is_not_null() for c in present) if present else False
+    anchor = pl.col("anchor_text").is_not_null() if "anchor_text" in links.columns else False
+    return links.select(
+        pl.when(fields)
+        .then(pl.lit(EVIDENCE[2]))
+        .when(anchor)
+        .then(pl.lit(EVIDENCE[1]))
+        .otherwise(pl.lit(EVIDENCE[0]))
+        .alias("evidence")
+    ).to_series()
+
+
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 CANONICAL = tuple(c.name for c in COLUMNS)
 EXTRA = ("row", "link_id", "duplicate")

@@ -93,6 +93,7 @@ class BatchSummary:
     domains: str | None = None
     report: str | None = None
     reviewed: int = 0  # rows whose verdict a person's label decided
+    evidence: dict[str, int] = field(default_factory=lambda: dict.fromkeys(schema.EVIDENCE, 0))
 
     @property
     def rate(self) -> float:
@@ -113,6 +114,13 @@ class BatchSummary:
             lines.append(
                 f"  reviewed    {self.reviewed:,} verdicts set by people's labels "
                 "(the first reason says who and when)"
+            )
+        thin = self.evidence[schema.EVIDENCE[0]] + self.evidence[schema.EVIDENCE[1]]
+        if thin:
+            lines.append(
+                f"  evidence    thin for {thin:,} rows ({thin / max(self.scored, 1):.0%}): "
+                f"{self.evidence[schema.EVIDENCE[0]]:,} URL only (verdicts at most review), "
+                f"{self.evidence[schema.EVIDENCE[1]]:,} URL + anchor"
             )
         if self.duplicates:
             lines.append(f"  duplicates  {self.duplicates:,} (scored, flagged in 'duplicate')")
@@ -178,6 +186,7 @@ def score_columns(
         [
             verdict,
             disavow.link_actions(links, verdict.cast(pl.String), policy),
+            scores.evidence if scores.evidence is not None else schema.evidence(links),
             pl.Series("spam_probability", np.round(scores.probability, 6), dtype=pl.Float64),
             pl.Series("quality_score", scores.quality_score, dtype=pl.Int64),
             *reasons,
@@ -627,6 +636,8 @@ def _add(summary: BatchSummary, scored: pl.DataFrame, rejected: int) -> None:
     summary.reviewed += int(scored["reason_1"].str.starts_with(REVIEWED_PREFIX).sum())
     for value, n in scored["verdict"].value_counts().iter_rows():
         summary.verdicts[value] = summary.verdicts.get(value, 0) + n
+    for value, n in scored["evidence"].value_counts().iter_rows():
+        summary.evidence[value] = summary.evidence.get(value, 0) + n
 
 
 def _assemble(
@@ -714,6 +725,13 @@ class ImportSummary:
             f"  rejected    {self.rejected:>10,}"
             + (f"  → {self.rejects_path}" if self.rejects_path else ""),
         ]
+        thin = self.evidence[schema.EVIDENCE[0]] + self.evidence[schema.EVIDENCE[1]]
+        if thin:
+            lines.append(
+                f"  evidence    thin for {thin:,} rows ({thin / max(self.scored, 1):.0%}): "
+                f"{self.evidence[schema.EVIDENCE[0]]:,} URL only (verdicts at most review), "
+                f"{self.evidence[schema.EVIDENCE[1]]:,} URL + anchor"
+            )
         if self.duplicates:
             lines.append(f"  duplicates  {self.duplicates:>10,}  (kept, flagged in 'duplicate')")
         return "\n".join(lines)

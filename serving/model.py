@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from features import spec
+from features import schema, spec
 from features.artifact import ModelLoadError, Scorer, find_folder
 from features.artifact import thresholds as artifact_thresholds
 from features.extract import Profile, extract, feature_table, matrix
@@ -99,6 +99,7 @@ class Scores:
     reasons: Reasons | None = None
     explained: np.ndarray | None = None  # which rows have reasons
     reviewed: list[ReviewedVerdict | None] | None = None  # a person's verdict, per row
+    evidence: pl.Series | None = None  # schema.EVIDENCE, per row
 
     @property
     def review_notes(self) -> list[str | None] | None:
@@ -289,8 +290,13 @@ class LinkModel:
             raw = self.explainer.raw_score(X, parallel=parallel)
         p = self.scorer.artifact.calibration.probability(raw)
         verdict = self.verdict_codes(p)
+        # with only the URLs to go on, the model reads URL shape and the profile's counts:
+        # never enough to call a link spam, so such links go to review at most
+        evidence = schema.evidence(links)
+        url_only = (evidence == schema.EVIDENCE[0]).to_numpy()
+        verdict = np.where(url_only, np.minimum(verdict, 1), verdict).astype(np.int8)
         quality = np.rint(100 * (1 - p)).astype(np.int64)
-        scores = Scores(p, raw, verdict, quality, X)
+        scores = Scores(p, raw, verdict, quality, X, evidence=evidence)
         model_verdict = verdict.copy()  # the reasons explain the model's verdict
         if reviewed:
             scores.reviewed = reviewed_verdicts(links, reviewed)

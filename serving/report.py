@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from features import spec
+from features import schema, spec
 from features.urls import host_frame, sites_of
 from serving import charts
 from serving.disavow import lost_flags, unfollowed_flags
@@ -387,6 +387,17 @@ def render(
     )
     v = summary.verdicts
     verdict_cards = "".join(card_(x, x, v[x], summary.scored) for x in VERDICTS)
+    e = summary.evidence
+    thin = e[schema.EVIDENCE[0]] + e[schema.EVIDENCE[1]]
+    thin_note = (
+        f'<p class="warn"><b>Thin evidence for {thin:,} links ({thin / max(summary.scored, 1):.0%}).'
+        f"</b> {e[schema.EVIDENCE[0]]:,} came with their URLs only and "
+        f"{e[schema.EVIDENCE[1]]:,} with an anchor but no page fields or metrics: their "
+        "verdicts are guesses from the URL (URL-only links are never called spam, at most "
+        "sent to review). An export with page metrics (Ahrefs, Semrush) judges them better.</p>"
+        if thin
+        else ""
+    )
     synthetic = (
         '<p class="warn"><b>Read the verdicts as a first pass.</b> The model that scored this '
         "profile was trained on synthetic links, not on reviewed real links: check every "
@@ -490,6 +501,7 @@ def render(
         f" from {n_domains:,} referring domains</p>",
         synthetic,
         f"<h2>At a glance</h2><div class=cards>{headline}</div>",
+        thin_note,
         "<h3>What to do</h3>",
         f"<div class=cards>{action_cards}</div>",
         "<p>Disavow is proposed only for followed, live links the model judges spam: Google "

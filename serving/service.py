@@ -433,6 +433,7 @@ def link_results(
                 "spam_probability": round(float(scores.probability[i]), 6),
                 "quality_score": int(scores.quality_score[i]),
                 "verdict": str(scores.verdict[i]),
+                "evidence": str(scores.evidence[i]) if scores.evidence is not None else None,
                 "reasons": listed,
                 "reviewed": person.as_dict() if person else None,
                 "model_version": model.model_version,

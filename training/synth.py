@@ -401,7 +401,7 @@ ARCHETYPES: dict[str, Archetype] = {
         (12, 8),
         (2, 2, 0.7),
         (0.5, 10),
-        (5.5, 0.8),
+        (6.5, 1.0),
         1.5,
         nofollow=0.1,
         cheap_tld=0.4,
@@ -451,7 +451,7 @@ ARCHETYPES: dict[str, Archetype] = {
         (9, 7),
         (0.5, 1.5, 0.8),
         (0.2, 5),
-        (7, 0.8),
+        (8, 0.8),  # outbound links: thousands (domain lists, spun-article hubs)
         2.0,
         nofollow=0.05,
         cheap_tld=0.5,
@@ -630,7 +630,8 @@ def _page(
                 f"/directory/{topic}/{slug}",
                 f"/submit/listing-{uid % 99999}",
                 f"/links/{topic}-{uid % 500}.html",
-            )[uid % 3],
+                f"/{topic}/",
+            )[uid % 4],
             f"{title} Directory",
         )
     if style == "hacked":
@@ -643,8 +644,13 @@ def _page(
             )[uid % 3],
             title if r < 0.5 else spam.title(),
         )
-    if style == "farm":
-        return f"/page-{uid:x}{uid % 89999 + 1000}.html", f"{title} | {uid % 9000 + 1000}"
+    if style == "farm":  # half of them with paths that mark no page type (as on the web)
+        return (
+            f"/page-{uid:x}{uid % 89999 + 1000}.html",
+            f"/{slug.split('-')[0]}/",
+            f"/?p={uid % 99999}",
+            f"/{uid:x}",
+        )[uid % 4], f"{title} | {uid % 9000 + 1000}"
     if style == "tag":
         return f"/tag/{slug.split('-')[0]}/", title
     return "/", title
