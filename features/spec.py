@@ -163,7 +163,7 @@ FEATURES: tuple[Feature, ...] = (
         "site_target_spread",
         "placement",
         "target pages per link from the site",
-        "this referring site's links go to {value} distinct target pages per link",
+        "{value} of this referring site's links go to different target pages",
         monotone=-1,
         fmt="pct",
     ),
