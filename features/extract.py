@@ -38,6 +38,10 @@ PROFILE_MIN_SHARE = 0.03
 
 _END = r"(/|\.|\?|&|=|$)"
 _PAGE_TYPES = (
+    (  # pages served from a CMS's upload or temp folders: injected by whoever hacked the site
+        "uploaded_page",
+        r"/wp-content/uploads/.*\.(html?|php)|/(images|uploads|tmp|temp)/[^/]*\.php|/~temp/",
+    ),
     (
         "comment",
         r"replytocom=|/comment-page-[0-9]|wp-comments|[?&#](comment|c)[-_]?id=|"

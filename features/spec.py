@@ -32,6 +32,7 @@ ANCHOR_TYPES = (
     *("exact", "partial", "branded", "naked_url", "generic", "empty", "sentence", "other"),
 )
 PAGE_TYPES = (
+    "uploaded_page",
     "comment",
     "profile",
     "forum",
@@ -121,6 +122,7 @@ FEATURES: tuple[Feature, ...] = (
         "placement",
         "source page type",
         {
+            "uploaded_page": "source is a page planted in an uploads or temp folder (hacked site)",
             "comment": "source URL is a comment page",
             "profile": "source URL is a user profile",
             "forum": "source URL is a forum thread",

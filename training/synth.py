@@ -565,7 +565,10 @@ def _sites(rng: np.random.Generator, a: Archetype, topic: str, size: int) -> dic
         "authority": np.round(authority, 1),
         "traffic": traffic,
         "age_days": age * 365.25,
-        "referring": np.round(rng.lognormal(np.log1p(authority) * 1.6, 1.0)),
+        # domains linking to the page (as Ahrefs exports it): mostly none or one
+        "referring": np.where(
+            rng.random(size) < 0.6, 0.0, np.round(rng.lognormal(np.log1p(authority) * 0.4, 1.0))
+        ),
         "language": _pick(rng, {"en": 0.8, "fr": 0.07, "de": 0.07, "es": 0.06}, size),
     }
 
@@ -835,7 +838,13 @@ def generate(
         put(
             "source_page_authority",
             rows,
-            np.round(np.clip(auth * rng.uniform(0.2, 0.7, m) + rng.normal(0, 4, m), 0, 100), 1),
+            # page-level scores sit far below the site's: half the pages of a real export
+            # score 0 (Ahrefs UR, Semrush Page ascore)
+            np.where(
+                rng.random(m) < 0.5,
+                0.0,
+                np.round(np.clip(auth * rng.uniform(0.05, 0.4, m) + rng.normal(0, 3, m), 0, 100)),
+            ),
         )
         put("source_traffic", rows, site["traffic"])
         put("source_referring_domains", rows, site["referring"])

@@ -275,6 +275,8 @@ def test_profile_aggregates_sitewide_footprint_and_anchor_share():
         ("/profil/jean/", "profile"),
         ("/perfil/maria", "profile"),
         ("/how-to-comment-on-code-reviews/", "article"),
+        ("/wp-content/uploads/ho/revenu-fiscal-2020.html", "uploaded_page"),
+        ("/wp-content/uploads/guide.pdf", "other"),  # a document, not a planted page
     ],
 )
 def test_page_types_are_marked_by_whole_segments_in_seven_languages(path, expected):
