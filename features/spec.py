@@ -60,6 +60,11 @@ class Feature:
     """Values (as ``format_value`` shows them) that are the absence of evidence, never a
     reason: a page type nothing marks, zero spam words, a flag that is not set."""
 
+    @property
+    def why(self) -> str:
+        """The real-world signal this feature stands for (``WHY``)."""
+        return WHY[self.name]
+
 
 def _bool(true: str, false: str) -> dict[str, str]:
     return {"true": true, "false": false}
@@ -371,6 +376,47 @@ FEATURES: tuple[Feature, ...] = (
         silent=("unlisted",),
     ),
 )
+
+WHY: dict[str, str] = {
+    "domain_age_days": "seed signal 'domain age': throwaway domains registered for links",
+    "link_age_days": "how long the link has stood; bought links arrive in bursts",
+    "days_since_seen": "a link the vendor has not seen for long may be gone",
+    "topic_relevance": "seed signal 'topical relevance': a casino page linking a bakery",
+    "placement": "seed signal 'placement': in-content links are editorial, footers templates "
+    "(Ahrefs 'Content', the crawler's position)",
+    "page_type": "comment, profile, forum and directory pages are where links are self-placed",
+    "sitewide": "vendor marker (Semrush 'Sitewide'): one link repeated on every page",
+    "is_image": "image links carry their alt text as anchor, often empty",
+    "links_from_source_site": "how much of the profile one site accounts for",
+    "site_target_spread": "a template repeats one link to one page; syndication and news "
+    "coverage link many distinct pages",
+    "anchor_type": "seed signal 'anchor match': exact-match anchors are what link schemes buy",
+    "anchor_words": "anchor length: keyword anchors are short, titles long",
+    "anchor_money_terms": "commercial anchors ('buy', 'cheap') in paid placements",
+    "anchor_spam_terms": "casino, pharma, adult and link-selling words in the anchor",
+    "anchor_share": "one anchor repeated across a profile is over-optimisation",
+    "nofollow": "rel=nofollow (vendor flag): passes no credit, Google ignores it",
+    "ugc": "rel=ugc (vendor flag): user-generated content",
+    "sponsored": "rel=sponsored (vendor flag): a declared paid link",
+    "redirect": "links reaching the target through redirects",
+    "source_authority": "the vendor's site authority (Ahrefs DR, Moz DA, Majestic TF)",
+    "source_page_authority": "the vendor's page authority (Ahrefs UR, Semrush Page ascore)",
+    "source_traffic": "organic traffic: real sites have readers, link farms rarely",
+    "source_referring_domains": "how many domains link to the source (vendor column)",
+    "source_external_links": "outbound links on the page: thousands make it a link list",
+    "source_linked_domains": "domains the page links to: thousands make it a link list",
+    "external_link_share": "a page that links mostly out, not within its own site",
+    "http_error": "a source page that answers with an error",
+    "tld_class": "cheap TLDs host most throwaway spam domains",
+    "shared_platform": "free blog subdomains are cheap to make by the thousand",
+    "ip_host": "a bare IP address instead of a domain name",
+    "subdomain_depth": "deep generated subdomains (a.b.c.example.xyz)",
+    "host_hyphens": "keyword-stuffed hostnames (best-cheap-seo-links.com)",
+    "source_spam_terms": "casino, pharma, adult and link-selling words on the source page",
+    "source_listed": "real labels: curated public spam lists and university/government "
+    "domain lists",
+}
+"""Each feature's rationale: the seed signal or vendor marker it stands for."""
 
 NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 INDEX: dict[str, int] = {n: i for i, n in enumerate(NAMES)}

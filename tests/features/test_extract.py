@@ -463,3 +463,8 @@ def test_a_links_features_do_not_depend_on_the_other_links_measured_with_it(rows
     anchor_type = together[:, spec.INDEX["anchor_type"]]
     missing = np.asarray([a is None for a, _ in rows])
     assert np.isnan(anchor_type[missing]).all() and not np.isnan(anchor_type[~missing]).any()
+
+
+def test_every_feature_says_what_real_signal_it_stands_for():
+    assert set(spec.WHY) == set(spec.NAMES)
+    assert all(len(f.why) > 20 for f in spec.FEATURES)
