@@ -90,7 +90,7 @@ _NAKED = r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$"
 """An anchor that is a URL or a bare host name."""
 _PROFILE_FEATURES = (
     *("topic_relevance", "links_from_source_site", "site_target_spread"),
-    *("anchor_type", "anchor_share"),
+    *("anchor_type", "anchor_share", "target_exact_share"),
 )
 _FACT_FEATURES = tuple(n for n in spec.NAMES if n not in _PROFILE_FEATURES)
 _MEASURED_BY = (
@@ -106,6 +106,7 @@ _KEYS = {
     "anchor_key": pl.String,
     "anchor_shape": pl.Float64,
     "anchor_content": pl.List(pl.String),
+    "keyword_anchor": pl.Float64,
     "words": pl.List(pl.String),
     "topical": pl.List(pl.String),
 }
@@ -194,6 +195,7 @@ def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Ex
         "anchor_key": _anchor_key().alias("anchor_key"),
         "anchor_shape": _anchor_shape().alias("anchor_shape"),
         "anchor_content": text.content_words(pl.col("anchor_tokens")).alias("anchor_content"),
+        "keyword_anchor": _keyword_anchor().alias("keyword_anchor"),
         # each row's distinct content words (the page's and its host's), for relevance
         "words": content.list.set_union(text.content_words(pl.col("host_words"))).alias("words"),
         # its distinct topical words (the page's and its anchor's), for the target's terms
@@ -286,6 +288,20 @@ def _source_url() -> list[pl.Expr]:
     ]
 
 
+def _keyword_anchor() -> pl.Expr:
+    """1 when the anchor is nothing but words of the target page's URL path (the keywords the
+    page was built for: "rye bread" to ``/rye-bread/``), 0 for any other anchor, null without
+    one: what the profile's exact-match share counts (``Profile.anchor_mix``)."""
+    anchor = text.content_words(text.tokens(pl.col("anchor_text")))
+    path = text.content_words(text.tokens(pl.col("target_path")))
+    keyword = (anchor.list.len() > 0) & (anchor.list.set_difference(path).list.len() == 0)
+    return (
+        pl.when(pl.col("anchor_text").is_null())
+        .then(pl.lit(None, pl.Float64))
+        .otherwise((keyword & _anchor_shape().is_null()).cast(pl.Float64))
+    )
+
+
 def _target_key() -> pl.Expr:
     """A target page: its site and path (the pairs a referring site's spread is counted by)."""
     return pl.concat_str([pl.col("target_site"), pl.col("target_path")], separator="\x1f")
@@ -357,6 +373,7 @@ _COUNTS = {
     "sites": {"source_site": pl.String, "links": pl.Int64},
     "pairs": {"source_site": pl.String, "target": pl.String, "links": pl.Int64},
     "spread": {"source_site": pl.String, "links": pl.Int64},
+    "anchor_mix": {"target_site": pl.String, "links": pl.Int64, "exact": pl.Int64},
     "targets": {"target_site": pl.String, "links": pl.Int64},
     "anchors": {"anchor_key": pl.String, "links": pl.Int64},
     "terms": {"target_site": pl.String, "term": pl.String, "links": pl.Int64},
@@ -368,13 +385,28 @@ def _empty(part: str) -> pl.DataFrame:
     return pl.DataFrame(schema=_COUNTS[part])
 
 
+def anchor_mix(facts: pl.DataFrame) -> pl.DataFrame:
+    """Per target site: its followed links with an anchor (nofollow unknown counts as
+    followed), and how many of them are keyword anchors (``_keyword_anchor``)."""
+    return (
+        facts.filter(
+            pl.col("target_site").is_not_null()
+            & pl.col("keyword_anchor").is_not_null()
+            & (pl.col("nofollow").fill_null(0.0) < 0.5)
+        )
+        .group_by("target_site")
+        .agg(links=pl.len().cast(pl.Int64), exact=pl.col("keyword_anchor").sum().cast(pl.Int64))
+    )
+
+
 @dataclass(frozen=True)
 class Profile:
     """Aggregates over a whole link profile that each link is measured against: links per
     referring site (``sites``), per target site (``targets``), per target and anchor
     (``anchors``), each target site's topical ``terms`` with the links they appear on, and
     how many distinct target pages each referring site links to (``spread``: its ``links``
-    column counts target pages, not links).
+    column counts target pages, not links), and each target's followed links with an anchor
+    and how many of those are keyword anchors (``anchor_mix``).
 
     A profile made from one table (``Profile.of``) counts every word of every target and
     every (referring site, target page) pair (``pairs``); one that is ``finished`` keeps only
@@ -388,6 +420,7 @@ class Profile:
     terms: pl.DataFrame = field(default_factory=lambda: _empty("terms"))
     brands: pl.DataFrame = field(default_factory=lambda: _empty("brands"))
     pairs: pl.DataFrame = field(default_factory=lambda: _empty("pairs"))
+    anchor_mix: pl.DataFrame = field(default_factory=lambda: _empty("anchor_mix"))
     spread: pl.DataFrame = field(default_factory=lambda: _empty("spread"))
     finished: bool = True
     lookups: dict[str, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
@@ -427,6 +460,7 @@ class Profile:
             terms=terms,
             brands=brands,
             pairs=pairs,
+            anchor_mix=anchor_mix(facts),
             finished=False,
         )
 
@@ -442,7 +476,10 @@ class Profile:
         brands = pl.concat([p.brands for p in parts] or [_empty("brands")]).unique(
             "target_site", keep="first", maintain_order=True
         )
+        mixes = [p.anchor_mix for p in parts] or [_empty("anchor_mix")]
+        mix = pl.concat(mixes).group_by("target_site").agg(pl.col("links", "exact").sum())
         return cls(
+            anchor_mix=mix,
             sites=summed("sites", ["source_site"]),
             targets=summed("targets", ["target_site"]),
             anchors=summed("anchors", ["anchor_key"]),
@@ -480,6 +517,7 @@ class Profile:
             terms=terms,
             brands=self.brands,
             spread=spread,
+            anchor_mix=self.anchor_mix,
             finished=True,
         )
 
@@ -590,9 +628,11 @@ def feature_table(
         .then(_code("exact"))
         .otherwise(_code("partial"))
     )
+    mix = profile.anchor_mix.lazy().select("target_site", mix_links="links", mix_exact="exact")
+    measured = measured.join(mix, on="target_site", how="left", maintain_order="left")
     m = measured.select(
         "hits", "n_words", "n_keywords", "site_links", "site_targets", "anchor_links",
-        "target_links", anchor_type=anchor_type,
+        "target_links", "mix_links", "mix_exact", anchor_type=anchor_type,
     ).collect(engine="in-memory")  # fmt: skip
     relevance = np.sqrt(_floats(m["n_words"]) * _floats(m["n_keywords"]))
     measures = {
@@ -601,6 +641,9 @@ def feature_table(
         "site_target_spread": _divided(m["site_targets"], _floats(m["site_links"])),
         "anchor_type": m["anchor_type"],
         "anchor_share": _divided(m["anchor_links"], _floats(m["target_links"])),
+        "target_exact_share": _divided(
+            m["mix_exact"], np.where(_floats(m["mix_links"]) > 0, _floats(m["mix_links"]), np.nan)
+        ),
     }
     return pl.concat(
         [facts.select(_FACT_FEATURES), pl.DataFrame(measures)], how="horizontal"

@@ -26,7 +26,7 @@ counted an empty token for punctuation at either end of the anchor). 3: a referr
 spread over target pages (syndication is not a sitewide template), public domain lists,
 page types by whole path segments in seven languages, sentence anchors, whole-word
 vocabularies in seven languages; URL length and digits dropped (generator artefacts: news
-URLs are long and full of dates)."""
+URLs are long and full of dates); the profile's exact-match share (over-optimisation)."""
 
 ANCHOR_TYPES = (
     *("exact", "partial", "branded", "naked_url", "generic", "empty", "sentence", "other"),
@@ -214,6 +214,14 @@ FEATURES: tuple[Feature, ...] = (
         "{value} of the target's links use this same anchor",
         fmt="pct",
     ),
+    Feature(
+        "target_exact_share",
+        "anchor",
+        "exact-match share of the profile",
+        "{value} of the target's followed links use exact-match keyword anchors",
+        monotone=1,
+        fmt="pct",
+    ),
     # --- rel flags -------------------------------------------------------------------------
     Feature(
         "nofollow",
@@ -395,6 +403,8 @@ WHY: dict[str, str] = {
     "anchor_money_terms": "commercial anchors ('buy', 'cheap') in paid placements",
     "anchor_spam_terms": "casino, pharma, adult and link-selling words in the anchor",
     "anchor_share": "one anchor repeated across a profile is over-optimisation",
+    "target_exact_share": "seed signal 'too many exact-match anchor text links': the share of "
+    "the target's followed links whose anchor is nothing but its page's keywords",
     "nofollow": "rel=nofollow (vendor flag): passes no credit, Google ignores it",
     "ugc": "rel=ugc (vendor flag): user-generated content",
     "sponsored": "rel=sponsored (vendor flag): a declared paid link",

@@ -603,6 +603,7 @@ def _score_file(
                 model.describe(),
                 model.scorer.artifact.card,
                 options.as_of.isoformat(),
+                profile.anchor_mix,
             )
             blob = page.encode("utf-8")
             if Path(options.report).suffix.lower() == ".pdf":
@@ -725,13 +726,6 @@ class ImportSummary:
             f"  rejected    {self.rejected:>10,}"
             + (f"  → {self.rejects_path}" if self.rejects_path else ""),
         ]
-        thin = self.evidence[schema.EVIDENCE[0]] + self.evidence[schema.EVIDENCE[1]]
-        if thin:
-            lines.append(
-                f"  evidence    thin for {thin:,} rows ({thin / max(self.scored, 1):.0%}): "
-                f"{self.evidence[schema.EVIDENCE[0]]:,} URL only (verdicts at most review), "
-                f"{self.evidence[schema.EVIDENCE[1]]:,} URL + anchor"
-            )
         if self.duplicates:
             lines.append(f"  duplicates  {self.duplicates:>10,}  (kept, flagged in 'duplicate')")
         return "\n".join(lines)

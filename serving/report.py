@@ -50,20 +50,18 @@ def _cross(codes: np.ndarray, names: list[str], verdict: np.ndarray) -> dict[str
 
 def chunk_aggregate(links: pl.DataFrame, scores: Scores) -> dict:
     """Small, mergeable facts about one chunk that need the model's output: the score
-    histogram, verdicts by anchor type and placement (anchor types also among followed links
-    only), |SHAP| weight per signal, and the signal behind each spam link's strongest reason."""
+    histogram, verdicts by anchor type and placement, |SHAP| weight per signal, and the signal
+    behind each spam link's strongest reason."""
     verdict = scores.verdict_code.astype(np.int64)
     hist = np.histogram(scores.probability, bins=BINS, range=(0, 1))[0].tolist()
     anchor_col = scores.X[:, spec.INDEX["anchor_type"]]
     anchor = np.where(np.isnan(anchor_col), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor_col))
     anchor = anchor.astype(np.int64)
     anchor_names = [*spec.ANCHOR_TYPES, "not given"]
-    followed = ~unfollowed_flags(links).to_numpy()
     placements = links["placement"].drop_nulls().unique().sort().to_list()
     placement = links["placement"].rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1
     cross = {
         "anchor": _cross(anchor, anchor_names, verdict),
-        "followed_anchor": _cross(anchor[followed], anchor_names, verdict[followed]),
         "placement": _cross(
             np.where(placement < 0, len(placements), placement), [*placements, "not given"], verdict
         ),
@@ -354,8 +352,11 @@ def render(
     model_info: dict[str, Any],
     card: dict[str, Any],
     as_of: str,
+    anchor_mix: pl.DataFrame,
 ) -> str:
-    """The report as one HTML document."""
+    """The report as one HTML document; ``anchor_mix`` is the profile's (each target's
+    followed links with an anchor and its keyword anchors: the exact-match share the model's
+    ``target_exact_share`` reads)."""
     target = facts["target"]
     site = str(target["target"][0]) if target.height else "unknown site"
     others = target.height - 1
@@ -405,18 +406,18 @@ def render(
         if model_info.get("synthetic_training_data")
         else ""
     )
-    followed_anchor = merged["cross"].get("followed_anchor", {})
-    anchor_total = sum(sum(c.values()) for k, c in followed_anchor.items() if k != "not given")
-    exact = sum(followed_anchor.get("exact", {}).values())
-    exact_share = exact / anchor_total if anchor_total else 0.0
+    mix = anchor_mix.filter(pl.col("target_site") == site)
+    anchor_total = int(mix["links"].sum()) if mix.height else 0
+    exact_share = int(mix["exact"].sum()) / anchor_total if anchor_total else 0.0
     over = (
         f'<p class="warn"><b>Over-optimised anchors:</b> {exact_share:.0%} of followed links '
-        f"use exact-match anchor text (above {EXACT_MATCH_WARNING:.0%}). Natural profiles are "
+        "use exact-match anchor text, nothing but the linked page's keywords (above "
+        f"{EXACT_MATCH_WARNING:.0%}). Natural profiles are "
         "mostly brand, URL and generic anchors; Google's spam policies name links with "
         "optimised anchor text among the links they act against.</p>"
         if exact_share > EXACT_MATCH_WARNING
-        else f"<p>Exact-match anchors: {exact_share:.0%} of followed links with anchor text "
-        f"(a warning shows above {EXACT_MATCH_WARNING:.0%}).</p>"
+        else f"<p>Exact-match anchors (nothing but the linked page's keywords): {exact_share:.0%} "
+        f"of followed links with anchor text (a warning shows above {EXACT_MATCH_WARNING:.0%}).</p>"
         if anchor_total
         else "<p class=note>The export gives no anchor text for followed links.</p>"
     )

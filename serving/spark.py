@@ -52,6 +52,8 @@ _KEYS = pa.schema(
         ("target_site", pa.string()),
         ("target_path", pa.string()),
         ("anchor_key", pa.string()),
+        ("keyword_anchor", pa.float64()),
+        ("nofollow", pa.float64()),
         ("target_brand", pa.string()),
         ("topical", pa.list_(pa.string())),
     ]
@@ -139,7 +141,19 @@ def spark_profile(df: Any, as_of: date) -> Profile:
             F.col("target_site").isNotNull(), F.concat_ws("\x1f", "target_site", "target_path")
         ).alias("target"),
     ).where(F.col("target").isNotNull())
+    followed = k.where(
+        F.col("target_site").isNotNull()
+        & F.col("keyword_anchor").isNotNull()
+        & (F.coalesce(F.col("nofollow"), F.lit(0.0)) < 0.5)
+    )
+    mix = pl.from_arrow(
+        followed.groupBy("target_site")
+        .agg(F.count("*").alias("links"), F.sum("keyword_anchor").cast("long").alias("exact"))
+        .toArrow()
+    )
+    assert isinstance(mix, pl.DataFrame)
     profile = Profile(
+        anchor_mix=mix.cast({"links": pl.Int64, "exact": pl.Int64}),
         sites=count(k, "source_site"),
         targets=count(k, "target_site"),
         anchors=count(k, "anchor_key"),

@@ -468,3 +468,29 @@ def test_a_links_features_do_not_depend_on_the_other_links_measured_with_it(rows
 def test_every_feature_says_what_real_signal_it_stands_for():
     assert set(spec.WHY) == set(spec.NAMES)
     assert all(len(f.why) > 20 for f in spec.FEATURES)
+
+
+def test_the_profiles_exact_match_share_counts_followed_keyword_anchors():
+    """The seed's "too many exact-match anchor text links": of the target's followed links
+    with an anchor, the share whose anchor is nothing but its page's keywords."""
+    rows = [
+        {
+            "source_url": f"https://s{i}.example-{i}.org/post",
+            "target_url": "https://bakewise.com/rye-bread/",
+            "anchor_text": anchor,
+            "nofollow": nofollow,
+        }
+        for i, (anchor, nofollow) in enumerate(
+            [("Rye bread", False)] * 6
+            + [("Bakewise", False)] * 3
+            + [("great rye bread recipes here", False)]
+            + [("rye bread", True)] * 5  # nofollow: not counted
+            + [(None, False)]  # no anchor: not counted
+        )
+    ]
+    f = frame(*rows)
+    assert f["target_exact_share"].unique().to_list() == [pytest.approx(0.6)]
+    assert math.isnan(one(rows[0])["target_exact_share"]) is False  # its own one-link profile
+    assert math.isnan(
+        extract(links(rows[0]), Profile(), as_of=AS_OF)[0, spec.INDEX["target_exact_share"]]
+    )  # no profile (the API): unknown
