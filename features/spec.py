@@ -59,6 +59,8 @@ class Feature:
     silent: tuple[str, ...] = ()
     """Values (as ``format_value`` shows them) that are the absence of evidence, never a
     reason: a page type nothing marks, zero spam words, a flag that is not set."""
+    silent_below: float | None = None
+    """Raw values under this are the absence of evidence too (a natural exact-match share)."""
 
     @property
     def why(self) -> str:
@@ -221,6 +223,7 @@ FEATURES: tuple[Feature, ...] = (
         "{value} of the target's followed links use exact-match keyword anchors",
         monotone=1,
         fmt="pct",
+        silent_below=0.10,  # natural profiles stay under it; the report warns above it
     ),
     # --- rel flags -------------------------------------------------------------------------
     Feature(

@@ -85,9 +85,12 @@ def _silent_mask(X: np.ndarray) -> np.ndarray:
     reason."""
     mask = np.isnan(X)
     for i, f in enumerate(spec.FEATURES):
+        x = X[:, i]
+        if f.silent_below is not None:
+            with np.errstate(invalid="ignore"):
+                mask[:, i] |= x < f.silent_below
         if not f.silent:
             continue
-        x = X[:, i]
         if f.dtype == "category":
             codes = [f.categories.index(v) for v in f.silent]
             mask[:, i] |= np.isin(x, codes)

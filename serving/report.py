@@ -29,10 +29,11 @@ from serving.disavow import lost_flags, unfollowed_flags
 from serving.model import VERDICTS, Scores
 
 BINS = 20
-EXACT_MATCH_WARNING = 0.10
-"""Exact-match share of followed anchors above which the report warns of over-optimisation:
-natural profiles are mostly brand, URL and generic anchors, and Google's link spam policy
-names "links with optimized anchor text" among the links it acts against."""
+EXACT_MATCH_WARNING = spec.BY_NAME["target_exact_share"].silent_below or 0.10
+"""Exact-match share of followed anchors above which the report warns of over-optimisation
+(and under which the model's reasons never cite it): natural profiles are mostly brand, URL
+and generic anchors, and Google's link spam policy names "links with optimized anchor text"
+among the links it acts against."""
 MONTHS = 24  # the new/lost charts show the last two years
 DOMAIN_ROWS = 100  # the report's domain table; the domains file has them all
 

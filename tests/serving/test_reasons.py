@@ -100,3 +100,19 @@ def test_counts_in_reasons_are_plural_correct():
     )
     assert (one, many) == ("1 link from this referring site", "3 links from this referring site")
     assert describe(spec.BY_NAME["host_hyphens"], 1.0) == "source host has 1 hyphen"
+
+
+def test_a_natural_exact_match_share_is_never_a_reason():
+    col = spec.INDEX["target_exact_share"]
+    X = np.zeros((2, len(spec.NAMES)))
+    X[:, col] = [0.01, 0.4]
+    c = np.zeros((2, len(spec.NAMES) + 1))
+    c[:, col] = [-0.8, 0.8]
+    fields = pl.DataFrame(
+        {f: [None, None] for f in REASON_FIELDS}, schema=dict.fromkeys(REASON_FIELDS, pl.String)
+    )
+    reasons = top_reasons(c, X, fields, np.asarray([0, 2]))
+    assert reasons.labelled(0).to_list() == [
+        None,
+        "40% of the target's followed links use exact-match keyword anchors (+0.8)",
+    ]
