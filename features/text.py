@@ -64,8 +64,8 @@ SPAM_WORDS = {
         porno xxx sex sexy escort escorts dating hookup webcam camgirls payday replica
         replicas keygen torrent warez seo backlinks linkbuilding bitcoinmixer forex cbd kratom
         vape nude nudes onlyfans""",
-    "fr": "pharmacie rencontres sexe",
-    "de": "apotheke wetten spielothek spielautomaten potenzmittel",
+    "fr": "pharmacie sexe",
+    "de": "apotheke spielothek spielautomaten potenzmittel",
     "es": "farmacia apuestas tragamonedas",
     "it": "scommesse",
     "pt": "apostas cassino farmácia",
@@ -73,8 +73,9 @@ SPAM_WORDS = {
 }
 """The topics of link spam (casinos, pharmacies, adult, payday loans, counterfeits, piracy,
 link selling), per language, as whole words. Words with an everyday meaning ("hack", "crack",
-"bet", "slot", "adult", "essay", "binary", "generator") are left out: a news story about a
-hack is not spam."""
+"bet", "slot", "adult", "essay", "binary", "generator") are left out, and so are words that
+mean something else in another of the languages (German "wetten", bets, is Dutch for laws;
+French "rencontres" is any meeting): a news story about a hack is not spam."""
 
 
 def _vocabulary(by_language: dict[str, str]) -> frozenset[str]:
