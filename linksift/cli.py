@@ -653,6 +653,54 @@ def labels_load(
     out.print(f"loaded {scored} as review batch {batch}", highlight=False)
 
 
+@app.command()
+def enrich(
+    input: Annotated[Path, typer.Argument(help="A backlink export (any format linksift reads).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Enriched CSV or Parquet.")],
+    pages: Annotated[
+        bool, typer.Option("--pages", help="Fetch each source page and read the link on it.")
+    ] = False,
+    cache: Annotated[
+        Path, typer.Option(help="SQLite cache of fetched pages (kept 30 days).")
+    ] = Path(".linksift-cache/pages.db"),
+    allow_private: Annotated[
+        bool,
+        typer.Option("--allow-private", help="Also fetch private and loopback addresses."),
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace what the export gave with the page's.")
+    ] = False,
+    contact: Annotated[
+        str, typer.Option(help="An address for site owners, sent in the user agent.")
+    ] = "",
+    target: Annotated[
+        str | None, typer.Option(help="Target URL for exports without one (Search Console).")
+    ] = None,
+) -> None:
+    """Add what each source page says (placement, rel, context, outbound links, title,
+    language) to an export's missing columns, before `linksift score`. Uses the network."""
+    from features.importers import ImportOptions, InputError, read_links
+    from serving.batch import _write_table
+    from serving.enrich import PageOptions, enrich_pages
+
+    if not pages:
+        fail("nothing to do: pass --pages (fetch the source pages)")
+    try:
+        links, rejects = read_links(input, ImportOptions(target=target))
+    except (InputError, OSError) as exc:
+        fail(str(exc))
+        return
+    options = PageOptions(
+        cache=cache, allow_private=allow_private, overwrite=overwrite, contact=contact
+    )
+    enriched, summary = enrich_pages(links, options)
+    _write_table(enriched.drop("row", "link_id", "duplicate", strict=False), output)
+    summary.input, summary.output = str(input), str(output)
+    out.print(summary.text(), highlight=False)
+    if rejects.height:
+        out.print(f"  {rejects.height:,} rows rejected on import (`linksift import` lists them)")
+
+
 disavow_app = typer.Typer(
     help="The disavow file's deny and allow lists (kept in the label store), and the file.",
     no_args_is_help=True,

@@ -1,0 +1,410 @@
+"""``linksift enrich --pages``: what the source page itself says about a link, for exports that
+do not (Semrush, Moz, Majestic and Search Console give no placement, most give no context).
+
+Each distinct source page is fetched once (httpx, asynchronously: a few pages per host at a
+time with a pause between them, robots.txt honoured, timeouts, a size cap, HTML only, a
+redirect limit) and kept in a SQLite cache; then parsed with a real HTML parser (Lexbor,
+through selectolax) to find the link to the target: whether it is there, its rel attributes,
+where it sits in the page (main content, navigation, header, footer, sidebar, comments, an
+author box: by landmark elements, ARIA roles and common CMS class names), the words either
+side of it, the page's outbound links, title and language. Missing columns are filled; what
+the export gave is kept unless ``overwrite``; every row says what was done (``page_status``)
+and which columns came from the page (``page_filled``); a page that no longer carries the
+link marks it ``lost`` (the disavow rules then leave it out), unless the export says itself.
+
+Safe by default: only http and https, and no request to a private, loopback, link-local
+(cloud metadata) or reserved address unless ``allow_private`` (which the tests use, on
+loopback). This is the only part of linksift that uses the network, and only when asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import sqlite3
+import time
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+import polars as pl
+
+from features import schema
+from serving.disavow import LOST_COLUMNS
+
+USER_AGENT = "linksift/0.1 (backlink audit; +https://github.com/linksift)"
+PLACEMENT_MARKERS = (
+    # (placement, tags, ARIA roles, words in class or id); the nearest marked ancestor wins
+    ("comment", (), (), ("comment", "comments", "respond", "reply", "disqus")),
+    ("profile", (), (), ("author", "bio", "byline", "about-author")),
+    ("navigation", ("nav",), ("navigation", "menubar", "menu"), ("nav", "menu", "navbar")),
+    ("header", ("header",), ("banner",), ("header", "masthead")),
+    ("footer", ("footer",), ("contentinfo",), ("footer", "colophon")),
+    ("sidebar", ("aside",), ("complementary",), ("sidebar", "widget", "blogroll")),
+    (
+        "content",
+        ("main", "article"),
+        ("main", "article"),
+        ("content", "entry-content", "post-content", "article", "post", "entry"),
+    ),
+)
+FILLED = (
+    *("placement", "nofollow", "ugc", "sponsored", "is_image", "anchor_text"),
+    *("left_context", "right_context", "source_title", "source_language"),
+    *("source_external_links", "source_http_status"),
+)
+"""The canonical columns a page can fill."""
+
+
+@dataclass
+class PageOptions:
+    cache: Path | None = None
+    cache_days: float = 30.0
+    per_host: int = 2
+    delay: float = 0.5  # seconds between two requests to one host
+    concurrency: int = 16
+    timeout: float = 10.0
+    max_bytes: int = 2_000_000
+    max_redirects: int = 5
+    allow_private: bool = False
+    overwrite: bool = False
+    contact: str = ""  # put in the user agent, so site owners can reach whoever crawls them
+
+
+@dataclass
+class Page:
+    """A fetched page (``html`` is None when there is none to read; ``note`` says why)."""
+
+    status: int | None
+    html: str | None
+    note: str
+    url: str = ""  # after redirects
+
+
+@dataclass
+class EnrichSummary:
+    input: str
+    output: str
+    links: int = 0
+    pages: int = 0
+    fetched: int = 0
+    cached: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def text(self) -> str:
+        lines = [
+            f"{self.input}: {self.links:,} links on {self.pages:,} pages "
+            f"({self.fetched:,} fetched, {self.cached:,} from the cache) → {self.output}"
+        ]
+        for status, n in sorted(self.statuses.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {n:>8,}  {status}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# fetching
+# ------------------------------------------------------------------------------------------------
+
+
+def refused_address(host: str, allow_private: bool) -> str | None:
+    """Why ``host`` may not be fetched (None: it may): every address it resolves to must be a
+    public one, unless private ones are allowed."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return "host not found"
+    if allow_private:
+        return None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            return f"refused: {host} is a private, loopback or reserved address"
+    return None
+
+
+class PageCache:
+    """Fetched pages by URL in SQLite (compressed), good for ``days``."""
+
+    def __init__(self, path: Path, days: float) -> None:
+        self.db = sqlite3.connect(path)
+        self.db.execute(
+            "create table if not exists pages (url text primary key, fetched_at real, "
+            "status integer, note text, final_url text, body blob)"
+        )
+        self.max_age = days * 86400
+
+    def get(self, url: str) -> Page | None:
+        row = self.db.execute(
+            "select fetched_at, status, note, final_url, body from pages where url = ?", (url,)
+        ).fetchone()
+        if row is None or time.time() - row[0] > self.max_age:
+            return None
+        html = zlib.decompress(row[4]).decode("utf-8") if row[4] is not None else None
+        return Page(row[1], html, row[2], row[3])
+
+    def put(self, url: str, page: Page) -> None:
+        body = zlib.compress(page.html.encode("utf-8")) if page.html is not None else None
+        self.db.execute(
+            "insert or replace into pages values (?, ?, ?, ?, ?, ?)",
+            (url, time.time(), page.status, page.note, page.url, body),
+        )
+        self.db.commit()
+
+
+class Fetcher:
+    """Fetches pages politely: per-host limits and pauses, robots.txt, caps and checks."""
+
+    def __init__(self, client: httpx.AsyncClient, options: PageOptions) -> None:
+        self.client, self.options = client, options
+        self.hosts: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(options.per_host)
+        )
+        self.last: dict[str, float] = {}
+        self.robots: dict[str, RobotFileParser | None] = {}
+        self.agent = USER_AGENT + (f" {options.contact}" if options.contact else "")
+
+    async def page(self, url: str) -> Page:
+        for _ in range(self.options.max_redirects + 1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                return Page(None, None, "not an http(s) URL", url)
+            refused = await asyncio.to_thread(
+                refused_address, parts.hostname, self.options.allow_private
+            )
+            if refused:
+                return Page(None, None, refused, url)
+            if not await self._allowed(url):
+                return Page(None, None, "robots.txt disallows", url)
+            async with self.hosts[parts.netloc]:
+                await self._pause(parts.netloc)
+                try:
+                    page, location = await self._get(url)
+                except httpx.TimeoutException:
+                    return Page(None, None, "timed out", url)
+                except httpx.HTTPError as exc:
+                    return Page(None, None, f"could not connect ({exc.__class__.__name__})", url)
+            if location is None:
+                return page
+            url = urljoin(url, location)
+        return Page(None, None, "too many redirects", url)
+
+    async def _pause(self, host: str) -> None:
+        wait = self.last.get(host, 0.0) + self.options.delay - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.last[host] = time.monotonic()
+
+    async def _get(self, url: str) -> tuple[Page, str | None]:
+        async with self.client.stream("GET", url) as response:
+            if response.is_redirect:
+                return Page(response.status_code, None, "redirect", url), response.headers.get(
+                    "location"
+                )
+            if response.status_code >= 400:
+                return Page(response.status_code, None, f"HTTP {response.status_code}", url), None
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind not in ("text/html", "application/xhtml+xml"):
+                return Page(
+                    response.status_code, None, f"not HTML ({kind or 'no type'})", url
+                ), None
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > self.options.max_bytes:
+                    note = f"larger than {self.options.max_bytes:,} bytes"
+                    return Page(response.status_code, None, note, url), None
+            text = bytes(body).decode(response.encoding or "utf-8", errors="replace")
+            return Page(response.status_code, text, "fetched", url), None
+
+    async def _allowed(self, url: str) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self.robots:
+            rules: RobotFileParser | None = None
+            try:
+                async with self.hosts[parts.netloc]:
+                    await self._pause(parts.netloc)
+                    r = await self.client.get(origin + "/robots.txt")
+                if r.status_code < 400 and len(r.content) < 500_000:
+                    rules = RobotFileParser()
+                    rules.parse(r.text.splitlines())
+            except httpx.HTTPError:
+                rules = None  # no robots.txt to read: allowed
+            self.robots[origin] = rules
+        rules = self.robots[origin]
+        return rules is None or rules.can_fetch(self.agent, url)
+
+
+async def fetch_all(urls: list[str], options: PageOptions) -> dict[str, Page]:
+    """Every URL's page, at most ``concurrency`` at a time overall."""
+    limits = asyncio.Semaphore(options.concurrency)
+    headers = {"user-agent": USER_AGENT + (f" {options.contact}" if options.contact else "")}
+    async with httpx.AsyncClient(
+        headers=headers, timeout=options.timeout, follow_redirects=False
+    ) as client:
+        fetcher = Fetcher(client, options)
+
+        async def one(url: str) -> tuple[str, Page]:
+            async with limits:
+                return url, await fetcher.page(url)
+
+        return dict(await asyncio.gather(*(one(u) for u in urls)))
+
+
+# ------------------------------------------------------------------------------------------------
+# reading a page
+# ------------------------------------------------------------------------------------------------
+
+
+def _comparable(url: str) -> str:
+    """A URL as links to the same page compare: no fragment, lower-case host without
+    ``www.``, either scheme, no trailing slash."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    path = parts.path.rstrip("/") or ""
+    return urlunsplit(("", host, path, parts.query, ""))
+
+
+def _placement(node: Any) -> str:
+    """Where a link sits: the nearest ancestor with a landmark, role or CMS class name."""
+    while node is not None and node.tag not in ("html", "-document"):
+        attrs = node.attributes or {}
+        role = (attrs.get("role") or "").lower()
+        names = " ".join(str(attrs.get(k) or "") for k in ("class", "id"))
+        words = set(names.lower().replace("_", "-").split())
+        parts = words | {p for w in words for p in w.split("-")}
+        for placement, tags, roles, names in PLACEMENT_MARKERS:
+            if node.tag in tags or role in roles or parts & set(names):
+                return placement
+        node = node.parent
+    return "unknown"
+
+
+def read_page(html: str, page_url: str, target_url: str) -> dict[str, object]:
+    """What the page says about its link to ``target_url`` (canonical column → value), with
+    ``page_status``: "link found" or "link not on page"."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    title = tree.css_first("title")
+    root = tree.css_first("html")
+    lang = ((root.attributes.get("lang") if root else None) or "").split("-")[0].lower() or None
+    host = (urlsplit(page_url).hostname or "").lower().removeprefix("www.")
+    target = _comparable(target_url)
+    outbound, found = 0, None
+    for a in tree.css("a[href]"):
+        href = urljoin(page_url, a.attributes.get("href") or "")
+        if urlsplit(href).scheme not in ("http", "https"):
+            continue
+        if (urlsplit(href).hostname or "").lower().removeprefix("www.") != host:
+            outbound += 1
+        if found is None and _comparable(href) == target:
+            found = a
+    fields: dict[str, object] = {
+        "source_title": title.text(strip=True) if title else None,
+        "source_language": lang,
+        "source_external_links": float(outbound),
+    }
+    if found is None:
+        return {**fields, "page_status": "link not on page"}
+    rel = set((found.attributes.get("rel") or "").lower().split())
+    image = found.css_first("img")
+    text = " ".join(found.text(separator=" ").split())
+    if not text and image is not None:
+        text = (image.attributes.get("alt") or "").strip()
+    block = found.parent
+    while block is not None and block.tag in ("span", "strong", "em", "b", "i", "u"):
+        block = block.parent
+    around = " ".join((block.text(separator=" ") if block else "").split())
+    at = around.find(text) if text else -1
+    left = around[:at][-100:].strip() if at >= 0 else None
+    right = around[at + len(text) :][:100].strip() if at >= 0 else None
+    return {
+        **fields,
+        "anchor_text": text,
+        "placement": _placement(found.parent),
+        "nofollow": "nofollow" in rel,
+        "ugc": "ugc" in rel,
+        "sponsored": "sponsored" in rel,
+        "is_image": image is not None and not " ".join(found.text().split()),
+        "left_context": left or None,
+        "right_context": right or None,
+        "page_status": "link found",
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# the command
+# ------------------------------------------------------------------------------------------------
+
+
+def enrich_pages(links: pl.DataFrame, options: PageOptions) -> tuple[pl.DataFrame, EnrichSummary]:
+    """``links`` (canonical) with the columns its source pages fill, ``page_status`` and
+    ``page_filled`` (which columns the page filled)."""
+    summary = EnrichSummary("", "", links=links.height)
+    if options.cache:
+        options.cache.parent.mkdir(parents=True, exist_ok=True)
+    urls = links["source_url"].unique().drop_nulls().to_list()
+    summary.pages = len(urls)
+    cache = PageCache(options.cache, options.cache_days) if options.cache else None
+    pages: dict[str, Page] = {}
+    todo = []
+    for url in urls:
+        hit = cache.get(url) if cache else None
+        if hit is None:
+            todo.append(url)
+        else:
+            pages[url] = hit
+    summary.cached = len(pages)
+    fetched = asyncio.run(fetch_all(todo, options)) if todo else {}
+    summary.fetched = len(fetched)
+    if cache:
+        for url, page in fetched.items():
+            cache.put(url, page)
+    pages.update(fetched)
+    rows = []
+    for source, target in links.select("source_url", "target_url").iter_rows():
+        page = pages.get(source) if source else None
+        if page is None or page.html is None:
+            status = page.note if page else "no source URL"
+            rows.append({"page_status": status, "source_http_status": page and page.status})
+            continue
+        rows.append(
+            {**read_page(page.html, page.url or source, target), "source_http_status": page.status}
+        )
+    found = pl.DataFrame(
+        rows,
+        schema={
+            "page_status": pl.String,
+            **{c: schema.polars_type(c) for c in FILLED},
+        },
+        orient="row",
+        strict=False,
+    )
+    filled, columns = [], []
+    for name in FILLED:
+        mine = found[name]
+        theirs = links[name] if name in links.columns else pl.Series(name, [None] * links.height)
+        use = mine.is_not_null() & (theirs.is_null() | options.overwrite)
+        merged = pl.select(pl.when(use).then(mine).otherwise(theirs.cast(mine.dtype)))
+        columns.append(merged.to_series().alias(name))
+        filled.append(pl.when(pl.lit(use)).then(pl.lit(name)))
+    provenance = pl.select(pl.concat_str(filled, separator=",", ignore_nulls=True)).to_series()
+    out = links.with_columns(
+        *columns,
+        found["page_status"].alias("page_status"),
+        provenance.replace("", None).alias("page_filled"),
+    )
+    if not any(c.lower() in LOST_COLUMNS for c in links.columns):
+        # a page that no longer carries the link: the disavow rules read it as lost
+        gone = found["page_status"] == "link not on page"
+        out = out.with_columns(lost=pl.when(gone).then(pl.lit("true")))
+    for status, n in out["page_status"].value_counts().iter_rows():
+        summary.statuses[status] = n
+    return out, summary

@@ -1,0 +1,179 @@
+"""`linksift enrich --pages` against a real HTTP server on loopback: what each page says about
+its link, politeness (robots.txt, caps, redirects, the cache), and the private-address guard."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import polars as pl
+import pytest
+
+from serving.enrich import PageOptions, enrich_pages, read_page
+from tests.conftest import run_cli
+
+TARGET = "https://www.lamicrodeflo.fr/guide-tva/"
+LINK = f'<a href="{TARGET}"'
+PAGES = {
+    "/article": (
+        200,
+        "text/html; charset=utf-8",
+        f"""<html lang="fr-FR"><head><title>Guide TVA des indépendants</title></head><body>
+        <nav><a href="/">Accueil</a></nav>
+        <main><article><p>Pour la TVA en micro-entreprise, lisez {LINK}>le guide de Flo</a>
+        qui explique tout, pas à pas.</p>
+        <p><a href="https://other.example/x">ailleurs</a></p></article></main>
+        <footer><a href="https://partner.example/">partenaire</a></footer></body></html>""",
+    ),
+    "/footer": (
+        200,
+        "text/html",
+        f"""<html><head><title>Footer</title></head><body><main><p>texte</p></main>
+        <footer class="site-footer">{LINK} rel="nofollow sponsored">micro entreprise</a>
+        </footer></body></html>""",
+    ),
+    "/sidebar": (
+        200,
+        "text/html",
+        f"""<html><body><div class="content">x</div><div class="widget_links">
+        <ul><li>{LINK}><img src="logo.png" alt="La micro de Flo"></a></li></ul></div>
+        </body></html>""",
+    ),
+    "/comments": (
+        200,
+        "text/html",
+        f"""<html><body><article><p>post</p></article><div id="comments"><p>Bravo ! Voir
+        {LINK} rel="ugc">ici</a> merci</p></div></body></html>""",
+    ),
+    "/gone": (200, "text/html", "<html><body><p>no link here any more</p></body></html>"),
+    "/private/page": (200, "text/html", f"<html><body>{LINK}>x</a></body></html>"),
+    "/missing": (404, "text/html", "not found"),
+    "/file.pdf": (200, "application/pdf", "%PDF-1.4"),
+    "/big": (200, "text/html", "<html><body>" + "a" * 3_000_000 + "</body></html>"),
+    "/loop": (302, "text/html", ""),
+    "/robots.txt": (200, "text/plain", "User-agent: *\nDisallow: /private/\n"),
+}
+
+
+class _Pages(BaseHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        status, kind, body = PAGES.get(self.path, (404, "text/plain", "no"))
+        data = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("content-type", kind)
+        if status == 302:
+            self.send_header("location", "/loop")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _links(site: str, paths: list[str], **given: list) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"source_url": [site + p for p in paths], "target_url": [TARGET] * len(paths), **given}
+    )
+
+
+def test_each_page_says_where_its_link_sits(site: str, tmp_path: Path):
+    paths = ["/article", "/footer", "/sidebar", "/comments", "/gone"]
+    options = PageOptions(cache=tmp_path / "pages.db", allow_private=True, delay=0)
+    out, summary = enrich_pages(_links(site, paths), options)
+    rows = {r["source_url"].removeprefix(site): r for r in out.iter_rows(named=True)}
+    article = rows["/article"]
+    assert article["page_status"] == "link found" and article["placement"] == "content"
+    assert article["anchor_text"] == "le guide de Flo" and article["nofollow"] is False
+    assert article["left_context"].endswith("en micro-entreprise, lisez")
+    assert article["right_context"].startswith("qui explique tout")
+    assert article["source_title"] == "Guide TVA des indépendants"
+    assert article["source_language"] == "fr" and article["source_external_links"] == 3
+    assert article["source_http_status"] == 200
+    footer = rows["/footer"]
+    assert (footer["placement"], footer["nofollow"], footer["sponsored"]) == ("footer", True, True)
+    sidebar = rows["/sidebar"]
+    assert sidebar["placement"] == "sidebar" and sidebar["is_image"] is True
+    assert sidebar["anchor_text"] == "La micro de Flo"
+    assert (rows["/comments"]["placement"], rows["/comments"]["ugc"]) == ("comment", True)
+    assert rows["/gone"]["page_status"] == "link not on page"
+    assert rows["/gone"]["placement"] is None
+    assert summary.fetched == 5 and summary.statuses["link found"] == 4
+
+
+def test_what_cannot_be_read_is_said_row_by_row(site: str, tmp_path: Path):
+    paths = ["/private/page", "/missing", "/file.pdf", "/big", "/loop"]
+    options = PageOptions(cache=tmp_path / "pages.db", allow_private=True, delay=0)
+    out, _ = enrich_pages(_links(site, paths), options)
+    assert out["page_status"].to_list() == [
+        "robots.txt disallows",
+        "HTTP 404",
+        "not HTML (application/pdf)",
+        "larger than 2,000,000 bytes",
+        "too many redirects",
+    ]
+    assert out.height == len(paths)  # nothing lost
+
+
+def test_private_addresses_are_refused_unless_allowed(site: str, tmp_path: Path):
+    before = len(_Pages.requests)
+    out, _ = enrich_pages(_links(site, ["/article"]), PageOptions(cache=None))
+    assert out["page_status"][0].startswith("refused: 127.0.0.1 is a private")
+    assert len(_Pages.requests) == before  # no request left the machine's guard
+
+
+def test_the_cache_answers_a_second_run_and_the_export_keeps_its_own_values(
+    site: str, tmp_path: Path
+):
+    options = PageOptions(cache=tmp_path / "pages.db", allow_private=True, delay=0)
+    enrich_pages(_links(site, ["/footer"]), options)
+    before = len(_Pages.requests)
+    given = _links(site, ["/footer"], placement=["content"], nofollow=[None])
+    out, summary = enrich_pages(given, options)
+    assert len(_Pages.requests) == before and summary.cached == 1
+    row = out.row(0, named=True)
+    assert row["placement"] == "content"  # what the export said stays
+    assert row["nofollow"] is True  # what it did not say comes from the page
+    assert "placement" not in row["page_filled"] and "nofollow" in row["page_filled"]
+    forced, _ = enrich_pages(given, PageOptions(**{**options.__dict__, "overwrite": True}))
+    assert forced["placement"][0] == "footer"
+
+
+def test_enrich_then_score_from_the_command_line(site: str, tmp_path: Path):
+    export = tmp_path / "export.csv"
+    _links(site, ["/article", "/footer", "/gone"]).write_csv(export)
+    enriched = tmp_path / "enriched.csv"
+    done = run_cli(
+        "enrich", str(export), "-o", str(enriched), "--pages", "--allow-private",
+        "--cache", str(tmp_path / "c.db"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())  # the terminal may wrap lines
+    assert "3 links on 3 pages (3 fetched" in said and "2 link found" in said
+    scored = tmp_path / "scored.csv"
+    done = run_cli("score", str(enriched), "-o", str(scored))
+    assert done.returncode == 0, done.stderr
+    table = pl.read_csv(scored, infer_schema=False)
+    assert table["placement"].to_list() == ["content", "footer", None]
+    assert table["lost"].fill_null("").to_list() == ["", "", "true"]  # the disavow rules read it
+    assert set(table["evidence"]) == {"export"}  # the page gave what the export did not
+
+
+def test_reading_a_page_needs_no_network():
+    html = f'<html><body><aside role="complementary">{LINK}>x</a></aside></body></html>'
+    assert read_page(html, "https://a.example/p", TARGET)["placement"] == "sidebar"
