@@ -6,6 +6,7 @@ so ``linksift --help`` and ``linksift import`` start fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -655,20 +656,31 @@ def labels_load(
 
 @app.command()
 def enrich(
-    input: Annotated[Path, typer.Argument(help="A backlink export (any format linksift reads).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Enriched CSV or Parquet.")],
+    input: Annotated[
+        Path | None, typer.Argument(help="A backlink export (any format linksift reads).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Enriched CSV or Parquet.")
+    ] = None,
     pages: Annotated[
         bool, typer.Option("--pages", help="Fetch each source page and read the link on it.")
     ] = False,
+    domain_age: Annotated[
+        bool, typer.Option("--domain-age", help="Registration dates from the registries (RDAP).")
+    ] = False,
+    refresh_bootstrap: Annotated[
+        bool,
+        typer.Option("--refresh-bootstrap", help="Download IANA's RDAP server list first."),
+    ] = False,
     cache: Annotated[
-        Path, typer.Option(help="SQLite cache of fetched pages (kept 30 days).")
-    ] = Path(".linksift-cache/pages.db"),
+        Path, typer.Option(help="Folder for the caches (pages, RDAP answers, RDAP servers).")
+    ] = Path(".linksift-cache"),
     allow_private: Annotated[
         bool,
         typer.Option("--allow-private", help="Also fetch private and loopback addresses."),
     ] = False,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace what the export gave with the page's.")
+        bool, typer.Option("--overwrite", help="Replace what the export gave with what is found.")
     ] = False,
     contact: Annotated[
         str, typer.Option(help="An address for site owners, sent in the user agent.")
@@ -677,26 +689,57 @@ def enrich(
         str | None, typer.Option(help="Target URL for exports without one (Search Console).")
     ] = None,
 ) -> None:
-    """Add what each source page says (placement, rel, context, outbound links, title,
-    language) to an export's missing columns, before `linksift score`. Uses the network."""
-    from features.importers import ImportOptions, InputError, read_links
-    from serving.batch import _write_table
-    from serving.enrich import PageOptions, enrich_pages
+    """Add what the web says to an export's missing columns, before `linksift score`: each
+    source page's placement, rel, context, outbound links, title and language (--pages), and
+    each source domain's registration date (--domain-age). Uses the network."""
+    import httpx
 
-    if not pages:
-        fail("nothing to do: pass --pages (fetch the source pages)")
+    from features.importers import ImportOptions, InputError, read_links
+    from serving import enrich as web
+
+    bootstrap = cache / "rdap-dns.json"
+    if refresh_bootstrap:
+        try:
+            published = web.refresh_bootstrap(bootstrap)
+        except (httpx.HTTPError, ValueError) as exc:
+            fail(f"cannot download the RDAP bootstrap from {web.BOOTSTRAP_URL}: {exc}")
+            return
+        out.print(f"RDAP bootstrap published {published} → {bootstrap}", highlight=False)
+    if input is None and refresh_bootstrap:
+        return
+    if input is None or output is None or not (pages or domain_age):
+        fail("expected INPUT, -o OUTPUT and --pages and/or --domain-age")
+        return
     try:
         links, rejects = read_links(input, ImportOptions(target=target))
     except (InputError, OSError) as exc:
         fail(str(exc))
         return
-    options = PageOptions(
-        cache=cache, allow_private=allow_private, overwrite=overwrite, contact=contact
-    )
-    enriched, summary = enrich_pages(links, options)
-    _write_table(enriched.drop("row", "link_id", "duplicate", strict=False), output)
-    summary.input, summary.output = str(input), str(output)
-    out.print(summary.text(), highlight=False)
+    lines = []
+    if pages:
+        options = web.PageOptions(
+            cache=cache / "pages.db",
+            allow_private=allow_private,
+            overwrite=overwrite,
+            contact=contact,
+        )
+        links, summary = web.enrich_pages(links, options)
+        summary.input, summary.output = str(input), str(output)
+        lines.append(summary.text())
+    if domain_age:
+        rdap = web.RdapOptions(
+            cache=cache / "rdap.db",
+            bootstrap=bootstrap,
+            url=os.environ.get("LINKSIFT_RDAP_URL", ""),
+        )
+        links = web.enrich_domain_age(links, rdap, overwrite)
+        counts = links["domain_age_status"].str.replace(r"^registered .*", "registered")
+        lines.append("  domain age:")
+        lines += [f"  {n:>8,}  {s}" for s, n in counts.value_counts(sort=True).iter_rows()]
+    from serving.batch import _write_table
+
+    _write_table(links.drop("row", "link_id", "duplicate", strict=False), output)
+    out.print("\n".join([*lines, f"  → {output}"]), highlight=False)
     if rejects.height:
         out.print(f"  {rejects.height:,} rows rejected on import (`linksift import` lists them)")
 

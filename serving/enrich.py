@@ -408,3 +408,217 @@ def enrich_pages(links: pl.DataFrame, options: PageOptions) -> tuple[pl.DataFram
     for status, n in out["page_status"].value_counts().iter_rows():
         summary.statuses[status] = n
     return out, summary
+
+
+# ------------------------------------------------------------------------------------------------
+# domain age from the registries (RDAP, RFC 9082/9083)
+# ------------------------------------------------------------------------------------------------
+
+BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
+
+
+@dataclass
+class RdapOptions:
+    cache: Path | None = None
+    bootstrap: Path | None = None  # IANA's RDAP bootstrap for DNS (``refresh_bootstrap``)
+    url: str = ""  # a URL template with {domain}: every query to one server (LINKSIFT_RDAP_URL)
+    days: float = 30.0  # how long an answer is kept (never past the domain's expiry)
+    missing_days: float = 1.0  # how long "not found" and failures are kept
+    per_server: int = 2
+    timeout: float = 10.0
+    retries: int = 3
+
+
+@dataclass
+class Registration:
+    status: str
+    created: str | None = None  # ISO date
+    expires: str | None = None
+
+
+def refresh_bootstrap(path: Path, timeout: float = 20.0) -> str:
+    """Download IANA's RDAP bootstrap for domain names to ``path``; its publication date."""
+    r = httpx.get(BOOTSTRAP_URL, timeout=timeout, headers={"user-agent": USER_AGENT})
+    r.raise_for_status()
+    data = r.json()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(r.text, encoding="utf-8")
+    return str(data.get("publication", "unknown date"))
+
+
+def _servers(path: Path | None) -> dict[str, str]:
+    """TLD → RDAP base URL, from a bootstrap file (empty without one)."""
+    if path is None or not path.exists():
+        return {}
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {tld.lower(): urls[0] for tlds, urls in data.get("services", []) for tld in tlds}
+
+
+def parse_rdap(answer: dict) -> Registration:
+    """The registration and expiration events of an RDAP domain answer (RFC 9083)."""
+    events = {
+        e.get("eventAction"): str(e.get("eventDate") or "")[:10] for e in answer.get("events", [])
+    }
+    created = events.get("registration") or None
+    if created is None:
+        return Registration("no registration date in the answer")
+    return Registration(f"registered {created}", created, events.get("expiration") or None)
+
+
+class RdapCache:
+    """Answers by domain in SQLite, with their own expiry (a failure is kept for less long)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute(
+            "create table if not exists rdap (domain text primary key, until real, status text, "
+            "created text, expires text)"
+        )
+
+    def get(self, domain: str) -> Registration | None:
+        row = self.db.execute(
+            "select until, status, created, expires from rdap where domain = ?", (domain,)
+        ).fetchone()
+        if row is None or row[0] < time.time():
+            return None
+        return Registration(row[1], row[2], row[3])
+
+    def put(self, domain: str, found: Registration, options: RdapOptions) -> None:
+        days = options.days if found.created else options.missing_days
+        until = time.time() + days * 86400
+        if found.expires:  # re-checked once the registration has expired
+            try:
+                from datetime import datetime
+
+                expiry = datetime.fromisoformat(found.expires).timestamp()
+                until = min(until, max(expiry, time.time() + 3600))
+            except ValueError:
+                pass
+        self.db.execute(
+            "insert or replace into rdap values (?, ?, ?, ?, ?)",
+            (domain, until, found.status, found.created, found.expires),
+        )
+        self.db.commit()
+
+
+async def _registration(
+    client: httpx.AsyncClient, url: str, gate: asyncio.Semaphore, options: RdapOptions
+) -> Registration:
+    """One domain's answer, retried with backoff on 429 (Retry-After) and 5xx."""
+    for attempt in range(options.retries + 1):
+        async with gate:
+            try:
+                r = await client.get(url, headers={"accept": "application/rdap+json"})
+            except httpx.TimeoutException:
+                return Registration("timed out")
+            except httpx.HTTPError as exc:
+                return Registration(f"could not connect ({exc.__class__.__name__})")
+        if r.status_code == 404:
+            return Registration("not found")
+        if r.status_code == 429 or r.status_code >= 500:
+            if attempt == options.retries:
+                return Registration(
+                    "rate limited" if r.status_code == 429 else f"HTTP {r.status_code}"
+                )
+            wait = r.headers.get("retry-after", "")
+            await asyncio.sleep(float(wait) if wait.isdigit() else 0.5 * 2**attempt)
+            continue
+        if r.status_code >= 400:
+            return Registration(f"HTTP {r.status_code}")
+        try:
+            return parse_rdap(r.json())
+        except ValueError:
+            return Registration("not an RDAP answer")
+    return Registration("rate limited")
+
+
+async def registrations(domains: list[str], options: RdapOptions) -> dict[str, Registration]:
+    """Each domain's registration, one query per domain, a few at a time per RDAP server."""
+    servers = {} if options.url else _servers(options.bootstrap)
+    gates: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(options.per_server))
+    out: dict[str, Registration] = {}
+    jobs = []
+    async with httpx.AsyncClient(
+        timeout=options.timeout, headers={"user-agent": USER_AGENT}, follow_redirects=True
+    ) as client:
+        for domain in domains:
+            if options.url:
+                url = options.url.replace("{domain}", domain)
+            else:
+                tld = domain.rsplit(".", 1)[-1]
+                base = servers.get(tld)
+                if base is None:
+                    out[domain] = Registration(
+                        f"no RDAP server for .{tld}"
+                        if servers
+                        else "no RDAP bootstrap: run `linksift enrich --refresh-bootstrap` "
+                        "or set LINKSIFT_RDAP_URL"
+                    )
+                    continue
+                url = base.rstrip("/") + "/domain/" + domain
+            server = urlsplit(url).netloc
+            jobs.append((domain, _registration(client, url, gates[server], options)))
+        answers = await asyncio.gather(*(job for _, job in jobs))
+    out.update({domain: a for (domain, _), a in zip(jobs, answers, strict=True)})
+    return out
+
+
+def enrich_domain_age(
+    links: pl.DataFrame, options: RdapOptions, overwrite: bool = False
+) -> pl.DataFrame:
+    """``links`` with ``source_domain_created`` from the registries where it is missing, and
+    ``domain_age_status`` per row."""
+    from features.urls import host_frame, with_url_parts
+
+    hosts = with_url_parts(links.select("source_url"), "source_url", "")
+    described = host_frame(hosts["host"]).select("host", "site", "shared_platform", "ip_host")
+    rows = hosts.select("host").join(described, on="host", how="left", maintain_order="left")
+    domains = (
+        rows.filter((pl.col("shared_platform") == 0) & (pl.col("ip_host") == 0))["site"]
+        .drop_nulls()
+        .unique()
+        .to_list()
+    )
+    cache = RdapCache(options.cache) if options.cache else None
+    found: dict[str, Registration] = {}
+    todo = []
+    for domain in domains:
+        hit = cache.get(domain) if cache else None
+        if hit is None:
+            todo.append(domain)
+        else:
+            found[domain] = hit
+    fresh = asyncio.run(registrations(todo, options)) if todo else {}
+    if cache:
+        for domain, answer in fresh.items():
+            cache.put(domain, answer, options)
+    found.update(fresh)
+    status, created = [], []
+    for site, platform, ip in rows.select("site", "shared_platform", "ip_host").iter_rows():
+        if site is None:
+            status.append("no host")
+            created.append(None)
+        elif platform == 1:
+            status.append("shared platform: no registration of its own")
+            created.append(None)
+        elif ip == 1:
+            status.append("an IP address: no registration")
+            created.append(None)
+        else:
+            answer = found[site]
+            status.append(answer.status)
+            created.append(answer.created)
+    mine = pl.Series("source_domain_created", created, dtype=pl.String).str.to_date()
+    theirs = (
+        links["source_domain_created"].cast(pl.Date)
+        if "source_domain_created" in links.columns
+        else pl.Series("source_domain_created", [None] * links.height, dtype=pl.Date)
+    )
+    use = mine.is_not_null() & (theirs.is_null() | overwrite)
+    merged = pl.select(pl.when(use).then(mine).otherwise(theirs)).to_series()
+    return links.with_columns(
+        merged.alias("source_domain_created"), pl.Series("domain_age_status", status)
+    )

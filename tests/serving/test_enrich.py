@@ -160,7 +160,7 @@ def test_enrich_then_score_from_the_command_line(site: str, tmp_path: Path):
     enriched = tmp_path / "enriched.csv"
     done = run_cli(
         "enrich", str(export), "-o", str(enriched), "--pages", "--allow-private",
-        "--cache", str(tmp_path / "c.db"),
+        "--cache", str(tmp_path / "cache"),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     said = " ".join(done.stdout.split())  # the terminal may wrap lines
@@ -177,3 +177,144 @@ def test_enrich_then_score_from_the_command_line(site: str, tmp_path: Path):
 def test_reading_a_page_needs_no_network():
     html = f'<html><body><aside role="complementary">{LINK}>x</a></aside></body></html>'
     assert read_page(html, "https://a.example/p", TARGET)["placement"] == "sidebar"
+
+
+# -- domain age from a loopback RDAP server (RFC 9083 answers) ----------------------------------
+
+RDAP = {
+    "oldblog.fr": {
+        "objectClassName": "domain",
+        "ldhName": "oldblog.fr",
+        "events": [
+            {"eventAction": "registration", "eventDate": "2009-04-17T10:11:12Z"},
+            {"eventAction": "expiration", "eventDate": "2099-04-17T10:11:12Z"},
+            {"eventAction": "last changed", "eventDate": "2025-01-01T00:00:00Z"},
+        ],
+    },
+    "fresh-spam.xyz": {
+        "objectClassName": "domain",
+        "ldhName": "fresh-spam.xyz",
+        "events": [{"eventAction": "registration", "eventDate": "2026-11-04T08:00:00Z"}],
+    },
+}
+
+
+class _Rdap(BaseHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []
+    busy: ClassVar[set[str]] = set()
+
+    def do_GET(self) -> None:
+        import json
+        import time
+
+        domain = self.path.rsplit("/", 1)[-1]
+        self.requests.append(domain)
+        if domain == "slow.com":
+            time.sleep(2)
+        if domain == "busy.com" and domain not in self.busy:
+            self.busy.add(domain)  # the first answer is 429, the retry succeeds
+            self.send_response(429)
+            self.send_header("retry-after", "1")
+            self.end_headers()
+            return
+        answer = RDAP.get(domain) or (
+            {"events": [{"eventAction": "registration", "eventDate": "2015-06-01T00:00:00Z"}]}
+            if domain in ("busy.com", "slow.com")
+            else None
+        )
+        body = json.dumps(answer or {"errorCode": 404, "title": "Not Found"}).encode()
+        self.send_response(200 if answer else 404)
+        self.send_header("content-type", "application/rdap+json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def rdap() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Rdap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/rdap/domain/{{domain}}"
+    server.shutdown()
+
+
+def test_domain_age_comes_from_rdap_with_a_status_for_every_row(rdap: str, tmp_path: Path):
+    from serving.enrich import RdapOptions, enrich_domain_age
+
+    links = pl.DataFrame(
+        {
+            "source_url": [
+                "https://www.oldblog.fr/a",
+                "https://blog.oldblog.fr/b",  # same registrable domain: one query
+                "https://fresh-spam.xyz/x",
+                "https://gone-domain.com/",
+                "https://busy.com/p",
+                "https://alice.blogspot.com/post",
+                "http://203.0.113.9/page",
+            ],
+            "target_url": [TARGET] * 7,
+        }
+    )
+    options = RdapOptions(cache=tmp_path / "rdap.db", url=rdap, timeout=5)
+    out = enrich_domain_age(links, options)
+    assert out["domain_age_status"].to_list() == [
+        "registered 2009-04-17",
+        "registered 2009-04-17",
+        "registered 2026-11-04",
+        "not found",
+        "registered 2015-06-01",  # after a 429 with Retry-After
+        "shared platform: no registration of its own",
+        "an IP address: no registration",
+    ]
+    assert out["source_domain_created"].cast(pl.String).to_list()[:3] == [
+        "2009-04-17",
+        "2009-04-17",
+        "2026-11-04",
+    ]
+    asked = list(_Rdap.requests)
+    assert asked.count("oldblog.fr") == 1 and asked.count("busy.com") == 2
+    # a second run is answered by the cache, "not found" included (kept for a day)
+    enrich_domain_age(links, options)
+    assert _Rdap.requests == asked
+
+
+def test_a_slow_registry_times_out_without_stopping_the_rest(rdap: str, tmp_path: Path):
+    from serving.enrich import RdapOptions, enrich_domain_age
+
+    links = pl.DataFrame(
+        {"source_url": ["https://slow.com/", "https://www.oldblog.fr/"], "target_url": [TARGET] * 2}
+    )
+    out = enrich_domain_age(links, RdapOptions(url=rdap, timeout=0.5))
+    assert out["domain_age_status"].to_list() == ["timed out", "registered 2009-04-17"]
+
+
+def test_without_a_bootstrap_or_server_the_status_says_what_to_do(tmp_path: Path):
+    from serving.enrich import RdapOptions, enrich_domain_age
+
+    links = pl.DataFrame({"source_url": ["https://www.oldblog.fr/"], "target_url": [TARGET]})
+    out = enrich_domain_age(links, RdapOptions(bootstrap=tmp_path / "none.json"))
+    assert "--refresh-bootstrap" in out["domain_age_status"][0]
+    assert out["source_domain_created"][0] is None
+
+
+def test_enrich_fills_domain_age_and_placement_from_the_command_line(
+    site: str, rdap: str, tmp_path: Path
+):
+    export = tmp_path / "export.csv"
+    pl.DataFrame(
+        {"source_url": [f"{site}/article", f"{site}/gone"], "target_url": [TARGET] * 2}
+    ).write_csv(export)
+    enriched = tmp_path / "enriched.csv"
+    done = run_cli(
+        "enrich", str(export), "-o", str(enriched), "--pages", "--domain-age",
+        "--allow-private", "--cache", str(tmp_path / "cache"),
+        env={"LINKSIFT_RDAP_URL": rdap},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pl.read_csv(enriched, infer_schema=False)
+    assert table["placement"].to_list() == ["content", None]
+    assert table["page_status"].to_list() == ["link found", "link not on page"]
+    assert table["domain_age_status"].to_list() == ["an IP address: no registration"] * 2
