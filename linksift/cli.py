@@ -391,6 +391,15 @@ def score(
             help="Let people's standing labels (links and whole sites) set those verdicts.",
         ),
     ] = True,
+    enrich: Annotated[
+        str,
+        typer.Option(
+            help="Enrich first from the web: pages, domain-age or both (see `linksift enrich`)."
+        ),
+    ] = "",
+    allow_private: Annotated[
+        bool, typer.Option("--allow-private", help="With --enrich: fetch private addresses too.")
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Score every link of an export, explain it, and write the disavow file and report."""
@@ -410,6 +419,26 @@ def score(
     for name, value in (("--chunk-rows", chunk_rows), ("--threads", threads)):
         if value is not None and value < 1:
             fail(f"{name}: expected a positive number, got {value}")
+    original = input
+    wanted = {w.strip() for w in enrich.split(",") if w.strip()}
+    if wanted - {"pages", "domain-age"}:
+        fail(f"--enrich: expected pages, domain-age or both, got {enrich!r}")
+    workdir = None
+    if wanted:
+        import tempfile
+
+        workdir = Path(tempfile.mkdtemp(prefix=".linksift-enrich-", dir=output.parent))
+        enriched = workdir / f"{input.stem}.parquet"  # named as the input, for the headers
+        try:
+            lines, _ = enrich_file(
+                input, enriched, "pages" in wanted, "domain-age" in wanted,
+                Path(".linksift-cache"), allow_private, target=target,
+            )  # fmt: skip
+        except (InputError, OSError) as exc:
+            fail(str(exc))
+            return
+        console.print("\n".join(lines), highlight=False)
+        input, format, target = enriched, "auto", None
     try:
         from serving.model import LinkModel
 
@@ -459,6 +488,8 @@ def score(
     try:
         with progress_bar() as update:
             summary = score_file(input, output, link_model, options, progress=update)
+        if workdir:
+            summary.input = f"{original} (enriched)"
     except (BatchError, InputError) as exc:
         fail(str(exc))
         return
@@ -468,6 +499,11 @@ def score(
     except KeyboardInterrupt:
         console.print("interrupted: finished chunks are kept; run again with --resume to continue")
         raise typer.Exit(130) from None
+    finally:
+        if workdir:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
     out.print(summary.text(), highlight=False)
 
 
@@ -694,7 +730,7 @@ def enrich(
     each source domain's registration date (--domain-age). Uses the network."""
     import httpx
 
-    from features.importers import ImportOptions, InputError, read_links
+    from features.importers import InputError
     from serving import enrich as web
 
     bootstrap = cache / "rdap-dns.json"
@@ -711,10 +747,34 @@ def enrich(
         fail("expected INPUT, -o OUTPUT and --pages and/or --domain-age")
         return
     try:
-        links, rejects = read_links(input, ImportOptions(target=target))
+        lines, rejected = enrich_file(
+            input, output, pages, domain_age, cache, allow_private, overwrite, contact, target
+        )
     except (InputError, OSError) as exc:
         fail(str(exc))
         return
+    out.print("\n".join([*lines, f"  → {output}"]), highlight=False)
+    if rejected:
+        out.print(f"  {rejected:,} rows rejected on import (`linksift import` lists them)")
+
+
+def enrich_file(
+    input: Path,
+    output: Path,
+    pages: bool,
+    domain_age: bool,
+    cache: Path,
+    allow_private: bool = False,
+    overwrite: bool = False,
+    contact: str = "",
+    target: str | None = None,
+) -> tuple[list[str], int]:
+    """``linksift enrich``'s work: the summary lines and how many rows were rejected."""
+    from features.importers import ImportOptions, read_links
+    from serving import enrich as web
+    from serving.batch import _write_table
+
+    links, rejects = read_links(input, ImportOptions(target=target))
     lines = []
     if pages:
         options = web.PageOptions(
@@ -729,19 +789,15 @@ def enrich(
     if domain_age:
         rdap = web.RdapOptions(
             cache=cache / "rdap.db",
-            bootstrap=bootstrap,
+            bootstrap=cache / "rdap-dns.json",
             url=os.environ.get("LINKSIFT_RDAP_URL", ""),
         )
         links = web.enrich_domain_age(links, rdap, overwrite)
         counts = links["domain_age_status"].str.replace(r"^registered .*", "registered")
         lines.append("  domain age:")
         lines += [f"  {n:>8,}  {s}" for s, n in counts.value_counts(sort=True).iter_rows()]
-    from serving.batch import _write_table
-
     _write_table(links.drop("row", "link_id", "duplicate", strict=False), output)
-    out.print("\n".join([*lines, f"  → {output}"]), highlight=False)
-    if rejects.height:
-        out.print(f"  {rejects.height:,} rows rejected on import (`linksift import` lists them)")
+    return lines, rejects.height
 
 
 disavow_app = typer.Typer(

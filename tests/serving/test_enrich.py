@@ -318,3 +318,22 @@ def test_enrich_fills_domain_age_and_placement_from_the_command_line(
     assert table["placement"].to_list() == ["content", None]
     assert table["page_status"].to_list() == ["link found", "link not on page"]
     assert table["domain_age_status"].to_list() == ["an IP address: no registration"] * 2
+
+
+def test_score_can_enrich_first(site: str, rdap: str, tmp_path: Path):
+    export = tmp_path / "export.csv"
+    pl.DataFrame({"source_url": [f"{site}/footer"], "target_url": [TARGET]}).write_csv(export)
+    scored = tmp_path / "scored.csv"
+    done = run_cli(
+        "score", str(export), "-o", str(scored), "--enrich", "pages,domain-age",
+        "--allow-private", cwd=tmp_path, env={"LINKSIFT_RDAP_URL": rdap},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    row = pl.read_csv(scored, infer_schema=False).row(0, named=True)
+    assert (row["placement"], row["nofollow"], row["page_status"]) == (
+        "footer",
+        "true",
+        "link found",
+    )
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".linksift-enrich")] == []
+    assert "(enriched)" in " ".join(done.stdout.split())
