@@ -22,7 +22,7 @@ from benchmarks.common import machine  # noqa: E402
 
 ORDER = [
     *("equality", "features", "startup", "training", "small_data", "batch", "api", "load"),
-    *("review", "adversarial"),
+    *("review", "adversarial", "enrich"),
 ]
 NOTES = Path(__file__).parent / "NOTES.md"
 RESULTS = Path(__file__).parent / "RESULTS.md"
