@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from features import meaning, schema, spec, text
+from features import schema, spec, text
 from features.lists import LISTS, listed
 from features.urls import host_frame, with_url_parts
 
@@ -40,8 +40,7 @@ _END = r"(/|\.|\?|&|=|$)"
 _PAGE_TYPES = (
     (  # pages served from a CMS's upload or temp folders: injected by whoever hacked the site
         "uploaded_page",
-        r"/wp-content/uploads/([^.?]*|[^?]*\.(html?|php))(\?|$)|/(images|uploads|tmp|temp)/[^/]*"
-        r"\.php|/~temp/",
+        r"/wp-content/uploads/.*\.(html?|php)|/(images|uploads|tmp|temp)/[^/]*\.php|/~temp/",
     ),
     (
         "comment",
@@ -90,7 +89,7 @@ Italian, Portuguese and Dutch: never by a word inside a slug, so a French articl
 _NAKED = r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$"
 """An anchor that is a URL or a bare host name."""
 _PROFILE_FEATURES = (
-    *("topic_relevance", "topic_similarity", "links_from_source_site", "site_target_spread"),
+    *("topic_relevance", "links_from_source_site", "site_target_spread"),
     *("anchor_type", "anchor_share", "target_exact_share"),
 )
 _FACT_FEATURES = tuple(n for n in spec.NAMES if n not in _PROFILE_FEATURES)
@@ -293,10 +292,13 @@ def _keyword_anchor() -> pl.Expr:
     """1 when the anchor is nothing but words of the target page's URL path (the keywords the
     page was built for: "rye bread" to ``/rye-bread/``), 0 for any other anchor, null without
     one: what the profile's exact-match share counts (``Profile.anchor_mix``)."""
+    anchor = text.content_words(text.tokens(pl.col("anchor_text")))
+    path = text.content_words(text.tokens(pl.col("target_path")))
+    keyword = (anchor.list.len() > 0) & (anchor.list.set_difference(path).list.len() == 0)
     return (
         pl.when(pl.col("anchor_text").is_null())
         .then(pl.lit(None, pl.Float64))
-        .otherwise((_in_target_path() & _anchor_shape().is_null()).cast(pl.Float64))
+        .otherwise((keyword & _anchor_shape().is_null()).cast(pl.Float64))
     )
 
 
@@ -329,9 +331,8 @@ def _code(name: str) -> pl.Expr:
 
 def _anchor_shape() -> pl.Expr:
     """The anchor type when the anchor alone decides it (empty, naked URL, generic, a
-    sentence, a name the linked page is not named for) or with the target's brand (branded:
-    it contains the brand, or is most of it); null otherwise, when the target's keywords
-    decide (see ``feature_table``)."""
+    sentence) or with the target's brand (branded: it contains the brand, or is most of it);
+    null otherwise, when the target's keywords decide (see ``feature_table``)."""
     a = (
         pl.col("anchor_text")
         .str.to_lowercase()
@@ -361,27 +362,7 @@ def _anchor_shape() -> pl.Expr:
         .then(_code("branded"))
         .when(words.list.len() >= SENTENCE_WORDS)
         .then(_code("sentence"))
-        .when(_name_like() & ~_in_target_path())
-        .then(_code("other"))
     )
-
-
-def _name_like() -> pl.Expr:
-    """Two or three capitalised words ("Florian Charpentier", "Jean-Marc Dupont"): a person's
-    or an organisation's name, not a keyword, unless the linked page is named for it."""
-    return (
-        pl.col("anchor_text")
-        .str.strip_chars()
-        .str.contains(r"^\p{Lu}\p{Ll}+([ -]\p{Lu}\p{Ll}+){1,2}$")
-        .fill_null(False)
-    )
-
-
-def _in_target_path() -> pl.Expr:
-    """Every content word of the anchor is a word of the target page's URL path."""
-    anchor = text.content_words(text.tokens(pl.col("anchor_text")))
-    path = text.content_words(text.tokens(pl.col("target_path")))
-    return (anchor.list.len() > 0) & (anchor.list.set_difference(path).list.len() == 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -649,24 +630,13 @@ def feature_table(
     )
     mix = profile.anchor_mix.lazy().select("target_site", mix_links="links", mix_exact="exact")
     measured = measured.join(mix, on="target_site", how="left", maintain_order="left")
-    texts = rows.join(
-        targets.select("target", target_text=pl.col("keywords").list.sort().list.join(" ")),
-        on="target",
-        how="left",
-        maintain_order="left",
-    ).select(source_text=pl.col("words").list.sort().list.join(" "), target_text="target_text")
     m = measured.select(
         "hits", "n_words", "n_keywords", "site_links", "site_targets", "anchor_links",
         "target_links", "mix_links", "mix_exact", anchor_type=anchor_type,
     ).collect(engine="in-memory")  # fmt: skip
-    t = texts.collect(engine="in-memory")
     relevance = np.sqrt(_floats(m["n_words"]) * _floats(m["n_keywords"]))
     measures = {
         "topic_relevance": _divided(m["hits"], np.where(relevance > 0, relevance, np.nan)),
-        "topic_similarity": pl.Series(
-            meaning.similarity(t["source_text"].to_list(), t["target_text"].to_list()),
-            nan_to_null=True,
-        ),
         "links_from_source_site": m["site_links"].cast(pl.Float64),
         "site_target_spread": _divided(m["site_targets"], _floats(m["site_links"])),
         "anchor_type": m["anchor_type"],
