@@ -241,8 +241,11 @@ class Fetcher:
         return rules is None or rules.can_fetch(self.agent, url)
 
 
-async def fetch_all(urls: list[str], options: PageOptions) -> dict[str, Page]:
-    """Every URL's page, at most ``concurrency`` at a time overall."""
+async def fetch_all(
+    urls: list[str], options: PageOptions, cache: PageCache | None = None
+) -> dict[str, Page]:
+    """Every URL's page, at most ``concurrency`` at a time overall; each page goes into
+    ``cache`` as soon as it is fetched, so a killed run resumes where it stopped."""
     limits = asyncio.Semaphore(options.concurrency)
     headers = {"user-agent": USER_AGENT + (f" {options.contact}" if options.contact else "")}
     async with httpx.AsyncClient(
@@ -252,7 +255,10 @@ async def fetch_all(urls: list[str], options: PageOptions) -> dict[str, Page]:
 
         async def one(url: str) -> tuple[str, Page]:
             async with limits:
-                return url, await fetcher.page(url)
+                page = await fetcher.page(url)
+            if cache:
+                cache.put(url, page)
+            return url, page
 
         return dict(await asyncio.gather(*(one(u) for u in urls)))
 
@@ -362,11 +368,8 @@ def enrich_pages(links: pl.DataFrame, options: PageOptions) -> tuple[pl.DataFram
         else:
             pages[url] = hit
     summary.cached = len(pages)
-    fetched = asyncio.run(fetch_all(todo, options)) if todo else {}
+    fetched = asyncio.run(fetch_all(todo, options, cache)) if todo else {}
     summary.fetched = len(fetched)
-    if cache:
-        for url, page in fetched.items():
-            cache.put(url, page)
     pages.update(fetched)
     rows = []
     for source, target in links.select("source_url", "target_url").iter_rows():
@@ -535,10 +538,20 @@ async def _registration(
     return Registration("rate limited")
 
 
-async def registrations(domains: list[str], options: RdapOptions) -> dict[str, Registration]:
-    """Each domain's registration, one query per domain, a few at a time per RDAP server."""
+async def registrations(
+    domains: list[str], options: RdapOptions, cache: RdapCache | None = None
+) -> dict[str, Registration]:
+    """Each domain's registration, one query per domain, a few at a time per RDAP server;
+    each answer goes into ``cache`` as it arrives (a killed run resumes)."""
     servers = {} if options.url else _servers(options.bootstrap)
     gates: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(options.per_server))
+
+    async def _kept(domain: str, asking: Any) -> Registration:
+        answer = await asking
+        if cache:
+            cache.put(domain, answer, options)
+        return answer
+
     out: dict[str, Registration] = {}
     jobs = []
     async with httpx.AsyncClient(
@@ -560,7 +573,7 @@ async def registrations(domains: list[str], options: RdapOptions) -> dict[str, R
                     continue
                 url = base.rstrip("/") + "/domain/" + domain
             server = urlsplit(url).netloc
-            jobs.append((domain, _registration(client, url, gates[server], options)))
+            jobs.append((domain, _kept(domain, _registration(client, url, gates[server], options))))
         answers = await asyncio.gather(*(job for _, job in jobs))
     out.update({domain: a for (domain, _), a in zip(jobs, answers, strict=True)})
     return out
@@ -591,10 +604,7 @@ def enrich_domain_age(
             todo.append(domain)
         else:
             found[domain] = hit
-    fresh = asyncio.run(registrations(todo, options)) if todo else {}
-    if cache:
-        for domain, answer in fresh.items():
-            cache.put(domain, answer, options)
+    fresh = asyncio.run(registrations(todo, options, cache)) if todo else {}
     found.update(fresh)
     status, created = [], []
     for site, platform, ip in rows.select("site", "shared_platform", "ip_host").iter_rows():

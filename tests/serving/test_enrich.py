@@ -3,7 +3,10 @@ its link, politeness (robots.txt, caps, redirects, the cache), and the private-a
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +16,7 @@ import polars as pl
 import pytest
 
 from serving.enrich import PageOptions, enrich_pages, read_page
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 TARGET = "https://www.lamicrodeflo.fr/guide-tva/"
 LINK = f'<a href="{TARGET}"'
@@ -60,9 +63,14 @@ PAGES = {
 
 class _Pages(BaseHTTPRequestHandler):
     requests: ClassVar[list[str]] = []
+    stall: ClassVar[threading.Event] = threading.Event()  # set: "/stall" hangs
 
     def do_GET(self) -> None:
         self.requests.append(self.path)
+        if self.path == "/stall":
+            while self.stall.is_set():
+                time.sleep(0.05)
+            self.path = "/article"
         status, kind, body = PAGES.get(self.path, (404, "text/plain", "no"))
         data = body.encode("utf-8")
         self.send_response(status)
@@ -337,3 +345,33 @@ def test_score_can_enrich_first(site: str, rdap: str, tmp_path: Path):
     )
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".linksift-enrich")] == []
     assert "(enriched)" in " ".join(done.stdout.split())
+
+
+def test_a_killed_enrich_resumes_from_its_cache(site: str, tmp_path: Path):
+    """Pages are cached as they arrive: after a kill, the next run fetches only the rest."""
+    export = tmp_path / "export.csv"
+    paths = ["/footer", "/comments", "/sidebar", "/stall"]
+    _links(site, paths).write_csv(export)
+    args = [
+        sys.executable, "-m", "linksift.cli", "enrich", str(export), "-o",
+        str(tmp_path / "out.csv"), "--pages", "--allow-private", "--cache", str(tmp_path / "c"),
+    ]  # fmt: skip
+    _Pages.stall.set()
+    start = len(_Pages.requests)
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not {"/footer", "/comments", "/sidebar", "/stall"} <= set(_Pages.requests[start:]):
+            assert time.time() < deadline and proc.poll() is None, "the run did not get going"
+            time.sleep(0.1)
+        time.sleep(1.0)  # the three answered pages are written to the cache meanwhile
+        proc.kill()
+        proc.wait()
+    finally:
+        _Pages.stall.clear()
+    again = len(_Pages.requests)
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [p for p in _Pages.requests[again:] if p != "/robots.txt"] == ["/stall"]
+    said = " ".join(done.stdout.split())
+    assert "(1 fetched, 3 from the cache)" in said
