@@ -470,16 +470,15 @@ class Profile:
         parts = list(parts)
 
         def summed(name: str, keys: list[str]) -> pl.DataFrame:
+            """The parts' table ``name`` with every count column summed per key."""
             frames = [getattr(p, name) for p in parts] or [_empty(name)]
-            return pl.concat(frames).group_by(keys).agg(pl.col("links").sum())
+            return pl.concat(frames).group_by(keys).agg(pl.all().exclude(keys).sum())
 
         brands = pl.concat([p.brands for p in parts] or [_empty("brands")]).unique(
             "target_site", keep="first", maintain_order=True
         )
-        mixes = [p.anchor_mix for p in parts] or [_empty("anchor_mix")]
-        mix = pl.concat(mixes).group_by("target_site").agg(pl.col("links", "exact").sum())
         return cls(
-            anchor_mix=mix,
+            anchor_mix=summed("anchor_mix", ["target_site"]),
             sites=summed("sites", ["source_site"]),
             targets=summed("targets", ["target_site"]),
             anchors=summed("anchors", ["anchor_key"]),

@@ -108,6 +108,35 @@ class EnrichSummary:
 
 
 # ------------------------------------------------------------------------------------------------
+# caches and filling, shared by pages and domain age
+# ------------------------------------------------------------------------------------------------
+
+
+def _from_cache(keys: list[str], cache: Any) -> tuple[dict[str, Any], list[str]]:
+    """What ``cache`` (a ``PageCache`` or ``RdapCache``, or None) already holds for ``keys``,
+    and the keys still to ask for."""
+    found: dict[str, Any] = {}
+    todo = []
+    for key in keys:
+        hit = cache.get(key) if cache else None
+        if hit is None:
+            todo.append(key)
+        else:
+            found[key] = hit
+    return found, todo
+
+
+def _filled(links: pl.DataFrame, mine: pl.Series, overwrite: bool) -> tuple[pl.Series, pl.Series]:
+    """Column ``mine.name`` of ``links`` with ``mine``'s values where the export had none (or
+    everywhere ``mine`` has one, with ``overwrite``), and where ``mine`` was used."""
+    name = mine.name
+    theirs = links[name] if name in links.columns else pl.Series(name, [None] * links.height)
+    use = mine.is_not_null() & (theirs.is_null() | overwrite)
+    merged = pl.select(pl.when(use).then(mine).otherwise(theirs.cast(mine.dtype)))
+    return merged.to_series().alias(name), use
+
+
+# ------------------------------------------------------------------------------------------------
 # fetching
 # ------------------------------------------------------------------------------------------------
 
@@ -359,14 +388,7 @@ def enrich_pages(links: pl.DataFrame, options: PageOptions) -> tuple[pl.DataFram
     urls = links["source_url"].unique().drop_nulls().to_list()
     summary.pages = len(urls)
     cache = PageCache(options.cache, options.cache_days) if options.cache else None
-    pages: dict[str, Page] = {}
-    todo = []
-    for url in urls:
-        hit = cache.get(url) if cache else None
-        if hit is None:
-            todo.append(url)
-        else:
-            pages[url] = hit
+    pages, todo = _from_cache(urls, cache)
     summary.cached = len(pages)
     fetched = asyncio.run(fetch_all(todo, options, cache)) if todo else {}
     summary.fetched = len(fetched)
@@ -392,11 +414,8 @@ def enrich_pages(links: pl.DataFrame, options: PageOptions) -> tuple[pl.DataFram
     )
     filled, columns = [], []
     for name in FILLED:
-        mine = found[name]
-        theirs = links[name] if name in links.columns else pl.Series(name, [None] * links.height)
-        use = mine.is_not_null() & (theirs.is_null() | options.overwrite)
-        merged = pl.select(pl.when(use).then(mine).otherwise(theirs.cast(mine.dtype)))
-        columns.append(merged.to_series().alias(name))
+        column, use = _filled(links, found[name], options.overwrite)
+        columns.append(column)
         filled.append(pl.when(pl.lit(use)).then(pl.lit(name)))
     provenance = pl.select(pl.concat_str(filled, separator=",", ignore_nulls=True)).to_series()
     out = links.with_columns(
@@ -596,14 +615,7 @@ def enrich_domain_age(
         .to_list()
     )
     cache = RdapCache(options.cache) if options.cache else None
-    found: dict[str, Registration] = {}
-    todo = []
-    for domain in domains:
-        hit = cache.get(domain) if cache else None
-        if hit is None:
-            todo.append(domain)
-        else:
-            found[domain] = hit
+    found, todo = _from_cache(domains, cache)
     fresh = asyncio.run(registrations(todo, options, cache)) if todo else {}
     found.update(fresh)
     status, created = [], []
@@ -622,13 +634,5 @@ def enrich_domain_age(
             status.append(answer.status)
             created.append(answer.created)
     mine = pl.Series("source_domain_created", created, dtype=pl.String).str.to_date()
-    theirs = (
-        links["source_domain_created"].cast(pl.Date)
-        if "source_domain_created" in links.columns
-        else pl.Series("source_domain_created", [None] * links.height, dtype=pl.Date)
-    )
-    use = mine.is_not_null() & (theirs.is_null() | overwrite)
-    merged = pl.select(pl.when(use).then(mine).otherwise(theirs)).to_series()
-    return links.with_columns(
-        merged.alias("source_domain_created"), pl.Series("domain_age_status", status)
-    )
+    merged, _ = _filled(links, mine, overwrite)
+    return links.with_columns(merged, pl.Series("domain_age_status", status))
