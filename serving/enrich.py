@@ -437,12 +437,15 @@ def enrich_pages(links: pl.DataFrame, options: PageOptions) -> tuple[pl.DataFram
 # ------------------------------------------------------------------------------------------------
 
 BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
+# IANA's file as published (see serving/data/README.md): enrich works offline out of the box,
+# and ``--refresh-bootstrap`` puts a newer copy in the cache folder, which then wins.
+SHIPPED_BOOTSTRAP = Path(__file__).parent / "data" / "rdap-dns.json"
 
 
 @dataclass
 class RdapOptions:
     cache: Path | None = None
-    bootstrap: Path | None = None  # IANA's RDAP bootstrap for DNS (``refresh_bootstrap``)
+    bootstrap: Path | None = None  # a refreshed copy of IANA's bootstrap (``refresh_bootstrap``)
     url: str = ""  # a URL template with {domain}: every query to one server (LINKSIFT_RDAP_URL)
     days: float = 30.0  # how long an answer is kept (never past the domain's expiry)
     missing_days: float = 1.0  # how long "not found" and failures are kept
@@ -468,14 +471,22 @@ def refresh_bootstrap(path: Path, timeout: float = 20.0) -> str:
     return str(data.get("publication", "unknown date"))
 
 
-def _servers(path: Path | None) -> dict[str, str]:
-    """TLD → RDAP base URL, from a bootstrap file (empty without one)."""
-    if path is None or not path.exists():
-        return {}
+def _bootstrap(path: Path | None) -> dict:
+    """The newest of IANA's bootstrap files at hand: the shipped snapshot or a refreshed copy."""
     import json
 
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {tld.lower(): urls[0] for tlds, urls in data.get("services", []) for tld in tlds}
+    files = [SHIPPED_BOOTSTRAP] + ([path] if path is not None and path.exists() else [])
+    found = [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    return max(found, key=lambda d: str(d.get("publication", "")))
+
+
+def _servers(path: Path | None) -> dict[str, str]:
+    """TLD → RDAP base URL (https where the registry offers it, as RFC 9224 asks)."""
+    return {
+        tld.lower(): next((u for u in urls if u.startswith("https://")), urls[0])
+        for tlds, urls in _bootstrap(path).get("services", [])
+        for tld in tlds
+    }
 
 
 def parse_rdap(answer: dict) -> Registration:
@@ -583,12 +594,7 @@ async def registrations(
                 tld = domain.rsplit(".", 1)[-1]
                 base = servers.get(tld)
                 if base is None:
-                    out[domain] = Registration(
-                        f"no RDAP server for .{tld}"
-                        if servers
-                        else "no RDAP bootstrap: run `linksift enrich --refresh-bootstrap` "
-                        "or set LINKSIFT_RDAP_URL"
-                    )
+                    out[domain] = Registration(f"no RDAP server for .{tld}")
                     continue
                 url = base.rstrip("/") + "/domain/" + domain
             server = urlsplit(url).netloc

@@ -299,13 +299,32 @@ def test_a_slow_registry_times_out_without_stopping_the_rest(rdap: str, tmp_path
     assert out["domain_age_status"].to_list() == ["timed out", "registered 2009-04-17"]
 
 
-def test_without_a_bootstrap_or_server_the_status_says_what_to_do(tmp_path: Path):
-    from serving.enrich import RdapOptions, enrich_domain_age
+def test_the_shipped_bootstrap_names_servers_and_a_refreshed_copy_wins(tmp_path: Path):
+    """Offline out of the box: IANA's snapshot inside the package maps TLDs to servers; an
+    unknown TLD gets a status, not a failure; a newer copy in the cache folder is used."""
+    import json
 
-    links = pl.DataFrame({"source_url": ["https://www.oldblog.fr/"], "target_url": [TARGET]})
-    out = enrich_domain_age(links, RdapOptions(bootstrap=tmp_path / "none.json"))
-    assert "--refresh-bootstrap" in out["domain_age_status"][0]
+    from serving.enrich import SHIPPED_BOOTSTRAP, RdapOptions, _servers, enrich_domain_age
+
+    servers = _servers(tmp_path / "absent.json")
+    assert servers["com"] == "https://rdap.verisign.com/com/v1/"
+    assert servers["fr"].startswith("https://") and len(servers) > 1000
+    links = pl.DataFrame({"source_url": ["https://www.oldblog.zz/"], "target_url": [TARGET]})
+    out = enrich_domain_age(links, RdapOptions(bootstrap=tmp_path / "absent.json"))
+    assert out["domain_age_status"][0] == "no RDAP server for .zz"
     assert out["source_domain_created"][0] is None
+
+    shipped = json.loads(SHIPPED_BOOTSTRAP.read_text())
+    newer = {
+        **shipped,
+        "publication": "2099-01-01T00:00:00Z",
+        "services": [[["com"], ["https://mirror.test/"]]],
+    }
+    older = {**newer, "publication": "2000-01-01T00:00:00Z"}
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    assert _servers(tmp_path / "newer.json") == {"com": "https://mirror.test/"}
+    assert _servers(tmp_path / "older.json")["com"] == "https://rdap.verisign.com/com/v1/"
 
 
 def test_enrich_fills_domain_age_and_placement_from_the_command_line(
