@@ -137,7 +137,14 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         ),
         on="target_host",
         how="left",
-    ).select("target_url", "target_path", "target_site", "target_brand")
+    ).select(
+        "target_url",
+        "target_path",
+        "target_site",
+        "target_brand",
+        # the keywords a page was built for, once per distinct target (``_keyword_anchor``)
+        target_words=text.content_words(text.tokens(pl.col("target_path"))),
+    )
     source_hosts = host_frame(links["source_host"]).drop("brand")
     source_hosts = source_hosts.with_columns(source_listed=listed(source_hosts)).with_columns(
         _category(pl.col("source_listed"), LISTS)
@@ -179,7 +186,11 @@ def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Ex
         text.tokens(pl.col("anchor_text")).alias("anchor_tokens"),
         text.tokens(pl.col("source_host").fill_null("")).alias("host_words"),
     ]
-    contents = [text.content_words(pl.col("page")).alias("page_content")]
+    contents = [
+        text.content_words(pl.col("page")).alias("page_content"),
+        text.content_words(pl.col("anchor_tokens")).alias("anchor_content"),
+        _anchor_shape().alias("anchor_shape"),
+    ]
     content = pl.col("page_content")
     facts = {
         **{e.meta.output_name(): e for e in _ages(as_of)},
@@ -193,8 +204,8 @@ def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Ex
         "target_path": pl.col("target_path").fill_null(""),
         "target_brand": pl.col("target_brand"),
         "anchor_key": _anchor_key().alias("anchor_key"),
-        "anchor_shape": _anchor_shape().alias("anchor_shape"),
-        "anchor_content": text.content_words(pl.col("anchor_tokens")).alias("anchor_content"),
+        "anchor_shape": pl.col("anchor_shape"),
+        "anchor_content": pl.col("anchor_content"),
         "keyword_anchor": _keyword_anchor().alias("keyword_anchor"),
         # each row's distinct content words (the page's and its host's), for relevance
         "words": content.list.set_union(text.content_words(pl.col("host_words"))).alias("words"),
@@ -292,13 +303,14 @@ def _keyword_anchor() -> pl.Expr:
     """1 when the anchor is nothing but words of the target page's URL path (the keywords the
     page was built for: "rye bread" to ``/rye-bread/``), 0 for any other anchor, null without
     one: what the profile's exact-match share counts (``Profile.anchor_mix``)."""
-    anchor = text.content_words(text.tokens(pl.col("anchor_text")))
-    path = text.content_words(text.tokens(pl.col("target_path")))
-    keyword = (anchor.list.len() > 0) & (anchor.list.set_difference(path).list.len() == 0)
+    anchor = pl.col("anchor_content")
+    keyword = (anchor.list.len() > 0) & (
+        anchor.list.set_difference(pl.col("target_words")).list.len() == 0
+    )
     return (
         pl.when(pl.col("anchor_text").is_null())
         .then(pl.lit(None, pl.Float64))
-        .otherwise((keyword & _anchor_shape().is_null()).cast(pl.Float64))
+        .otherwise((keyword & pl.col("anchor_shape").is_null()).cast(pl.Float64))
     )
 
 

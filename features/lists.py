@@ -47,24 +47,29 @@ def domain_lists() -> pl.DataFrame:
     )
 
 
+@lru_cache(maxsize=1)
+def _by_domain() -> dict[str, str]:
+    return dict(domain_lists().iter_rows())
+
+
 def listed(hosts: pl.DataFrame) -> pl.Series:
-    """Which list each row's ``host`` or ``site`` is on (``LISTS``; null host: null)."""
-    lists = domain_lists()
-    bare = hosts.select(
-        host=pl.col("host").str.to_lowercase().str.strip_prefix("www."),
-        site=pl.col("site").str.to_lowercase(),
-    ).with_row_index("i")
-    by_host = bare.join(lists, left_on="host", right_on="domain", how="left").select("i", "listed")
-    by_site = bare.join(lists, left_on="site", right_on="domain", how="left").select(
-        "i", on_site="listed"
+    """Which list each row's ``host`` or ``site`` is on (``LISTS``; null host: null).
+
+    Looked up in a dict, host by host: callers pass distinct hosts (a chunk's few thousand,
+    or the API's one), and a join would hash the lists' 45,000 domains on every call."""
+    lists = _by_domain()
+
+    def which(host: str | None, site: str | None) -> str | None:
+        if host is None:
+            return None
+        bare = host.lower().removeprefix("www.")
+        return lists.get(bare) or lists.get((site or "").lower()) or "unlisted"
+
+    return pl.Series(
+        "listed",
+        [which(h, s) for h, s in zip(hosts["host"], hosts["site"], strict=True)],
+        dtype=pl.String,
     )
-    both = by_host.join(by_site, on="i").sort("i")
-    return both.select(
-        pl.when(bare.sort("i")["host"].is_null())
-        .then(pl.lit(None, pl.String))
-        .otherwise(pl.coalesce("listed", "on_site", pl.lit("unlisted")))
-        .alias("listed")
-    )["listed"]
 
 
 def build(source: Path) -> None:
