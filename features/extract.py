@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from features import schema, spec, text
+from features import meaning, schema, spec, text
 from features.lists import LISTS, listed
 from features.urls import host_frame, with_url_parts
 
@@ -40,7 +40,8 @@ _END = r"(/|\.|\?|&|=|$)"
 _PAGE_TYPES = (
     (  # pages served from a CMS's upload or temp folders: injected by whoever hacked the site
         "uploaded_page",
-        r"/wp-content/uploads/.*\.(html?|php)|/(images|uploads|tmp|temp)/[^/]*\.php|/~temp/",
+        r"/wp-content/uploads/([^.?]*|[^?]*\.(html?|php))(\?|$)|/(images|uploads|tmp|temp)/[^/]*"
+        r"\.php|/~temp/",
     ),
     (
         "comment",
@@ -89,7 +90,7 @@ Italian, Portuguese and Dutch: never by a word inside a slug, so a French articl
 _NAKED = r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$"
 """An anchor that is a URL or a bare host name."""
 _PROFILE_FEATURES = (
-    *("topic_relevance", "links_from_source_site", "site_target_spread"),
+    *("topic_relevance", "topic_similarity", "links_from_source_site", "site_target_spread"),
     *("anchor_type", "anchor_share", "target_exact_share"),
 )
 _FACT_FEATURES = tuple(n for n in spec.NAMES if n not in _PROFILE_FEATURES)
@@ -158,22 +159,19 @@ def link_facts(links: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         .drop("source_host", "target_url")
         .rename({"site": "source_site"})
     )
-    tokens, contents, facts = _fact_columns(as_of)
-    return (
-        pl.concat([links, keys], how="horizontal")
-        .lazy()
-        .with_columns(tokens)
-        .with_columns(contents)
-        .select(facts)
-        .collect(engine="in-memory")
-    )
+    *stages, facts = _fact_columns(as_of)
+    query = pl.concat([links, keys], how="horizontal").lazy()
+    for stage in stages:
+        query = query.with_columns(stage)
+    return query.select(facts).collect(engine="in-memory")
 
 
 @lru_cache(maxsize=16)
-def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
-    """The expressions of ``link_facts``' last three stages (the words of the page, the
-    anchor and the host; the page's content words; every fact), built once per ``as_of``: a
-    query's cost for one link is mostly in building its expressions."""
+def _fact_columns(as_of: date) -> tuple[list[pl.Expr], ...]:
+    """The expressions of ``link_facts``' last stages (the words of the page, the anchor and
+    the host; the content words of the page and the anchor; the anchor's shape; every fact),
+    built once per ``as_of``: a query's cost for one link is mostly in building its
+    expressions."""
     page = pl.concat_str(
         [
             pl.col(c).fill_null("")
@@ -189,8 +187,8 @@ def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Ex
     contents = [
         text.content_words(pl.col("page")).alias("page_content"),
         text.content_words(pl.col("anchor_tokens")).alias("anchor_content"),
-        _anchor_shape().alias("anchor_shape"),
     ]
+    shape = [_anchor_shape().alias("anchor_shape")]
     content = pl.col("page_content")
     facts = {
         **{e.meta.output_name(): e for e in _ages(as_of)},
@@ -214,7 +212,7 @@ def _fact_columns(as_of: date) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Ex
         .list.set_union(text.topical_words(pl.col("anchor_tokens")).fill_null([]))
         .alias("topical"),
     }
-    return tokens, contents, [facts[name] for name in facts_schema().names()]
+    return tokens, contents, shape, [facts[name] for name in facts_schema().names()]
 
 
 def _as_float(name: str) -> pl.Expr:
@@ -303,14 +301,10 @@ def _keyword_anchor() -> pl.Expr:
     """1 when the anchor is nothing but words of the target page's URL path (the keywords the
     page was built for: "rye bread" to ``/rye-bread/``), 0 for any other anchor, null without
     one: what the profile's exact-match share counts (``Profile.anchor_mix``)."""
-    anchor = pl.col("anchor_content")
-    keyword = (anchor.list.len() > 0) & (
-        anchor.list.set_difference(pl.col("target_words")).list.len() == 0
-    )
     return (
         pl.when(pl.col("anchor_text").is_null())
         .then(pl.lit(None, pl.Float64))
-        .otherwise((keyword & pl.col("anchor_shape").is_null()).cast(pl.Float64))
+        .otherwise((_in_target_path() & pl.col("anchor_shape").is_null()).cast(pl.Float64))
     )
 
 
@@ -343,8 +337,9 @@ def _code(name: str) -> pl.Expr:
 
 def _anchor_shape() -> pl.Expr:
     """The anchor type when the anchor alone decides it (empty, naked URL, generic, a
-    sentence) or with the target's brand (branded: it contains the brand, or is most of it);
-    null otherwise, when the target's keywords decide (see ``feature_table``)."""
+    sentence, a name the linked page is not named for) or with the target's brand (branded:
+    it contains the brand, or is most of it); null otherwise, when the target's keywords
+    decide (see ``feature_table``)."""
     a = (
         pl.col("anchor_text")
         .str.to_lowercase()
@@ -374,6 +369,27 @@ def _anchor_shape() -> pl.Expr:
         .then(_code("branded"))
         .when(words.list.len() >= SENTENCE_WORDS)
         .then(_code("sentence"))
+        .when(_name_like() & ~_in_target_path())
+        .then(_code("other"))
+    )
+
+
+def _name_like() -> pl.Expr:
+    """Two or three capitalised words ("Florian Charpentier", "Jean-Marc Dupont"): a person's
+    or an organisation's name, not a keyword, unless the linked page is named for it."""
+    return (
+        pl.col("anchor_text")
+        .str.strip_chars()
+        .str.contains(r"^\p{Lu}\p{Ll}+([ -]\p{Lu}\p{Ll}+){1,2}$")
+        .fill_null(False)
+    )
+
+
+def _in_target_path() -> pl.Expr:
+    """Every content word of the anchor is a word of the target page's URL path."""
+    anchor = pl.col("anchor_content")
+    return (anchor.list.len() > 0) & (
+        anchor.list.set_difference(pl.col("target_words")).list.len() == 0
     )
 
 
@@ -645,9 +661,20 @@ def feature_table(
         "hits", "n_words", "n_keywords", "site_links", "site_targets", "anchor_links",
         "target_links", "mix_links", "mix_exact", anchor_type=anchor_type,
     ).collect(engine="in-memory")  # fmt: skip
+    sides = rows.select("words", "target").collect(engine="in-memory")
+    target_means = meaning.side_vectors(targets.select("keywords").collect()["keywords"])
+    target = sides["target"]
+    their_means = target_means[target.fill_null(0).to_numpy()] if len(target_means) else None
+    similarity = (
+        meaning.cosine(meaning.side_vectors(sides["words"]), their_means)
+        if their_means is not None
+        else np.full(sides.height, np.nan)
+    )
+    similarity[target.is_null().to_numpy()] = np.nan
     relevance = np.sqrt(_floats(m["n_words"]) * _floats(m["n_keywords"]))
     measures = {
         "topic_relevance": _divided(m["hits"], np.where(relevance > 0, relevance, np.nan)),
+        "topic_similarity": pl.Series(similarity, nan_to_null=True),
         "links_from_source_site": m["site_links"].cast(pl.Float64),
         "site_target_spread": _divided(m["site_targets"], _floats(m["site_links"])),
         "anchor_type": m["anchor_type"],

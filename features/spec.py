@@ -20,13 +20,16 @@ from features.lists import LISTS
 from features.schema import PLACEMENTS
 from features.urls import TLD_CLASSES
 
-VERSION = "3"
+VERSION = "4"
 """Bumped whenever a feature's meaning changes. 2: ``anchor_words`` counts words only (1 also
 counted an empty token for punctuation at either end of the anchor). 3: a referring site's
 spread over target pages (syndication is not a sitewide template), public domain lists,
 page types by whole path segments in seven languages, sentence anchors, whole-word
 vocabularies in seven languages; URL length and digits dropped (generator artefacts: news
-URLs are long and full of dates); the profile's exact-match share (over-optimisation)."""
+URLs are long and full of dates); the profile's exact-match share (over-optimisation). 4:
+relevance by meaning (``topic_similarity``); pages in upload folders without an extension are
+planted pages too; a capitalised two- or three-word name is not a keyword anchor unless the
+linked page is named for it."""
 
 ANCHOR_TYPES = (
     *("exact", "partial", "branded", "naked_url", "generic", "empty", "sentence", "other"),
@@ -102,6 +105,14 @@ FEATURES: tuple[Feature, ...] = (
         "relevance",
         "topical relevance",
         "topical overlap with the target is {value}",
+        monotone=-1,
+        fmt="pct",
+    ),
+    Feature(
+        "topic_similarity",
+        "relevance",
+        "relevance by meaning",
+        "source page's topic is {value} similar in meaning to the target's",
         monotone=-1,
         fmt="pct",
     ),
@@ -393,6 +404,8 @@ WHY: dict[str, str] = {
     "link_age_days": "how long the link has stood; bought links arrive in bursts",
     "days_since_seen": "a link the vendor has not seen for long may be gone",
     "topic_relevance": "seed signal 'topical relevance': a casino page linking a bakery",
+    "topic_similarity": "topical relevance by meaning (an embedding), not shared words: "
+    "'marathon training plan' is close to 'running shoes'",
     "placement": "seed signal 'placement': in-content links are editorial, footers templates "
     "(Ahrefs 'Content', the crawler's position)",
     "page_type": "comment, profile, forum and directory pages are where links are self-placed",

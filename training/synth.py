@@ -459,6 +459,26 @@ ARCHETYPES: dict[str, Archetype] = {
         http_error=0.05,
         listed=0.25,
     ),
+    # pages made by machines about other sites (domain lists, "website worth" and "site info"
+    # pages, scraped directories): they link to every site they crawl, whether or not its
+    # owner builds links, so they are drawn per target apart from its own spam share (below);
+    # the anchor is the domain or the URL, the page lists thousands of sites, nobody visits
+    "scraper": Archetype(
+        "spam",
+        0.0,  # not drawn with the other spam: see SCRAPED
+        0.0,
+        {"naked_url": 0.6, "branded": 0.35, "other": 0.05},
+        {"content": 0.3, "directory": 0.3, "unknown": 0.4},
+        "scraper",
+        (10, 8),
+        (0.5, 1.5, 0.85),
+        (0.5, 12),
+        (7.5, 0.6),
+        1.1,
+        nofollow=0.3,
+        cheap_tld=0.3,
+        listed=0.1,
+    ),
     "new_domain": Archetype(
         "spam",
         0.03,
@@ -476,6 +496,15 @@ ARCHETYPES: dict[str, Archetype] = {
         recent=0.7,
     ),
 }
+
+
+SCRAPED = (0.7, 9.0)
+"""Beta distribution of the share of a target's links from machine-made pages (mean 7%)."""
+SCRAPER_WORDS = tuple(
+    "top websites domain list page site info worth value estimate traffic rank stats whois "
+    "report analysis similar sites links directory".split()
+)
+"""The template words of machine-made pages, the same whatever the site listed."""
 
 
 def _pick(rng: np.random.Generator, probs: dict[str, float], n: int) -> np.ndarray:
@@ -654,6 +683,14 @@ def _page(
             f"/?p={uid % 99999}",
             f"/{uid:x}",
         )[uid % 4], f"{title} | {uid % 9000 + 1000}"
+    if style == "scraper":  # pages numbered by the thousand, titled by their template
+        words = [SCRAPER_WORDS[(uid // k) % len(SCRAPER_WORDS)] for k in (1, 7, 49)]
+        return (
+            f"/domain-list-{uid % 900}",
+            f"/site/{user.lower()}.com",
+            f"/websites/{uid % 9000}.html",
+            f"/{'-'.join(words)}-{uid % 90}/",
+        )[uid % 4], f"{' '.join(words).title()} | page no. {uid % 900}"
     if style == "tag":
         return f"/tag/{slug.split('-')[0]}/", title
     return "/", title
@@ -722,11 +759,16 @@ def generate(
     good = [k for k in names if ARCHETYPES[k].label == "good"]
     spam = [k for k in names if ARCHETYPES[k].label == "spam"]
     is_spam = rng.random(n) < target_spam[t_idx]
+    drawn = [k for k in spam if ARCHETYPES[k].share > 0]
     arch = np.where(
         is_spam,
-        _pick(rng, {k: ARCHETYPES[k].share for k in spam}, n),
+        _pick(rng, {k: ARCHETYPES[k].share for k in drawn}, n),
         _pick(rng, {k: ARCHETYPES[k].share for k in good}, n),
     )
+    # machine-made pages reach any site, careful or not: a share of each target's links of
+    # its own (most get a few, some are flooded), independent of its own spam share
+    scraped = rng.random(n) < rng.beta(*SCRAPED, len(targets))[t_idx]
+    arch = np.where(scraped, "scraper", arch)
     pools = {t: _title_pool(rng, t) for t in TOPIC_NAMES}
     contexts = {
         t: [" ".join(str(w) for w in rng.choice(TOPIC_WORDS[t], 7)) for _ in range(300)]
@@ -817,7 +859,7 @@ def generate(
             anchors.append("" if blank_alt[j] else anchor)
             titles.append(title)
             ctx = contexts[tp]
-            content = place[j] == "content"
+            content = place[j] == "content" and a.page != "scraper"  # around it: more domains
             left.append(ctx[i % 300] if content else "")
             right.append(ctx[(i * 31) % 300] if content else "")
         put("source_url", rows, src)

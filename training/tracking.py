@@ -57,6 +57,7 @@ REQUIREMENTS = (
     "polars",
     "polars-hash",  # features: link ids
     "tldextract",
+    "wordllama",  # features: relevance by meaning (its weights ship in the wheel)
 )
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -277,6 +277,7 @@ def test_profile_aggregates_sitewide_footprint_and_anchor_share():
         ("/how-to-comment-on-code-reviews/", "article"),
         ("/wp-content/uploads/ho/revenu-fiscal-2020.html", "uploaded_page"),
         ("/wp-content/uploads/guide.pdf", "other"),  # a document, not a planted page
+        ("/wp-content/uploads/ho/revenu-fiscal-de-reference-2020", "uploaded_page"),
     ],
 )
 def test_page_types_are_marked_by_whole_segments_in_seven_languages(path, expected):
@@ -494,3 +495,32 @@ def test_the_profiles_exact_match_share_counts_followed_keyword_anchors():
     assert math.isnan(
         extract(links(rows[0]), Profile(), as_of=AS_OF)[0, spec.INDEX["target_exact_share"]]
     )  # no profile (the API): unknown
+
+
+def test_relevance_by_meaning_sees_what_shared_words_miss_in_english_and_french():
+    def pair(source: str, title: str, target: str) -> dict:
+        return {"source_url": source, "target_url": target, "source_title": title}
+
+    shoes, micro = "https://shop.example.com/running-shoes/", "https://lamicro.fr/micro-entreprise/"
+    f = frame(
+        pair("https://a.example.org/marathon-plan", "Marathon training plan", shoes),
+        pair("https://b.example.org/casino-bonus", "Best casino bonus slots", shoes),
+        pair("https://c.example.fr/statut-auto-entrepreneur", "Devenir auto-entrepreneur", micro),
+        pair("https://d.example.fr/recette-pain", "Recette de pain au levain", micro),
+    )
+    assert f["topic_relevance"][0] == 0 == f["topic_relevance"][1]  # no word in common
+    sim = f["topic_similarity"].to_list()
+    assert sim[0] > sim[1] + 0.05 and sim[2] > sim[3] + 0.05
+
+
+def test_a_sides_vector_is_wordllamas_own_embedding_of_its_words():
+    """Summing each word's token vectors (each word tokenised once, cached) gives WordLlama's
+    embedding of the words as one text, up to scale; an empty side has no vector."""
+    from features import meaning
+
+    sides = pl.Series([["marathon", "training", "plan"], [], ["recette", "pain", "levain"]])
+    ours = meaning.side_vectors(sides)
+    theirs = meaning._model().embed(["marathon training plan", "recette pain levain"])
+    assert np.isnan(ours[1]).all()
+    same = meaning.cosine(ours[[0, 2]], np.asarray(theirs, dtype=np.float32))
+    assert np.allclose(same, 1.0, atol=1e-5)

@@ -164,7 +164,7 @@ def test_a_persons_name_is_not_an_exact_match_anchor_and_reasons_never_cite_unkn
                 **{
                     "Referring page title": "Nos partenaires",
                     "Referring page URL": f"https://www.partenaire{i}.fr/nos-partenaires/",
-                    "Target URL": "https://www.lamicrodeflo.fr/florian-charpentier/",
+                    "Target URL": "https://www.lamicrodeflo.fr/",
                     "Anchor": "Florian Charpentier",
                 },
             )
