@@ -7,9 +7,8 @@ French alike.
 WordLlama embeds a text as the average of its tokens' vectors. A side's vector here is the
 sum of its words' token vectors, which is that average up to scale (and cosine ignores
 scale), so it equals WordLlama's embedding of the words as one text (tested); but each
-distinct word is tokenised once and kept across calls. Every page is a new text, not a new vocabulary:
-after the first chunk of a profile almost every word is known, and the model's work per
-link is a sum of vectors.
+distinct word is tokenised once and kept across calls. Every page is a new text, but most
+of its words have been seen before, so the work per link is mostly a sum of known vectors.
 """
 
 from __future__ import annotations
@@ -26,8 +25,9 @@ DIM = 128
 """The first 128 of WordLlama's 256 dimensions (its Matryoshka training puts the most
 information first): half the work, and on the hand-judged pairs of the real exports
 (``benchmarks/eval_relevance``) they separate on-topic from off-topic as well as all 256."""
-_VECTORS: dict[str, np.ndarray] = {}
-_MAX_VECTORS = 500_000
+_VOCAB = pl.DataFrame(schema={"w": pl.String, "row": pl.Int64})  # word → its row in _TABLE
+_TABLE = np.zeros((0, DIM), np.float32)  # each known word's vector
+_MAX_WORDS = 500_000
 _LOCK = threading.Lock()
 
 
@@ -41,51 +41,50 @@ def _model() -> Any:
     )
 
 
-def word_vectors(words: list[str]) -> np.ndarray:
-    """The sum of each distinct word's token vectors (rows in the words' order), from the cache
-    or the model."""
+def _known(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each word's row in the table of known word vectors, and that table: words not seen
+    before are tokenised and summed first (a word's vector is the sum of its tokens')."""
+    global _TABLE, _VOCAB
+    asked = pl.DataFrame({"w": words})
     with _LOCK:
-        missing = [w for w in words if w not in _VECTORS]
-        if len(_VECTORS) + len(missing) > _MAX_VECTORS:  # bounded: a long-running service
-            _VECTORS.clear()
-            missing = list(words)
-        if missing:
+        new = asked.unique().join(_VOCAB, on="w", how="anti")["w"]
+        if len(_VOCAB) + len(new) > _MAX_WORDS:  # bounded: a long-running service
+            _VOCAB, _TABLE = _VOCAB.clear(), _TABLE[:0]
+            new = asked["w"].unique()
+        if len(new):
             model = _model()
-            table = model.embedding
-            for word, encoded in zip(missing, model.tokenize(missing), strict=True):
-                ids = np.asarray(encoded.ids)[np.asarray(encoded.attention_mask) > 0]  # no padding
-                _VECTORS[word] = table[ids].sum(axis=0, dtype=np.float32)
-        if not words:
-            return np.zeros((0, DIM), np.float32)
-        return np.stack([_VECTORS[w] for w in words])
+            encoded = model.tokenize(new.to_list())  # padded to the longest word
+            ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+            mask = np.asarray([e.attention_mask for e in encoded], dtype=bool)
+            sums = _summed(ids[mask], mask.sum(axis=1), model.embedding)
+            rows = pl.int_range(len(_TABLE), len(_TABLE) + len(new), eager=True)
+            _VOCAB = pl.concat([_VOCAB, pl.DataFrame({"w": new, "row": rows})])
+            _TABLE = np.concatenate([_TABLE, sums])
+        vocab, table = _VOCAB, _TABLE
+    rows = asked.join(vocab, on="w", how="left", maintain_order="left")["row"].to_numpy()
+    return rows, table
 
 
 def side_vectors(lists: pl.Series) -> np.ndarray:
-    """Each list of words as one vector (rows × ``DIM``; NaN for an empty or null list): a
-    sparse (lists × distinct words) count matrix times the words' vectors, so no list's
-    word vectors are ever laid out one by one."""
-    from scipy import sparse
-
+    """Each list of words as one vector (rows × ``DIM``; NaN for an empty or null list)."""
     lengths = lists.list.len().fill_null(0).cast(pl.Int64).to_numpy()
-    flat = lists.explode().drop_nulls()  # an empty list explodes to one null
-    distinct = flat.unique(maintain_order=True)
-    ids = (
-        pl.DataFrame({"w": flat})
-        .join(
-            pl.DataFrame({"w": distinct, "id": np.arange(len(distinct))}),
-            on="w",
-            how="left",
-            maintain_order="left",
-        )["id"]
-        .to_numpy()
-    )
-    counts = sparse.csr_matrix(
-        (np.ones(len(ids), np.float32), ids, np.concatenate([[0], np.cumsum(lengths)])),
-        shape=(len(lengths), len(distinct)),
-    )
-    out = np.asarray(counts @ word_vectors(distinct.to_list()), dtype=np.float32)
+    rows, table = _known(lists.explode().drop_nulls())  # an empty list explodes to one null
+    out = _summed(rows, lengths, table)
     out[lengths == 0] = np.nan
     return out
+
+
+def _summed(rows: np.ndarray, lengths: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Sums of ``table``'s rows, ``lengths[i]`` of them from ``rows`` for group ``i``: a
+    sparse (groups × table rows) count matrix times the table, so no group's rows are ever
+    laid out one by one."""
+    from scipy import sparse
+
+    counts = sparse.csr_matrix(
+        (np.ones(len(rows), np.float32), rows, np.concatenate([[0], np.cumsum(lengths)])),
+        shape=(len(lengths), len(table)),
+    )
+    return np.asarray(counts @ table, dtype=np.float32)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
