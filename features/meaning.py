@@ -27,7 +27,7 @@ information first): half the work, and on the hand-judged pairs of the real expo
 (``benchmarks/eval_relevance``) they separate on-topic from off-topic as well as all 256."""
 _VOCAB = pl.DataFrame(schema={"w": pl.String, "row": pl.Int64})  # word → its row in _TABLE
 _TABLE = np.zeros((0, DIM), np.float32)  # each known word's vector
-_MAX_WORDS = 500_000
+_MAX_WORDS = 100_000  # 51 MB of vectors at most
 _LOCK = threading.Lock()
 
 
