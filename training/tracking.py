@@ -58,6 +58,7 @@ REQUIREMENTS = (
     "polars-hash",  # features: link ids
     "tldextract",
     "wordllama",  # features: relevance by meaning (its weights ship in the wheel)
+    "scipy",  # features: relevance by meaning (sparse sums)
 )
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
