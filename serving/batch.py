@@ -273,7 +273,7 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": h.hexdigest()}
 
 
-WORK_LAYOUT = 3
+WORK_LAYOUT = 4
 """What the work folder's files hold (3: Polars facts and profile); a folder from an earlier
 layout is not resumed."""
 

@@ -42,7 +42,7 @@ import polars as pl
 import pyarrow as pa
 
 from features import schema
-from features.extract import Profile, link_facts
+from features.extract import Profile, link_facts, pair_keys
 from features.importers import REJECT_SCHEMA, ImportOptions, InputError, canonicalize
 
 _MODELS: dict[str, Any] = {}
@@ -56,6 +56,8 @@ _KEYS = pa.schema(
         ("nofollow", pa.float64()),
         ("target_brand", pa.string()),
         ("topical", pa.list_(pa.string())),
+        ("site", pa.int64()),
+        ("target", pa.int64()),
     ]
 )
 
@@ -114,7 +116,8 @@ def spark_profile(df: Any, as_of: date) -> Profile:
         for b in batches:
             links, _ = _canonical(b, as_of)
             if links.height:
-                facts = link_facts(links, as_of=as_of).select(_KEYS.names)
+                facts = link_facts(links, as_of=as_of).with_columns(pair_keys())
+                facts = facts.select(_KEYS.names)
                 yield from facts.to_arrow().cast(_KEYS).to_batches()
 
     k = df.mapInArrow(keys, from_arrow_schema(_KEYS)).cache()
@@ -135,12 +138,7 @@ def spark_profile(df: Any, as_of: date) -> Profile:
         .toArrow()
     )
     assert isinstance(brands, pl.DataFrame)
-    pairs = k.select(
-        "source_site",
-        F.when(
-            F.col("target_site").isNotNull(), F.concat_ws("\x1f", "target_site", "target_path")
-        ).alias("target"),
-    ).where(F.col("target").isNotNull())
+    pairs = k.select("site", "target").where(F.col("target").isNotNull())
     followed = k.where(
         F.col("target_site").isNotNull()
         & F.col("keyword_anchor").isNotNull()
@@ -159,7 +157,7 @@ def spark_profile(df: Any, as_of: date) -> Profile:
         anchors=count(k, "anchor_key"),
         terms=count(terms, "target_site", "term"),
         brands=brands,
-        pairs=count(pairs, "source_site", "target"),
+        pairs=pl.from_arrow(pairs.distinct().toArrow()),
         finished=False,
     ).finish()
     k.unpersist()
