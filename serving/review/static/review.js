@@ -101,10 +101,20 @@ function urlCell(url) {
   return td;
 }
 
+// a list shows the answer to its newest request: an older answer that arrives later (the
+// unfiltered list still loading when a filter is applied) is dropped, not drawn over it
+const asked = {};
+async function newest(list, path) {
+  const n = (asked[list] = (asked[list] || 0) + 1);
+  const data = await api(path);
+  return n === asked[list] ? data : null;
+}
+
 // select: the row to select once loaded (a number, or "last" when moving back a page)
 async function loadLinks(selectRow = 0) {
   if (!state.batch) return;
-  const data = await api(`/review/api/links?${filterParams()}`);
+  const data = await newest("links", `/review/api/links?${filterParams()}`);
+  if (!data) return;
   state.total = data.total;
   state.rows = data.rows;
   const body = $("#links tbody");
@@ -176,7 +186,8 @@ async function loadDomains() {
   const params = new URLSearchParams({ batch: state.batch, page: state.dpage, per_page: state.perPage, sort: state.dsort });
   if (form.get("site")) params.set("site", form.get("site"));
   if (form.get("unlabelled")) params.set("unlabelled", "1");
-  const data = await api(`/review/api/domains?${params}`);
+  const data = await newest("domains", `/review/api/domains?${params}`);
+  if (!data) return;
   $("#domains tbody").replaceChildren(...data.rows.map((d) => {
     const tr = document.createElement("tr");
     tr.dataset.site = d.site;
