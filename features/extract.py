@@ -673,18 +673,14 @@ def feature_table(
     measured = measured.join(mix, on="target_site", how="left", maintain_order="left")
     m = measured.select(
         "hits", "n_words", "n_keywords", "site_links", "site_targets", "anchor_links",
-        "target_links", "mix_links", "mix_exact", anchor_type=anchor_type,
+        "target_links", "mix_links", "mix_exact", "target", anchor_type=anchor_type,
     ).collect(engine="in-memory")  # fmt: skip
-    sides = rows.select("words", "target").collect(engine="in-memory")
+    # by meaning: each distinct target's keywords as one vector, each link's words as one
     target_means = meaning.side_vectors(targets.select("keywords").collect()["keywords"])
-    target = sides["target"]
-    their_means = target_means[target.fill_null(0).to_numpy()] if len(target_means) else None
-    similarity = (
-        meaning.cosine(meaning.side_vectors(sides["words"]), their_means)
-        if their_means is not None
-        else np.full(sides.height, np.nan)
+    similarity = meaning.cosine(
+        meaning.side_vectors(facts["words"]), target_means[m["target"].fill_null(0).to_numpy()]
     )
-    similarity[target.is_null().to_numpy()] = np.nan
+    similarity[m["target"].is_null().to_numpy()] = np.nan
     relevance = np.sqrt(_floats(m["n_words"]) * _floats(m["n_keywords"]))
     measures = {
         "topic_relevance": _divided(m["hits"], np.where(relevance > 0, relevance, np.nan)),

@@ -138,7 +138,7 @@ def spark_profile(df: Any, as_of: date) -> Profile:
         .toArrow()
     )
     assert isinstance(brands, pl.DataFrame)
-    pairs = k.select("site", "target").where(F.col("target").isNotNull())
+    pairs = k.select("site", "target").dropna()  # as Profile.of: both known
     followed = k.where(
         F.col("target_site").isNotNull()
         & F.col("keyword_anchor").isNotNull()
