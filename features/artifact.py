@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,13 +184,41 @@ def find_folder(root: str | Path) -> Path:
     raise ModelLoadError(f"{root}: no linksift model folder found (no {MANIFEST})")
 
 
+PARALLEL_FROM = 256
+"""Rows from which prediction and explanation start a thread team: below it, starting the
+threads costs more than the work."""
+
+
+def on_all_cores(rows: int, parallel: bool = True) -> bool:
+    """Whether work on ``rows`` rows should start a thread team (explainer kernels, LightGBM
+    predict): only for enough rows, and not when the caller is itself one of several threads."""
+    return parallel and rows >= PARALLEL_FROM
+
+
+def lightgbm() -> Any:
+    """The LightGBM module, imported without scikit-learn and pandas when the process has not
+    imported them already. LightGBM imports both whenever they are installed, for its
+    scikit-learn estimators and DataFrame input (about 1 s and 115 MB of a scoring process's
+    start-up); linksift builds boosters from text, predicts on numpy arrays and trains with
+    ``lightgbm.train``, so it needs neither. Hidden only while LightGBM's own import runs
+    (Python reads a ``None`` in ``sys.modules`` as "not installed"): they import normally
+    afterwards."""
+    if "lightgbm" not in sys.modules:
+        hidden = [name for name in ("sklearn", "pandas", "dask") if name not in sys.modules]
+        sys.modules.update(dict.fromkeys(hidden))
+        try:
+            import lightgbm  # noqa: F401
+        finally:
+            for name in hidden:
+                sys.modules.pop(name, None)
+    return sys.modules["lightgbm"]
+
+
 class Scorer:
     """A loaded artifact that turns feature matrices into raw scores and probabilities.
 
     The one place a booster is rebuilt from text: the MLflow pyfunc, the promotion gate and the
-    serving adapter all score through it. The booster is built on first use: importing
-    LightGBM takes seconds (it imports scikit-learn and SciPy), and batch scoring and the API
-    score with the explainer's own walk of the same trees and never need it.
+    serving adapter all score through it. The booster is built on first use.
     """
 
     def __init__(self, artifact: Artifact) -> None:
@@ -197,10 +226,8 @@ class Scorer:
 
     @functools.cached_property
     def booster(self) -> Any:
-        import lightgbm  # the model library itself; imported here so importers stay light
-
         try:
-            return lightgbm.Booster(model_str=self.artifact.booster_text)
+            return lightgbm().Booster(model_str=self.artifact.booster_text)
         except Exception as exc:  # LightGBM raises its own error type for a damaged model
             raise ModelLoadError(f"model.txt: LightGBM cannot read it ({exc})") from exc
 

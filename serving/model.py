@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,11 +23,10 @@ import numpy as np
 import polars as pl
 
 from features import schema, spec
-from features.artifact import ModelLoadError, Scorer, find_folder
+from features.artifact import ModelLoadError, Scorer, find_folder, on_all_cores
 from features.artifact import thresholds as artifact_thresholds
 from features.extract import Profile, extract, feature_table, matrix
 from serving.reasons import REASON_FIELDS, Reasons, describe, format_value, top_reasons
-from serving.treeshap import FastTreeShap, on_all_cores
 from training.reviewed import Reviewed, reviewed_reason
 
 Explain = Literal["all", "flagged", "none"]
@@ -149,22 +149,55 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-class LightGBMContributions:
-    """LightGBM's own ``pred_contrib``: the reference the fast explainer is tested against,
-    selectable (``LINKSIFT_EXPLAINER=lightgbm``) to compare the two in one benchmark run."""
+ENGINES = ("auto", "fast", "lightgbm")
+FAST_FROM = 10_000
+"""Rows in one call from which ``auto`` explains with the compiled explainer: its first use in
+a process loads numba and the cached kernels (about 0.9 s and 110 MB), which LightGBM's own
+``pred_contrib`` (30-55 µs a row against about 1 µs) repays only after about this many."""
 
-    def __init__(self, scorer: Scorer) -> None:
+
+class Explainer:
+    """Raw scores and exact TreeSHAP contributions by whichever engine suits the call: LightGBM's
+    ``pred_contrib`` for a small file or an API request, the compiled explainer
+    (``serving.treeshap``, built on first need) for batch chunks. Both give LightGBM's values
+    (tested); ``engine`` pins one (``LINKSIFT_EXPLAINER``) to compare them in a benchmark."""
+
+    def __init__(self, scorer: Scorer, engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"explainer: expected one of {ENGINES}, got {engine!r}")
         self.scorer = scorer
+        self.engine = engine
+        self._fast: Any = None
+        self._lock = threading.Lock()
 
-    def contributions(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
-        if on_all_cores(len(X), parallel):
-            return self.scorer.booster.predict(X, pred_contrib=True)
-        return self.scorer.booster.predict(X, pred_contrib=True, num_threads=1)
+    def _compiled(self, rows: int) -> Any:
+        """The compiled explainer when it serves ``rows`` rows, else None."""
+        if self.engine == "lightgbm" or (self.engine == "auto" and rows < FAST_FROM):
+            return None
+        with self._lock:
+            if self._fast is None:
+                from serving.treeshap import FastTreeShap  # loads numba: only when used
+
+                self._fast = FastTreeShap(self.scorer.artifact.booster_text)
+        return self._fast
 
     def raw_score(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
+        if fast := self._compiled(len(X)):
+            return fast.raw_score(X, parallel=parallel)
         return self.scorer.raw_score(X, threads=0 if on_all_cores(len(X), parallel) else 1)
 
+    def contributions(self, X: np.ndarray, *, parallel: bool = True) -> np.ndarray:
+        if fast := self._compiled(len(X)):
+            return fast.contributions(X, parallel=parallel)
+        if not len(X):
+            return np.zeros((0, X.shape[1] + 1))
+        threads = {} if on_all_cores(len(X), parallel) else {"num_threads": 1}
+        return self.scorer.booster.predict(X, pred_contrib=True, **threads)
+
     def explain(self, X: np.ndarray, *, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(raw scores, contributions); the compiled explainer computes both in one pass."""
+        if fast := self._compiled(len(X)):
+            return fast.explain(X, parallel=parallel)
         return self.raw_score(X, parallel=parallel), self.contributions(X, parallel=parallel)
 
 
@@ -176,20 +209,14 @@ class LinkModel:
         scorer: Scorer,
         info: ModelInfo,
         thresholds: dict[str, float] | None = None,
-        explainer: str = "fast",
+        explainer: str = "auto",
     ) -> None:
         self.scorer = scorer
         self.info = info
         self.thresholds = artifact_thresholds(
             scorer.artifact.card.get("thresholds") or {}, thresholds or {}
         )
-        if explainer not in ("fast", "lightgbm"):
-            raise ValueError(f"explainer: expected fast or lightgbm, got {explainer!r}")
-        self.explainer: FastTreeShap | LightGBMContributions = (
-            FastTreeShap(scorer.artifact.booster_text)
-            if explainer == "fast"
-            else LightGBMContributions(scorer)
-        )
+        self.explainer = Explainer(scorer, explainer)
         self.folder: Path | None = None  # where it was loaded from (workers reload from it)
 
     @classmethod
@@ -199,7 +226,7 @@ class LinkModel:
         *,
         tracking_uri: str | None = None,
         thresholds: dict[str, float] | None = None,
-        explainer: str = "fast",
+        explainer: str = "auto",
     ) -> LinkModel:
         """Load from a folder, a ``models:/`` URI, or the shipped default (``None``)."""
         text = "" if source is None else str(source)
@@ -280,9 +307,8 @@ class LinkModel:
             X = matrix(feature_table(facts, profile, target_description=target_description))
         else:
             X = self.features(links, profile, as_of=as_of, target_description=target_description)
-        # raw scores from the explainer's own pass over the same trees: equal to LightGBM's
-        # predict to the last bit (tested), faster, and much faster for one link with cold
-        # caches (the API); explaining every link takes the trees' decisions once for both
+        # raw scores from the explainer: LightGBM's predict to the last bit (tested); the
+        # compiled explainer takes the trees' decisions once for scores and contributions
         contributions = None
         if explain == "all":
             raw, contributions = self.explainer.explain(X, parallel=parallel)

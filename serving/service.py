@@ -327,7 +327,7 @@ class ModelHolder:
     def __init__(self, source: str | None, tracking_uri: str | None) -> None:
         self.source = source
         self.tracking_uri = tracking_uri
-        self.explainer = os.environ.get("LINKSIFT_EXPLAINER", "fast")
+        self.explainer = os.environ.get("LINKSIFT_EXPLAINER", "auto")
         self.model = LinkModel.load(source, tracking_uri=tracking_uri, explainer=self.explainer)
         self.model.warm_up()
         self.lock = threading.Lock()

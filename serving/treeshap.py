@@ -25,7 +25,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from features.artifact import parse_model
+from features.artifact import on_all_cores, parse_model
 
 K_ZERO_THRESHOLD = 1e-35
 MAX_DEPTH = 12
@@ -690,17 +690,6 @@ _raw_score_parallel = _compiled(_raw_score, parallel=True)
 _raw_score_serial = _compiled(_raw_score, parallel=False)
 _contributions_parallel = _compiled(_contributions, parallel=True)
 _contributions_serial = _compiled(_contributions, parallel=False)
-PARALLEL_FROM = 256
-"""Rows from which the kernel runs on all cores; below, thread dispatch costs more than it
-saves (one link in the API)."""
-
-
-def on_all_cores(rows: int, parallel: bool = True) -> bool:
-    """Whether work on ``rows`` rows should start a thread team (explainer kernels, LightGBM
-    predict): only for enough rows, and not when the caller is itself one of several threads."""
-    return parallel and rows >= PARALLEL_FROM
-
-
 class FastTreeShap:
     """Exact SHAP contributions for a LightGBM text model; ``contributions(X)`` matches
     ``booster.predict(X, pred_contrib=True)``."""

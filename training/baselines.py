@@ -76,8 +76,10 @@ def fit_baselines(
     if len(y_train) > MAX_ROWS:
         keep = np.random.default_rng(seed).choice(len(y_train), MAX_ROWS, replace=False)
         X_train, y_train = X_train[keep], y_train[keep]
-    default = lightgbm.LGBMClassifier(random_state=seed, verbose=-1, n_jobs=threads or None)
-    default.fit(X_train, y_train)
+    # LightGBM's defaults (what ``LGBMClassifier()`` trains), through its native API: a
+    # scoring process may have LightGBM without its scikit-learn estimators (features.artifact)
+    params = {"objective": "binary", "seed": seed, "verbose": -1, "num_threads": threads}
+    default = lightgbm.train(params, lightgbm.Dataset(X_train, y_train), num_boost_round=100)
     logreg = make_pipeline(
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
         StandardScaler(),
@@ -86,7 +88,7 @@ def fit_baselines(
     logreg.fit(_finite(X_train), y_train)
     column, direction, fill = _best_feature(X_train, y_train)
     scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "lightgbm": lambda X: default.predict_proba(X)[:, 1],
+        "lightgbm": lambda X: default.predict(X),
         "logreg": lambda X: logreg.predict_proba(_finite(X))[:, 1],
         "best_feature": lambda X: direction * np.where(np.isnan(X[:, column]), fill, X[:, column]),
     }

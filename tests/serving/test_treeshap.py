@@ -135,3 +135,53 @@ def test_refuses_a_matrix_of_the_wrong_width():
     scorer = Scorer.load(ROOT / "models" / "default")
     with pytest.raises(ValueError, match="columns"):
         FastTreeShap(scorer.artifact.booster_text).contributions(np.zeros((2, 3)))
+
+
+def test_the_model_explains_small_calls_with_lightgbm_and_large_ones_compiled(monkeypatch):
+    """Given the shipped model, when one matrix is explained by each engine, then scores are
+    LightGBM's to the last bit and contributions agree; ``auto`` picks by the call's size."""
+    from serving import model as adapter
+
+    scorer = Scorer.load(ROOT / "models" / "default")
+    X = extract(generate(600, seed=5, as_of=AS_OF), as_of=AS_OF)
+    results = {}
+    for engine in adapter.ENGINES:
+        explainer = adapter.Explainer(scorer, engine)
+        for parallel in (True, False):
+            results[engine, parallel] = explainer.explain(X, parallel=parallel)
+    raw = scorer.raw_score(X)
+    for got_raw, got in results.values():
+        assert np.array_equal(got_raw, raw)
+        assert np.abs(got - results["lightgbm", True][1]).max() < 1e-9
+    auto = adapter.Explainer(scorer)
+    auto.explain(X)
+    assert auto._fast is None  # a small call never loads the compiled explainer
+    monkeypatch.setattr(adapter, "FAST_FROM", 100)
+    auto.explain(X)
+    assert auto._fast is not None
+    with pytest.raises(ValueError, match="expected one of"):
+        adapter.Explainer(scorer, "shap")
+
+
+def test_scoring_a_small_file_imports_only_what_scoring_needs(tmp_path: Path):
+    """A whole ``linksift score`` process on a few links loads no compiler, no scikit-learn,
+    pandas, MLflow, BentoML or plotting library: they cost start-up seconds and memory."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "scored.csv"
+    code = (
+        "import sys\n"
+        "from linksift.cli import main\n"
+        f"sys.argv = ['linksift', 'score', {str(ROOT / 'tests' / 'fixtures' / 'semrush.csv')!r},"
+        f" '-o', {str(out)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "heavy = {'numba', 'sklearn', 'pandas', 'mlflow', 'bentoml', 'matplotlib'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.is_file()
+    assert done.stdout.strip().splitlines()[-1] == "[]"
