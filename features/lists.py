@@ -44,9 +44,8 @@ def by_domain() -> dict[str, str]:
 
 def domain_lists() -> pl.DataFrame:
     """``domain`` → ``listed``, sorted by domain (for the generator and tests)."""
-    return pl.DataFrame(
-        list(by_domain().items()), schema=["domain", "listed"], orient="row"
-    ).sort("domain")
+    found = by_domain()
+    return pl.DataFrame({"domain": list(found), "listed": list(found.values())}).sort("domain")
 
 
 def listed(hosts: pl.DataFrame) -> pl.Series:

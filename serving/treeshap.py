@@ -690,6 +690,8 @@ _raw_score_parallel = _compiled(_raw_score, parallel=True)
 _raw_score_serial = _compiled(_raw_score, parallel=False)
 _contributions_parallel = _compiled(_contributions, parallel=True)
 _contributions_serial = _compiled(_contributions, parallel=False)
+
+
 class FastTreeShap:
     """Exact SHAP contributions for a LightGBM text model; ``contributions(X)`` matches
     ``booster.predict(X, pred_contrib=True)``."""
