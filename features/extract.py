@@ -768,6 +768,45 @@ def _targets(links: pl.LazyFrame, profile: Profile, description: str | None) -> 
     )
 
 
+TOPIC_WORDS_SHOWN = 3
+
+
+def topic_words(
+    facts: pl.DataFrame, profile: Profile, *, target_description: str | None = None
+) -> pl.Series:
+    """What relevance by meaning compared, in words, for its reason: ": the page about 'a',
+    'b', the target about 'c', 'd'" (empty when either side has no words). The page's words
+    in reading order, the target's most frequent terms in the profile (for a target the
+    profile does not know: the words of its path and of the description)."""
+    topics = (
+        profile.terms.lazy()
+        .group_by("target_site", maintain_order=True)  # terms come most frequent first
+        .agg(topic=pl.col("term").head(TOPIC_WORDS_SHOWN))
+    )
+    own = pl.concat_list(
+        text.content_words(text.tokens(pl.col("target_path"))),
+        pl.lit(text.words(target_description or ""), dtype=pl.List(pl.String)),
+    ).list.unique(maintain_order=True)
+    target = pl.when(pl.col("topic").list.len() > 0).then("topic").otherwise(own)
+
+    def quoted(words: pl.Expr) -> pl.Expr:
+        head = words.list.head(TOPIC_WORDS_SHOWN)
+        return head.list.eval(pl.lit("'") + pl.element() + pl.lit("'")).list.join(", ")
+
+    clause = pl.format(
+        ": the page about {}, the target about {}", quoted(pl.col("words")), quoted(target)
+    )
+    shown = (pl.col("words").list.len() > 0) & (target.list.len() > 0)
+    return (
+        facts.lazy()
+        .select(pl.col("target_site").fill_null(""), "target_path", "words")
+        .join(topics, on="target_site", how="left", maintain_order="left")
+        .select(pl.when(shown).then(clause).otherwise(pl.lit("")).alias("topics"))
+        .collect()
+        .to_series()
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # front doors
 # --------------------------------------------------------------------------------------------

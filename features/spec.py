@@ -112,7 +112,7 @@ FEATURES: tuple[Feature, ...] = (
         "topic_similarity",
         "relevance",
         "relevance by meaning",
-        "source page's topic is {value} similar in meaning to the target's",
+        "source page's topic is {value} similar in meaning to the target's{words}",
         monotone=-1,
         fmt="pct",
     ),

@@ -25,7 +25,7 @@ import polars as pl
 from features import schema, spec
 from features.artifact import ModelLoadError, Scorer, find_folder, on_all_cores
 from features.artifact import thresholds as artifact_thresholds
-from features.extract import Profile, extract, feature_table, matrix
+from features.extract import Profile, extract, feature_table, link_facts, matrix, topic_words
 from serving.reasons import REASON_FIELDS, Reasons, describe, format_value, top_reasons
 from training.reviewed import Reviewed, reviewed_reason
 
@@ -304,9 +304,11 @@ class LinkModel:
         if facts is not None:
             if profile is None:
                 raise ValueError("facts are measured against a profile: pass one")
-            X = matrix(feature_table(facts, profile, target_description=target_description))
         else:
-            X = self.features(links, profile, as_of=as_of, target_description=target_description)
+            facts = link_facts(links, as_of=as_of or date.today())
+            if profile is None:
+                profile = Profile.of(facts).finish()
+        X = matrix(feature_table(facts, profile, target_description=target_description))
         # raw scores from the explainer: LightGBM's predict to the last bit (tested); the
         # compiled explainer takes the trees' decisions once for scores and contributions
         contributions = None
@@ -341,7 +343,12 @@ class LinkModel:
             pl.col(c) if c in links.columns else pl.lit(None, pl.String).alias(c)
             for c in REASON_FIELDS
         )
-        scores.reasons = top_reasons(contributions, X, fields, model_verdict, top)
+        measured = facts.select("target_site", "target_path", "words")
+
+        def topics(rows: np.ndarray) -> pl.Series:
+            return topic_words(measured[rows], profile, target_description=target_description)
+
+        scores.reasons = top_reasons(contributions, X, fields, model_verdict, top, topics)
         if keep_contributions:
             scores.contributions = contributions
         return scores
@@ -371,6 +378,8 @@ class LinkModel:
         x = scores.X[0]
         order = np.argsort(-np.abs(c[:-1]), kind="stable")
         anchor = links["anchor_text"][0]
+        # the top reasons' texts quote the words they counted: the same texts here
+        quoted = dict(zip(scores.reasons.feature[0], scores.reasons.text[0], strict=True))
         return {
             "link_id": links["link_id"][0],
             "spam_probability": round(float(scores.probability[0]), 6),
@@ -384,7 +393,8 @@ class LinkModel:
                     "label": spec.FEATURES[j].label,
                     "value": None if np.isnan(x[j]) else float(x[j]),
                     "shown": format_value(spec.FEATURES[j], x[j]),
-                    "text": describe(spec.FEATURES[j], x[j], {"anchor_text": anchor}),
+                    "text": quoted.get(j)
+                    or describe(spec.FEATURES[j], x[j], {"anchor_text": anchor}),
                     "contribution": float(c[j]),
                 }
                 for j in order

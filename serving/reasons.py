@@ -7,6 +7,7 @@ distinct combination is rendered once from the spec's template and spread back t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,8 @@ def describe(feature: spec.Feature, value: float, fields: dict[str, Any] | None 
     template = feature.template
     if isinstance(template, dict):
         template = template[text]
-    values = {k: _short(v) for k, v in (fields or {}).items()}
+    # quoted words are few by construction (a long word is cut at its end)
+    values = {k: _short(v, 160 if k == "words" else 60) for k, v in (fields or {}).items()}
     values["value"] = text
     values["s"] = "" if text == "1" else "s"
     values.setdefault("words", "")
@@ -221,6 +223,7 @@ def top_reasons(
     fields: pl.DataFrame,
     verdict: np.ndarray | None = None,
     k: int = 3,
+    topics: Callable[[np.ndarray], pl.Series] | None = None,
 ) -> Reasons:
     """Up to ``k`` reasons per row, strongest first, rendered.
 
@@ -230,7 +233,8 @@ def top_reasons(
     reasons, so a row can have fewer than ``k`` (``feature`` is -1 in the empty slots).
     ``contributions`` may include the base value as a last column (it is ignored);
     ``fields`` holds the links' ``REASON_FIELDS`` (reasons quote the anchor and the words
-    they counted)."""
+    they counted); ``topics`` gives, for row numbers, what relevance by meaning compared in
+    words (``features.extract.topic_words``), asked only for the rows whose reasons show it."""
     n_features = len(spec.NAMES)
     c = contributions[:, :n_features]
     k = min(k, n_features)
@@ -261,11 +265,13 @@ def top_reasons(
     a = np.where(_USES_ANCHOR[fl], anchor_codes[link], -2)
     w = np.full(len(live), -2, dtype=np.int64)
     words: list[str] = []
-    for name in WORDS:
+    quoting = {name: (lambda rows, name=name: _quoted_words(fields, rows, name)) for name in WORDS}
+    if topics is not None:
+        quoting["topic_similarity"] = topics
+    for name, quote in quoting.items():
         at = np.flatnonzero(fl == spec.INDEX[name])
         if len(at):
-            found = _quoted_words(fields, link[at], name)
-            values, codes = _distinct(found)
+            values, codes = _distinct(quote(link[at]))
             w[at] = np.where(codes >= 0, codes + len(words), -2)
             words += values
     order = np.lexsort((w, a, key, branch, fl))

@@ -116,3 +116,47 @@ def test_a_natural_exact_match_share_is_never_a_reason():
         None,
         "40% of the target's followed links use exact-match keyword anchors (+0.8)",
     ]
+
+
+def test_relevance_by_meaning_names_the_topics_it_compared():
+    """Given a casino page and a running blog linking a running-shoe page, when the
+    similarity is a reason, then it names the page's words and the target's, and the review
+    page's explanation says the same."""
+    from features.extract import Profile
+    from serving.model import LinkModel
+    from tests.conftest import links
+
+    model = LinkModel.load(None)
+    table = links(
+        {
+            "source_url": "https://casino-bonus.example.net/free-spins",
+            "target_url": "https://shop.example.com/running-shoes",
+            "anchor_text": "this shop",
+            "source_title": "Casino bonus and free spins",
+        },
+        {
+            "source_url": "https://runblog.example.org/marathon-plan",
+            "target_url": "https://shop.example.com/running-shoes",
+            "anchor_text": "this shop",
+            "source_title": "My marathon training plan",
+        },
+    )
+    scores = model.score(table, Profile(), top=len(spec.NAMES))
+    at = spec.INDEX["topic_similarity"]
+    said = [
+        text
+        for row in range(2)
+        for f, text in zip(scores.reasons.feature[row], scores.reasons.text[row], strict=True)
+        if f == at
+    ]
+    assert said, "relevance by meaning is a reason for at least one of the two"
+    for text in said:
+        assert "the target about 'running', 'shoes'" in text
+        assert "the page about 'casino'" in text or "the page about 'marathon'" in text
+    # the review page shows the same text wherever the reason is among the link's top three
+    explained = model.explain_one(table, Profile())
+    first = next(c for c in explained["contributions"] if c["feature"] == "topic_similarity")
+    top3 = model.score(table.slice(0, 1), Profile()).reasons
+    if at in top3.feature[0]:
+        assert first["text"] == top3.text[0][list(top3.feature[0]).index(at)]
+        assert "the page about 'casino', 'bonus'" in first["text"]
