@@ -26,7 +26,7 @@ DIM = 128
 information first): half the work, and on the hand-judged pairs of the real exports
 (``benchmarks/eval_relevance``) they separate on-topic from off-topic as well as all 256."""
 _VOCAB = pl.DataFrame(schema={"w": pl.String, "row": pl.Int64})  # word → its row in _TABLE
-_TABLE = np.zeros((0, DIM), np.float32)  # each known word's vector
+_TABLE = np.zeros((1024, DIM), np.float32)  # each known word's vector (rows past _VOCAB: room)
 _MAX_WORDS = 100_000  # 51 MB of vectors at most
 _LOCK = threading.Lock()
 
@@ -41,25 +41,41 @@ def _model() -> Any:
     )
 
 
+def _vectors(words: list[str]) -> np.ndarray:
+    """Each word's vector: the sum of its tokens' vectors."""
+    model = _model()
+    encoded = model.tokenize(words)  # padded to the longest word
+    ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+    mask = np.asarray([e.attention_mask for e in encoded], dtype=bool)
+    return _summed(ids[mask], mask.sum(axis=1), model.embedding)
+
+
 def _known(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Each word's row in the table of known word vectors, and that table: words not seen
-    before are tokenised and summed first (a word's vector is the sum of its tokens')."""
+    before are tokenised and summed first, outside the lock (another scoring thread goes
+    on meanwhile). The table grows by doubling, so adding a chunk's new words does not copy
+    the words already known; a reader keeps the table and rows it was given."""
     global _TABLE, _VOCAB
     asked = pl.DataFrame({"w": words})
+    new = asked.unique().join(_VOCAB, on="w", how="anti")["w"]
+    sums = _vectors(new.to_list()) if len(new) else None
     with _LOCK:
-        new = asked.unique().join(_VOCAB, on="w", how="anti")["w"]
-        if len(_VOCAB) + len(new) > _MAX_WORDS:  # bounded: a long-running service
-            _VOCAB, _TABLE = _VOCAB.clear(), _TABLE[:0]
-            new = asked["w"].unique()
-        if len(new):
-            model = _model()
-            encoded = model.tokenize(new.to_list())  # padded to the longest word
-            ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
-            mask = np.asarray([e.attention_mask for e in encoded], dtype=bool)
-            sums = _summed(ids[mask], mask.sum(axis=1), model.embedding)
-            rows = pl.int_range(len(_TABLE), len(_TABLE) + len(new), eager=True)
-            _VOCAB = pl.concat([_VOCAB, pl.DataFrame({"w": new, "row": rows})])
-            _TABLE = np.concatenate([_TABLE, sums])
+        if sums is not None:
+            fresh = pl.DataFrame({"w": new, "i": pl.int_range(len(new), eager=True)})
+            fresh = fresh.join(_VOCAB, on="w", how="anti")  # another thread may have added some
+            if len(_VOCAB) + len(fresh) > _MAX_WORDS:  # bounded: a long-running service
+                _VOCAB = _VOCAB.clear()  # and start again from these words
+                new = asked["w"].unique()
+                sums = _vectors(new.to_list())
+                fresh = pl.DataFrame({"w": new, "i": pl.int_range(len(new), eager=True)})
+            start, end = len(_VOCAB), len(_VOCAB) + len(fresh)
+            if end > len(_TABLE) or start == 0:
+                grown = np.zeros((max(1024, 2 * end), DIM), np.float32)
+                grown[:start] = _TABLE[:start]
+                _TABLE = grown
+            _TABLE[start:end] = sums[fresh["i"].to_numpy()]
+            rows = pl.int_range(start, end, eager=True)
+            _VOCAB = pl.concat([_VOCAB, pl.DataFrame({"w": fresh["w"], "row": rows})])
         vocab, table = _VOCAB, _TABLE
     rows = asked.join(vocab, on="w", how="left", maintain_order="left")["row"].to_numpy()
     return rows, table

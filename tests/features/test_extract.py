@@ -524,3 +524,27 @@ def test_a_sides_vector_is_wordllamas_own_embedding_of_its_words():
     assert np.isnan(ours[1]).all()
     same = meaning.cosine(ours[[0, 2]], np.asarray(theirs, dtype=np.float32))
     assert np.allclose(same, 1.0, atol=1e-5)
+
+
+def test_word_vectors_stay_right_when_the_cache_fills_and_threads_share_it(monkeypatch):
+    """Given a word cache far smaller than the words met, when two threads ask for sides at
+    once and the cache is emptied again and again, then every side's vector is the one
+    computed with nothing cached."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from features import meaning
+
+    sides = [
+        pl.Series([[f"w{(i * 7 + j) % 400}" for j in range(i % 5)] for i in range(k, k + 60)])
+        for k in range(0, 600, 60)
+    ]
+    expected = [meaning._vectors([" ".join(s) for s in side]) for side in sides]
+    monkeypatch.setattr(meaning, "_MAX_WORDS", 50)
+    monkeypatch.setattr(meaning, "_TABLE", meaning._TABLE)  # both restored afterwards
+    monkeypatch.setattr(meaning, "_VOCAB", meaning._VOCAB.clear())
+    with ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(meaning.side_vectors, sides * 3))
+    for side, want, have in zip(sides * 3, expected * 3, got, strict=True):
+        empty = (side.list.len() == 0).to_numpy()
+        assert np.isnan(have[empty]).all()
+        assert np.allclose(have[~empty], want[~empty], atol=1e-4)
