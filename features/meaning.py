@@ -25,7 +25,7 @@ DIM = 128
 """The first 128 of WordLlama's 256 dimensions (its Matryoshka training puts the most
 information first): half the work, and on the hand-judged pairs of the real exports
 (``benchmarks/eval_relevance``) they separate on-topic from off-topic as well as all 256."""
-_VOCAB = pl.DataFrame(schema={"w": pl.String, "row": pl.Int64})  # word → its row in _TABLE
+_VOCAB: dict[str, int] = {}  # word → its row in _TABLE
 _TABLE = np.zeros((1024, DIM), np.float32)  # each known word's vector (rows past _VOCAB: room)
 _MAX_WORDS = 100_000  # 51 MB of vectors at most
 _LOCK = threading.Lock()
@@ -54,31 +54,32 @@ def _known(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Each word's row in the table of known word vectors, and that table: words not seen
     before are tokenised and summed first, outside the lock (another scoring thread goes
     on meanwhile). The table grows by doubling, so adding a chunk's new words does not copy
-    the words already known; a reader keeps the table and rows it was given."""
+    the words already known; a reader keeps the table and rows it was given. Words are
+    looked up once per distinct word in a dict (a join would hash the whole vocabulary)."""
     global _TABLE, _VOCAB
-    asked = pl.DataFrame({"w": words})
-    new = asked.unique().join(_VOCAB, on="w", how="anti")["w"]
-    sums = _vectors(new.to_list()) if len(new) else None
+    distinct = words.unique().to_list()
+    new = [w for w in distinct if w not in _VOCAB]
+    sums = _vectors(new) if new else np.zeros((0, DIM), np.float32)
     with _LOCK:
-        if sums is not None:
-            fresh = pl.DataFrame({"w": new, "i": pl.int_range(len(new), eager=True)})
-            fresh = fresh.join(_VOCAB, on="w", how="anti")  # another thread may have added some
-            if len(_VOCAB) + len(fresh) > _MAX_WORDS:  # bounded: a long-running service
-                _VOCAB = _VOCAB.clear()  # and start again from these words
-                new = asked["w"].unique()
-                sums = _vectors(new.to_list())
-                fresh = pl.DataFrame({"w": new, "i": pl.int_range(len(new), eager=True)})
-            start, end = len(_VOCAB), len(_VOCAB) + len(fresh)
+        missing = [w for w in distinct if w not in _VOCAB]
+        if len(_VOCAB) + len(missing) > _MAX_WORDS:  # bounded: a long-running service
+            _VOCAB, missing = {}, distinct  # start again from these words
+        if missing:
+            at = dict(zip(new, range(len(new)), strict=True))
+            # words another thread's emptying of the cache took away meanwhile: summed now
+            found = [at.get(w) for w in missing]
+            vectors = _vectors(missing) if None in found else sums[found]
+            start, end = len(_VOCAB), len(_VOCAB) + len(missing)
             if end > len(_TABLE) or start == 0:
-                grown = np.zeros((max(1024, 2 * end), DIM), np.float32)
+                room = max(end, min(max(1024, 2 * end), _MAX_WORDS))  # one call's words fit
+                grown = np.zeros((room, DIM), np.float32)
                 grown[:start] = _TABLE[:start]
                 _TABLE = grown
-            _TABLE[start:end] = sums[fresh["i"].to_numpy()]
-            rows = pl.int_range(start, end, eager=True)
-            _VOCAB = pl.concat([_VOCAB, pl.DataFrame({"w": fresh["w"], "row": rows})])
+            _TABLE[start:end] = vectors
+            _VOCAB.update(zip(missing, range(start, end), strict=True))  # only ever added to
         vocab, table = _VOCAB, _TABLE
-    rows = asked.join(vocab, on="w", how="left", maintain_order="left")["row"].to_numpy()
-    return rows, table
+    rows = [vocab[w] for w in distinct]
+    return words.replace_strict(distinct, rows, return_dtype=pl.Int64).to_numpy(), table
 
 
 def side_vectors(lists: pl.Series) -> np.ndarray:

@@ -260,9 +260,11 @@ def top_reasons(
     live = np.flatnonzero(f >= 0)
     fl = f[live]
     branch, key = _display_key(fl, value.ravel()[live])
-    anchor_values, anchor_codes = _distinct(fields["anchor_text"])
     link = live // k
-    a = np.where(_USES_ANCHOR[fl], anchor_codes[link], -2)
+    uses = np.flatnonzero(_USES_ANCHOR[fl])  # the slots whose text quotes the anchor
+    anchor_values, anchor_codes = _distinct(fields["anchor_text"].gather(link[uses]))
+    a = np.full(len(live), -2, dtype=np.int64)
+    a[uses] = anchor_codes
     w = np.full(len(live), -2, dtype=np.int64)
     words: list[str] = []
     quoting = {name: (lambda rows, name=name: _quoted_words(fields, rows, name)) for name in WORDS}
@@ -286,24 +288,18 @@ def top_reasons(
     ]
     group = np.cumsum(new_group) - 1
     firsts = order[new_group]
-    flat_value = value.ravel()[live]
-    phrases = np.asarray(
-        [
-            "",  # an empty slot
-            *(
-                _phrase(
-                    int(fl[i]),
-                    int(branch[i]),
-                    float(key[i]),
-                    None if a[i] < 0 else anchor_values[a[i]],
-                    None if w[i] < 0 else words[w[i]],
-                    float(flat_value[i]),
-                )
-                for i in firsts
-            ),
-        ],
-        dtype=object,
+    anchors = [None if i < 0 else anchor_values[i] for i in a[firsts].tolist()]
+    quoted = [None if i < 0 else words[i] for i in w[firsts].tolist()]
+    slots = zip(
+        fl[firsts].tolist(),
+        branch[firsts].tolist(),
+        key[firsts].tolist(),
+        anchors,
+        quoted,
+        value.ravel()[live][firsts].tolist(),
+        strict=True,
     )
+    phrases = np.asarray(["", *(_phrase(*slot) for slot in slots)], dtype=object)  # "": empty
     phrase = np.zeros(n * k, dtype=np.int64)
     phrase[live[order]] = group + 1
     return Reasons(feature, contribution, value, phrase.reshape(n, k), phrases)

@@ -541,7 +541,7 @@ def test_word_vectors_stay_right_when_the_cache_fills_and_threads_share_it(monke
     expected = [meaning._vectors([" ".join(s) for s in side]) for side in sides]
     monkeypatch.setattr(meaning, "_MAX_WORDS", 50)
     monkeypatch.setattr(meaning, "_TABLE", meaning._TABLE)  # both restored afterwards
-    monkeypatch.setattr(meaning, "_VOCAB", meaning._VOCAB.clear())
+    monkeypatch.setattr(meaning, "_VOCAB", {})
     with ThreadPoolExecutor(2) as pool:
         got = list(pool.map(meaning.side_vectors, sides * 3))
     for side, want, have in zip(sides * 3, expected * 3, got, strict=True):
