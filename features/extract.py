@@ -797,14 +797,13 @@ def topic_words(
         ": the page about {}, the target about {}", quoted(pl.col("words")), quoted(target)
     )
     shown = (pl.col("words").list.len() > 0) & (target.list.len() > 0)
-    return (
-        facts.lazy()
-        .select(pl.col("target_site").fill_null(""), "target_path", "words")
-        .join(topics, on="target_site", how="left", maintain_order="left")
-        .select(pl.when(shown).then(clause).otherwise(pl.lit("")).alias("topics"))
-        .collect()
-        .to_series()
-    )
+    rows = facts.lazy().select(pl.col("target_site").fill_null(""), "target_path", "words")
+    if profile.terms.is_empty():  # no profile (the API): no join to make
+        rows = rows.with_columns(topic=pl.lit([], pl.List(pl.String)))
+    else:
+        rows = rows.join(topics, on="target_site", how="left", maintain_order="left")
+    said = pl.when(shown).then(clause).otherwise(pl.lit(""))
+    return rows.select(said.alias("topics")).collect().to_series()
 
 
 # --------------------------------------------------------------------------------------------
