@@ -790,8 +790,8 @@ def topic_words(
     target = pl.when(pl.col("topic").list.len() > 0).then("topic").otherwise(own)
 
     def quoted(words: pl.Expr) -> pl.Expr:
-        head = words.list.head(TOPIC_WORDS_SHOWN)
-        return head.list.eval(pl.lit("'") + pl.element() + pl.lit("'")).list.join(", ")
+        joined = words.list.head(TOPIC_WORDS_SHOWN).list.join("', '")
+        return pl.concat_str([pl.lit("'"), joined, pl.lit("'")])
 
     clause = pl.format(
         ": the page about {}, the target about {}", quoted(pl.col("words")), quoted(target)
