@@ -171,8 +171,11 @@ class Explainer:
         self._lock = threading.Lock()
 
     def _compiled(self, rows: int) -> Any:
-        """The compiled explainer when it serves ``rows`` rows, else None."""
-        if self.engine == "lightgbm" or (self.engine == "auto" and rows < FAST_FROM):
+        """The compiled explainer when it serves ``rows`` rows, else None: once loaded, it
+        serves every call (a batch's last, smaller chunk does not load LightGBM too)."""
+        if self.engine == "lightgbm":
+            return None
+        if self.engine == "auto" and rows < FAST_FROM and self._fast is None:
             return None
         with self._lock:
             if self._fast is None:

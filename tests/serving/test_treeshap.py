@@ -159,6 +159,7 @@ def test_the_model_explains_small_calls_with_lightgbm_and_large_ones_compiled(mo
     monkeypatch.setattr(adapter, "FAST_FROM", 100)
     auto.explain(X)
     assert auto._fast is not None
+    assert auto._compiled(1) is auto._fast  # once loaded, it serves small calls too
     with pytest.raises(ValueError, match="expected one of"):
         adapter.Explainer(scorer, "shap")
 
