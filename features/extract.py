@@ -743,17 +743,22 @@ def matrix(table: pl.DataFrame) -> np.ndarray:
     return np.ascontiguousarray(table.select(spec.NAMES).to_numpy(), dtype=np.float64)
 
 
+def _own_words(description: str | None) -> pl.Expr:
+    """What a target says of itself, whatever the profile: the words of its URL path and of
+    the description."""
+    return pl.concat_list(
+        text.content_words(text.tokens(pl.col("target_path"))),
+        pl.lit(text.words(description or ""), dtype=pl.List(pl.String)),
+    )
+
+
 def _targets(links: pl.LazyFrame, profile: Profile, description: str | None) -> pl.LazyFrame:
     """One row per distinct target (site and path), numbered (``target``), with its brand and
     keywords: its topical terms in the profile, the words of its URL path and of the
     description, not its brand."""
     topics = profile.terms.lazy().group_by("target_site").agg(pl.col("term").alias("topic"))
     keywords = (
-        pl.concat_list(
-            pl.col("topic").fill_null([]),
-            text.content_words(text.tokens(pl.col("target_path"))),
-            pl.lit(text.words(description or ""), dtype=pl.List(pl.String)),
-        )
+        pl.concat_list(pl.col("topic").fill_null([]), _own_words(description))
         .list.unique()
         .list.set_difference(pl.concat_list("brand"))
     )
@@ -783,10 +788,7 @@ def topic_words(
         .group_by("target_site", maintain_order=True)  # terms come most frequent first
         .agg(topic=pl.col("term").head(TOPIC_WORDS_SHOWN))
     )
-    own = pl.concat_list(
-        text.content_words(text.tokens(pl.col("target_path"))),
-        pl.lit(text.words(target_description or ""), dtype=pl.List(pl.String)),
-    ).list.unique(maintain_order=True)
+    own = _own_words(target_description).list.unique(maintain_order=True)
     target = pl.when(pl.col("topic").list.len() > 0).then("topic").otherwise(own)
 
     def quoted(words: pl.Expr) -> pl.Expr:
@@ -834,7 +836,14 @@ def feature_frame(
     target_description: str | None = None,
 ) -> pl.DataFrame:
     """``extract`` as a table with the feature names as columns."""
-    facts = link_facts(links, as_of=as_of or date.today())
-    if profile is None:
-        profile = Profile.of(facts).finish()
+    facts, profile = measured_against(links, profile, as_of=as_of)
     return feature_table(facts, profile, target_description=target_description)
+
+
+def measured_against(
+    links: pl.DataFrame, profile: Profile | None, *, as_of: date | None = None
+) -> tuple[pl.DataFrame, Profile]:
+    """The links' facts and the finished profile they are measured against: ``profile``, or
+    the profile of these links themselves when it is None."""
+    facts = link_facts(links, as_of=as_of or date.today())
+    return facts, Profile.of(facts).finish() if profile is None else profile

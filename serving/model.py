@@ -25,7 +25,7 @@ import polars as pl
 from features import schema, spec
 from features.artifact import ModelLoadError, Scorer, find_folder, on_all_cores
 from features.artifact import thresholds as artifact_thresholds
-from features.extract import Profile, extract, feature_table, link_facts, matrix, topic_words
+from features.extract import Profile, feature_table, matrix, measured_against, topic_words
 from serving.reasons import REASON_FIELDS, Reasons, describe, format_value, top_reasons
 from training.reviewed import Reviewed, reviewed_reason
 
@@ -261,16 +261,6 @@ class LinkModel:
     def model_version(self) -> str:
         return self.info.model_version
 
-    def features(
-        self,
-        links: pl.DataFrame,
-        profile: Profile | None = None,
-        *,
-        as_of: date | None = None,
-        target_description: str | None = None,
-    ) -> np.ndarray:
-        return extract(links, profile, as_of=as_of, target_description=target_description)
-
     def verdict_codes(self, probability: np.ndarray) -> np.ndarray:
         """Each probability's verdict as its index into ``VERDICTS`` (good, review, spam)."""
         t = self.thresholds
@@ -308,9 +298,7 @@ class LinkModel:
             if profile is None:
                 raise ValueError("facts are measured against a profile: pass one")
         else:
-            facts = link_facts(links, as_of=as_of or date.today())
-            if profile is None:
-                profile = Profile.of(facts).finish()
+            facts, profile = measured_against(links, profile, as_of=as_of)
         X = matrix(feature_table(facts, profile, target_description=target_description))
         # raw scores from the explainer: LightGBM's predict to the last bit (tested); the
         # compiled explainer takes the trees' decisions once for scores and contributions
