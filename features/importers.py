@@ -769,7 +769,7 @@ class Importer:
         fmt = self.options.format
         self.format = detect_format(self.layout.header) if fmt == "auto" else fmt
         _missing_required(self.layout.header, self.format, self.options)
-        self._seen: set[str] = set()
+        self._seen = np.zeros(0, np.uint64)  # link ids seen so far, sorted
 
     def chunks(self) -> Iterator[ImportChunk]:
         for raw in self.raw_chunks():
@@ -791,11 +791,17 @@ class Importer:
 
     def mark_duplicates(self, chunk: ImportChunk) -> ImportChunk:
         """Flag the second and later copies of a link (same source, target and anchor), across
-        chunks: call in file order."""
-        seen, flags = self._seen, []
-        for link_id in chunk.links["link_id"].to_list():
-            flags.append(link_id in seen)
-            seen.add(link_id)
+        chunks: call in file order. The ids seen so far are kept as one sorted array of
+        numbers: 16 MB for 2M links, where a set of their strings took 236 MB."""
+        ids = chunk.links["link_id"].str.to_integer(base=16, dtype=pl.UInt64).to_numpy()
+        seen = self._seen
+        at = np.searchsorted(seen, ids).clip(max=max(len(seen) - 1, 0))
+        earlier = seen[at] == ids if len(seen) else np.zeros(len(ids), bool)
+        first = np.zeros(len(ids), bool)
+        first[np.unique(ids, return_index=True)[1]] = True
+        new = np.unique(ids[~earlier])
+        self._seen = np.insert(seen, np.searchsorted(seen, new), new)
+        flags = earlier | ~first
         links = chunk.links.with_columns(pl.Series("duplicate", flags, dtype=pl.Boolean))
         return ImportChunk(links, chunk.rejects)
 
