@@ -112,7 +112,7 @@ FEATURES: tuple[Feature, ...] = (
         "topic_similarity",
         "relevance",
         "relevance by meaning",
-        "source page's topic is {value} similar in meaning to the target's{words}",
+        "source page's topic is {value} similar in meaning to the target's{detail}",
         monotone=-1,
         fmt="pct",
     ),
@@ -174,7 +174,7 @@ FEATURES: tuple[Feature, ...] = (
         "links_from_source_site",
         "placement",
         "links from the referring site",
-        "{value} link{s} from this referring site",
+        "{value} link{s} from this referring site{detail}",
         fmt="count",
     ),
     # many links from one site mean different things: a template (sitewide footer, blogroll)
@@ -210,14 +210,14 @@ FEATURES: tuple[Feature, ...] = (
         "anchor_money_terms",
         "anchor",
         "commercial terms in anchor",
-        "anchor uses commercial word{s}: {words}",
+        "anchor uses commercial word{s}: {detail}",
         silent=("0",),
     ),
     Feature(
         "anchor_spam_terms",
         "anchor",
         "spam terms in anchor",
-        "anchor uses spam word{s}: {words}",
+        "anchor uses spam word{s}: {detail}",
         silent=("0",),
     ),
     Feature(
@@ -380,7 +380,7 @@ FEATURES: tuple[Feature, ...] = (
         "source_spam_terms",
         "url",
         "spam terms on the source",
-        "source page (title, URL or text around the link) uses spam word{s}: {words}",
+        "source page (title, URL or text around the link) uses spam word{s}: {detail}",
         silent=("0",),
     ),
     # real labels: curated public lists (features/data/domain_lists)

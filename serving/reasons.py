@@ -46,7 +46,8 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def describe(feature: spec.Feature, value: float, fields: dict[str, Any] | None = None) -> str:
     """One reason in plain words, from the feature's template and the link's real values
-    (``{s}`` is the plural ending the value takes; ``{words}`` the words it counted)."""
+    (``{s}`` is the plural ending the value takes; ``{detail}`` what it counted or
+    compared: the words themselves, or the pages a site's links go to)."""
     text = format_value(feature, value)
     if text == "unknown":
         return f"{feature.label} unknown"
@@ -54,10 +55,10 @@ def describe(feature: spec.Feature, value: float, fields: dict[str, Any] | None 
     if isinstance(template, dict):
         template = template[text]
     # quoted words are few by construction (a long word is cut at its end)
-    values = {k: _short(v, 160 if k == "words" else 60) for k, v in (fields or {}).items()}
+    values = {k: _short(v, 160 if k == "detail" else 60) for k, v in (fields or {}).items()}
     values["value"] = text
     values["s"] = "" if text == "1" else "s"
-    values.setdefault("words", "")
+    values.setdefault("detail", "")
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):
@@ -180,17 +181,17 @@ _MAX_PHRASES = 200_000
 
 
 def _phrase(
-    feature: int, branch: int, key: float, anchor: str | None, words: str | None, value: float
+    feature: int, branch: int, key: float, anchor: str | None, detail: str | None, value: float
 ) -> str:
-    """A reason's text, kept across calls by (feature, shown value, anchor, words): batch
+    """A reason's text, kept across calls by (feature, shown value, anchor, detail): batch
     scoring meets the same few thousand phrases in every chunk, and rendering a template
     costs more than looking it up. ``value`` is any raw value with that display key."""
-    found = _PHRASES.get((feature, branch, key, anchor, words))
+    found = _PHRASES.get((feature, branch, key, anchor, detail))
     if found is None:
         if len(_PHRASES) >= _MAX_PHRASES:  # bounded: memory must not grow with the export
             _PHRASES.clear()
-        found = _PHRASES[feature, branch, key, anchor, words] = describe(
-            spec.FEATURES[feature], value, {"anchor_text": anchor, "words": words}
+        found = _PHRASES[feature, branch, key, anchor, detail] = describe(
+            spec.FEATURES[feature], value, {"anchor_text": anchor, "detail": detail}
         )
     return found
 
@@ -217,6 +218,21 @@ def _quoted_words(fields: pl.DataFrame, rows: np.ndarray, name: str) -> pl.Serie
     return found["words"]
 
 
+def _site_pages(X: np.ndarray, rows: np.ndarray) -> pl.Series:
+    """Where a referring site's links go, for the reason that counts them: ", to 2,290
+    different target pages" (syndicated stories, news coverage) or ", all to one target page"
+    (a sitewide template) say what the count alone does not."""
+    links = X[rows, spec.INDEX["links_from_source_site"]]
+    pages = np.rint(links * X[rows, spec.INDEX["site_target_spread"]])
+    return pl.Series(map(_pages_said, links.tolist(), pages.tolist()), dtype=pl.String)
+
+
+def _pages_said(links: float, pages: float) -> str | None:
+    if not (links > 1 and pages >= 1):  # one link, or pages not counted (NaN)
+        return None
+    return ", all to one target page" if pages == 1 else f", to {pages:,.0f} different target pages"
+
+
 def top_reasons(
     contributions: np.ndarray,
     X: np.ndarray,
@@ -234,7 +250,8 @@ def top_reasons(
     ``contributions`` may include the base value as a last column (it is ignored);
     ``fields`` holds the links' ``REASON_FIELDS`` (reasons quote the anchor and the words
     they counted); ``topics`` gives, for row numbers, what relevance by meaning compared in
-    words (``features.extract.topic_words``), asked only for the rows whose reasons show it."""
+    words (``features.extract.topic_words``). Such details are asked only for the rows whose
+    reasons show the feature."""
     n_features = len(spec.NAMES)
     c = contributions[:, :n_features]
     k = min(k, n_features)
@@ -255,7 +272,7 @@ def top_reasons(
     contribution = np.where(shown, c[rows, feature], 0.0)
     value = np.where(shown, X[rows, feature], np.nan)
     feature = np.where(shown, feature, -1)
-    # one rendering per distinct (feature, shown value, anchor, words), for the shown slots
+    # one rendering per distinct (feature, shown value, anchor, detail), for the shown slots
     f = feature.ravel()
     live = np.flatnonzero(f >= 0)
     fl = f[live]
@@ -266,16 +283,19 @@ def top_reasons(
     a = np.full(len(live), -2, dtype=np.int64)
     a[uses] = anchor_codes
     w = np.full(len(live), -2, dtype=np.int64)
-    words: list[str] = []
-    quoting = {name: (lambda rows, name=name: _quoted_words(fields, rows, name)) for name in WORDS}
+    details: list[str] = []
+    detailing = {
+        name: (lambda rows, name=name: _quoted_words(fields, rows, name)) for name in WORDS
+    }
+    detailing["links_from_source_site"] = lambda rows: _site_pages(X, rows)
     if topics is not None:
-        quoting["topic_similarity"] = topics
-    for name, quote in quoting.items():
+        detailing["topic_similarity"] = topics
+    for name, detail in detailing.items():
         at = np.flatnonzero(fl == spec.INDEX[name])
         if len(at):
-            values, codes = _distinct(quote(link[at]))
-            w[at] = np.where(codes >= 0, codes + len(words), -2)
-            words += values
+            values, codes = _distinct(detail(link[at]))
+            w[at] = np.where(codes >= 0, codes + len(details), -2)
+            details += values
     order = np.lexsort((w, a, key, branch, fl))
     fs, bs, ks, as_, ws = fl[order], branch[order], key[order], a[order], w[order]
     new_group = np.r_[
@@ -289,13 +309,13 @@ def top_reasons(
     group = np.cumsum(new_group) - 1
     firsts = order[new_group]
     anchors = [None if i < 0 else anchor_values[i] for i in a[firsts].tolist()]
-    quoted = [None if i < 0 else words[i] for i in w[firsts].tolist()]
+    said = [None if i < 0 else details[i] for i in w[firsts].tolist()]
     slots = zip(
         fl[firsts].tolist(),
         branch[firsts].tolist(),
         key[firsts].tolist(),
         anchors,
-        quoted,
+        said,
         value.ravel()[live][firsts].tolist(),
         strict=True,
     )

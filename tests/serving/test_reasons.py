@@ -102,6 +102,23 @@ def test_counts_in_reasons_are_plural_correct():
     assert describe(spec.BY_NAME["host_hyphens"], 1.0) == "source host has 1 hyphen"
 
 
+def test_a_site_count_says_where_the_sites_links_go():
+    """Given three sites' links (1,200 links to 1,150 pages: syndicated stories; 40 links to
+    one page: a sitewide footer; one link), when the site's count is a reason, then it says
+    how many different target pages the site's links go to."""
+    X = np.zeros((3, len(spec.NAMES)))
+    X[:, spec.INDEX["links_from_source_site"]] = [1200.0, 40.0, 1.0]
+    X[:, spec.INDEX["site_target_spread"]] = [1150 / 1200, 1 / 40, 1.0]
+    c = np.zeros((3, len(spec.NAMES) + 1))
+    c[:, spec.INDEX["links_from_source_site"]] = [-1.3, 0.7, -0.2]
+    reasons = top_reasons(c, X, _fields([None] * 3), k=1)
+    assert reasons.text[:, 0].tolist() == [
+        "1,200 links from this referring site, to 1,150 different target pages",
+        "40 links from this referring site, all to one target page",
+        "1 link from this referring site",
+    ]
+
+
 def test_a_natural_exact_match_share_is_never_a_reason():
     col = spec.INDEX["target_exact_share"]
     X = np.zeros((2, len(spec.NAMES)))
