@@ -30,7 +30,7 @@ import polars_hash as plh
 
 from features import meaning, schema, spec, text
 from features.lists import LISTS, listed
-from features.urls import host_frame, with_url_parts
+from features.urls import host_frame, strip_tracking, with_url_parts
 
 PROFILE_TERMS = 40
 """At most this many topical terms per target site."""
@@ -239,7 +239,7 @@ def _category(expr: pl.Expr, categories: tuple[str, ...]) -> pl.Expr:
 
 def _placement() -> list[pl.Expr]:
     where = pl.concat_str(
-        [pl.col("source_path").fill_null(""), pl.col("source_query").fill_null("")],
+        [pl.col("source_path").fill_null(""), strip_tracking(pl.col("source_query").fill_null(""))],
         separator="?",
     ).str.to_lowercase()
     page_type = pl.lit(float(spec.PAGE_TYPES.index("other")))

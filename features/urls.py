@@ -82,25 +82,14 @@ def _url_parts(column: str, prefix: str) -> tuple[pl.Expr, list[pl.Expr]]:
     ]
 
 
-_TRACKING = rf"(^|&)({TRACKING_PARAMS})(=[^&]*)?"
+_TRACKING = rf"(^|&)({TRACKING_PARAMS})=[^&]*"
 
 
 def strip_tracking(query: pl.Expr) -> pl.Expr:
-    """Query strings without tracking parameters (utm_*, fbclid, gclid...)."""
+    """Query strings without tracking parameters (``utm_*``, ``fbclid``, ``gclid``...): what a
+    feature reads of a query, so campaign tags never change it. A parameter is known by its
+    name up to the "=" (``_gaxyz=1`` is kept, ``_ga=1`` is not)."""
     return query.str.replace_all(_TRACKING, "").str.replace(r"^&+", "")
-
-
-def normalized_url(host: pl.Expr, path: pl.Expr, query: pl.Expr) -> pl.Expr:
-    """Scheme-less, lower-case host, no fragment, no tracking parameters, no trailing '?'.
-
-    URL-derived features and disavow lines use this form, so a link scores the same
-    whatever case its host is written in or which campaign tags it carries."""
-    q = strip_tracking(query.fill_null(""))
-    return pl.concat_str(
-        host.fill_null(""),
-        path.fill_null(""),
-        pl.when(q != "").then(pl.lit("?") + q).otherwise(pl.lit("")),
-    )
 
 
 _IPV4 = r"^\d{1,3}(\.\d{1,3}){3}$"

@@ -351,7 +351,9 @@ def test_url_case_and_tracking_parameters_do_not_change_features():
     }
     tagged = {
         **base,
-        "source_url": "https://NEWS.Example.COM/story/rye?utm_source=x&id=7&fbclid=abc#top",
+        # a campaign tag that reads like a forum's path must not make the page a forum
+        "source_url": "https://NEWS.Example.COM/story/rye?utm_source=x&id=7&fbclid=abc"
+        "&utm_content=/forum/#top",
     }
     a, b = frame(base), frame(tagged)
     assert np.array_equal(a.to_numpy(), b.to_numpy(), equal_nan=True)
