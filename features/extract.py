@@ -82,11 +82,12 @@ _PAGE_TYPES = (
         r"|/[0-9]{3,}",
     ),
 )
-"""Page types by lower-cased path and query (``path?query``), first match wins; anything else
-is "other". A type is marked by a whole path segment (``/forum/``, ``/annuaire/``) or a
-software marker (``replytocom=``, ``viewtopic``), in English, French, German, Spanish,
-Italian, Portuguese and Dutch: never by a word inside a slug, so a French article
-``/comment-signer-un-contrat`` ("how to sign a contract") is an article, not a comment page."""
+"""Page types by lower-cased path and query (``path?query``, the query without tracking
+parameters), first match wins; anything else is "other". A type is marked by a whole path
+segment (``/forum/``, ``/annuaire/``) or a software marker (``replytocom=``, ``viewtopic``),
+in English, French, German, Spanish, Italian, Portuguese and Dutch: never by a word inside a
+slug, so a French article ``/comment-signer-un-contrat`` ("how to sign a contract") is an
+article, not a comment page."""
 
 _NAKED = r"^(https?://|www\.)|^[\w-]+(\.[\w-]+)+(/\S*)?$"
 """An anchor that is a URL or a bare host name."""

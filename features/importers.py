@@ -795,12 +795,13 @@ class Importer:
         numbers: 16 MB for 2M links, where a set of their strings took 236 MB."""
         ids = chunk.links["link_id"].str.to_integer(base=16, dtype=pl.UInt64).to_numpy()
         seen = self._seen
-        at = np.searchsorted(seen, ids).clip(max=max(len(seen) - 1, 0))
-        earlier = seen[at] == ids if len(seen) else np.zeros(len(ids), bool)
+        at = np.searchsorted(seen, ids)  # where each id is, or would go, among those seen
+        earlier = seen[at.clip(max=len(seen) - 1)] == ids if len(seen) else np.zeros(len(ids), bool)
+        values, first_at = np.unique(ids, return_index=True)
         first = np.zeros(len(ids), bool)
-        first[np.unique(ids, return_index=True)[1]] = True
-        new = np.unique(ids[~earlier])
-        self._seen = np.insert(seen, np.searchsorted(seen, new), new)
+        first[first_at] = True
+        fresh = ~earlier[first_at]  # this chunk's distinct ids not seen before
+        self._seen = np.insert(seen, at[first_at][fresh], values[fresh])
         flags = earlier | ~first
         links = chunk.links.with_columns(pl.Series("duplicate", flags, dtype=pl.Boolean))
         return ImportChunk(links, chunk.rejects)

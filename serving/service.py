@@ -519,8 +519,7 @@ class Linksift:
         # endpoint can validate first and answer 4xx with field names. A batch costs about
         # what one link costs (Polars' per-query overhead), and BentoML keeps one batch in
         # flight unless told otherwise, leaving a core idle while a straggler's batch of one
-        # waits its turn: one batch per core (16 concurrent clients, 2 cores, alternated
-        # three times: 173-208 against 133-161 requests/s with one).
+        # waits its turn: one batch per core (benchmarks/RESULTS.md has the figures).
         self._batched = CorkDispatcher(
             max_latency_in_ms=_env_int("LINKSIFT_MAX_LATENCY_MS", 10_000),
             max_batch_size=_env_int("LINKSIFT_MAX_BATCH_REQUESTS", 64),
