@@ -42,12 +42,25 @@ def _model() -> Any:
 
 
 def _vectors(words: list[str]) -> np.ndarray:
-    """Each word's vector: the sum of its tokens' vectors."""
+    """Each word's vector: the sum of its tokens' vectors. The words are tokenised as one
+    text (a fifth of the time of one call per word): the tokenizer marks every word's start
+    with "▁" and no token spans two words, so the tokens are each word's own."""
     model = _model()
-    encoded = model.tokenize(words)  # padded to the longest word
-    ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
-    mask = np.asarray([e.attention_mask for e in encoded], dtype=bool)
-    return _summed(ids[mask], mask.sum(axis=1), model.embedding)
+    ids = np.asarray(model.tokenizer.encode(" ".join(words), add_special_tokens=False).ids)
+    starts = _word_starts()[ids]
+    if starts.sum() != len(words):
+        raise ValueError("expected one token starting each word (non-empty words, no spaces)")
+    lengths = np.bincount(np.cumsum(starts) - 1, minlength=len(words))
+    return _summed(ids, lengths, model.embedding)
+
+
+@lru_cache(maxsize=1)
+def _word_starts() -> np.ndarray:
+    """Whether each token of the vocabulary begins a word."""
+    vocabulary = _model().tokenizer.get_vocab()
+    starts = np.zeros(max(vocabulary.values()) + 1, dtype=bool)
+    starts[[i for token, i in vocabulary.items() if token.startswith("▁")]] = True
+    return starts
 
 
 def _known(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:

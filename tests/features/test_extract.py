@@ -517,14 +517,20 @@ def test_relevance_by_meaning_sees_what_shared_words_miss_in_english_and_french(
 
 def test_a_sides_vector_is_wordllamas_own_embedding_of_its_words():
     """Summing each word's token vectors (each word tokenised once, cached) gives WordLlama's
-    embedding of the words as one text, up to scale; an empty side has no vector."""
+    embedding of the words as one text, up to scale; an empty side has no vector. Words that
+    fall back to bytes, accents written as two characters and long slugs are split from
+    the words tokenised with them exactly."""
     from features import meaning
 
-    sides = pl.Series([["marathon", "training", "plan"], [], ["recette", "pain", "levain"]])
+    odd = ["東京都", "nai\u0308ve", "straße", "🙂emoji", "x" * 300, "россия", "١٢٣abc"]
+    sides = pl.Series(
+        [["marathon", "training", "plan"], [], ["recette", "pain", "levain"], *([w] for w in odd)]
+    )
     ours = meaning.side_vectors(sides)
-    theirs = meaning._model().embed(["marathon training plan", "recette pain levain"])
+    texts = ["marathon training plan", "recette pain levain", *odd]
+    theirs = np.asarray(meaning._model().embed(texts), dtype=np.float32)
     assert np.isnan(ours[1]).all()
-    same = meaning.cosine(ours[[0, 2]], np.asarray(theirs, dtype=np.float32))
+    same = meaning.cosine(np.delete(ours, 1, axis=0), theirs)
     assert np.allclose(same, 1.0, atol=1e-5)
 
 
@@ -540,7 +546,13 @@ def test_word_vectors_stay_right_when_the_cache_fills_and_threads_share_it(monke
         pl.Series([[f"w{(i * 7 + j) % 400}" for j in range(i % 5)] for i in range(k, k + 60)])
         for k in range(0, 600, 60)
     ]
-    expected = [meaning._vectors([" ".join(s) for s in side]) for side in sides]
+    model = meaning._model()
+
+    def text_vector(words: list[str]) -> np.ndarray:  # WordLlama's tokens of the side's text
+        ids = model.tokenizer.encode(" ".join(words), add_special_tokens=False).ids
+        return model.embedding[ids].sum(axis=0)
+
+    expected = [np.array([text_vector(w) for w in side.to_list()]) for side in sides]
     monkeypatch.setattr(meaning, "_MAX_WORDS", 50)
     monkeypatch.setattr(meaning, "_TABLE", meaning._TABLE)  # both restored afterwards
     monkeypatch.setattr(meaning, "_VOCAB", {})
