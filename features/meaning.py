@@ -45,31 +45,29 @@ def _vectors(words: list[str]) -> np.ndarray:
     """Each word's vector: the sum of its tokens' vectors. The words are tokenised as a few
     texts of up to 1,000 words (a fifth of the time of one text per word): the tokenizer
     marks every word's start with "▁" and no token spans two words, so the tokens are each
-    word's own. Texts go through ``encode_batch``, which lets other threads run meanwhile."""
-    tokenizer, word_starts = _tokenizer()
+    word's own. Texts go through ``encode_batch``, which lets other threads run meanwhile
+    (it pads the texts to the longest: the attention mask leaves the padding out)."""
+    model = _model()
     texts = [" ".join(words[i : i + 1000]) for i in range(0, len(words), 1000)]
-    encoded = tokenizer.encode_batch(texts, add_special_tokens=False)
-    ids = np.concatenate([np.zeros(0, np.int64), *(np.asarray(e.ids) for e in encoded)])
-    starts = word_starts[ids]
+    encoded = model.tokenizer.encode_batch(texts, add_special_tokens=False)
+    ids = np.concatenate(
+        [np.zeros(0, np.int64)]
+        + [np.asarray(e.ids)[np.asarray(e.attention_mask, dtype=bool)] for e in encoded]
+    )
+    starts = _word_starts()[ids]
     if starts.sum() != len(words):
         raise ValueError("expected one token starting each word (non-empty words, no spaces)")
     lengths = np.bincount(np.cumsum(starts) - 1, minlength=len(words))
-    return _summed(ids, lengths, _model().embedding)
+    return _summed(ids, lengths, model.embedding)
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> tuple[Any, np.ndarray]:
-    """WordLlama's tokenizer, never padding or truncating, and whether each token of its
-    vocabulary begins a word."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_str(_model().tokenizer.to_str())
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    vocabulary = tokenizer.get_vocab()
+def _word_starts() -> np.ndarray:
+    """Whether each token of WordLlama's vocabulary begins a word."""
+    vocabulary = _model().tokenizer.get_vocab()
     starts = np.zeros(max(vocabulary.values()) + 1, dtype=bool)
     starts[[i for token, i in vocabulary.items() if token.startswith("\u2581")]] = True
-    return tokenizer, starts
+    return starts
 
 
 def _known(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -519,10 +519,11 @@ def test_a_sides_vector_is_wordllamas_own_embedding_of_its_words():
     """Summing each word's token vectors (each word tokenised once, cached) gives WordLlama's
     embedding of the words as one text, up to scale; an empty side has no vector. Words that
     fall back to bytes, accents written as two characters and long slugs are split from
-    the words tokenised with them exactly."""
+    the words tokenised with them exactly, however many there are."""
     from features import meaning
 
     odd = ["東京都", "nai\u0308ve", "straße", "🙂emoji", "x" * 300, "россия", "١٢٣abc"]
+    odd += [f"page{i}about" for i in range(1200)]  # more words than one text takes
     sides = pl.Series(
         [["marathon", "training", "plan"], [], ["recette", "pain", "levain"], *([w] for w in odd)]
     )
