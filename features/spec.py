@@ -178,12 +178,13 @@ FEATURES: tuple[Feature, ...] = (
         fmt="count",
     ),
     # many links from one site mean different things: a template (sitewide footer, blogroll)
-    # repeats one link to one page; syndication and news coverage link many distinct pages
+    # repeats one link to one page; syndication and news coverage link many distinct pages.
+    # Its reasons are said with the site's link count (``serving.reasons``)
     Feature(
         "site_target_spread",
         "placement",
         "target pages per link from the site",
-        "{value} of this referring site's links go to different target pages",
+        "{value} as many different target pages as links from this referring site",
         monotone=-1,
         fmt="pct",
     ),

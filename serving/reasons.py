@@ -233,6 +233,21 @@ def _pages_said(links: float, pages: float) -> str | None:
     return ", all to one target page" if pages == 1 else f", to {pages:,.0f} different target pages"
 
 
+_LINKS, _SPREAD = spec.INDEX["links_from_source_site"], spec.INDEX["site_target_spread"]
+
+
+def _site_folded(c: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Contributions with a site's spread over target pages added to its link count's: the
+    two are one fact in words ("147 links from this referring site, all to one target
+    page"), which two reasons would say twice, and a share alone ("1% of the site's links go
+    to different pages") reads backwards. Where the count is unknown the spread stays apart."""
+    folded = c.copy()
+    counted = ~np.isnan(X[:, _LINKS])
+    folded[counted, _LINKS] += c[counted, _SPREAD]
+    folded[counted, _SPREAD] = 0.0
+    return folded
+
+
 def top_reasons(
     contributions: np.ndarray,
     X: np.ndarray,
@@ -251,9 +266,10 @@ def top_reasons(
     ``fields`` holds the links' ``REASON_FIELDS`` (reasons quote the anchor and the words
     they counted); ``topics`` gives, for row numbers, what relevance by meaning compared in
     words (``features.extract.topic_words``). Such details are asked only for the rows whose
-    reasons show the feature."""
+    reasons show the feature. A site's spread over target pages is said as part of its link
+    count (``_site_folded``)."""
     n_features = len(spec.NAMES)
-    c = contributions[:, :n_features]
+    c = _site_folded(contributions[:, :n_features], X)
     k = min(k, n_features)
     n = len(c)
     if n == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -117,6 +118,34 @@ def test_a_site_count_says_where_the_sites_links_go():
         "40 links from this referring site, all to one target page",
         "1 link from this referring site",
     ]
+
+
+def test_a_sites_spread_is_said_once_with_its_link_count():
+    """Given a sitewide footer (40 links, one page) whose spread and count both push toward
+    spam, and syndication (1,200 links, 1,150 pages) where both speak for the link, when the
+    reasons are rendered, then the two are one reason, with the counts and both
+    contributions, not the same fact twice or a share that reads backwards."""
+    X = np.zeros((2, len(spec.NAMES)))
+    X[:, spec.INDEX["links_from_source_site"]] = [40.0, 1200.0]
+    X[:, spec.INDEX["site_target_spread"]] = [1 / 40, 1150 / 1200]
+    X[:, spec.INDEX["domain_age_days"]] = 400.0
+    c = np.zeros((2, len(spec.NAMES) + 1))
+    c[:, spec.INDEX["site_target_spread"]] = [1.7, -0.9]
+    c[:, spec.INDEX["links_from_source_site"]] = [0.6, -0.4]
+    c[:, spec.INDEX["domain_age_days"]] = [1.0, -0.2]
+    reasons = top_reasons(c, X, _fields([None] * 2), verdict=np.array([2, 0]), k=3)
+    assert reasons.text[:, :2].tolist() == [
+        [
+            "40 links from this referring site, all to one target page",
+            "source domain is 13 months old",
+        ],
+        [
+            "1,200 links from this referring site, to 1,150 different target pages",
+            "source domain is 13 months old",
+        ],
+    ]
+    assert reasons.contribution[:, 0] == pytest.approx([2.3, -1.3])
+    assert (reasons.feature[:, 2] == -1).all()  # nothing else to say
 
 
 def test_a_natural_exact_match_share_is_never_a_reason():
