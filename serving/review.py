@@ -37,9 +37,10 @@ from starlette.routing import Route
 
 from features import schema, spec
 from features.extract import Profile, build_profile, extract
-from features.importers import ImportOptions, InputError, read_links
+from features.importers import OUTPUT_COLUMNS, ImportOptions, InputError, read_links
 from features.urls import sites_of
 from serving.disavow import link_actions, lost_flags
+from serving.model import VERDICTS
 from training.labels import (
     REMOVED,
     LabelError,
@@ -210,18 +211,20 @@ def load_batch(
     if links.height == 0:
         raise InputError(f"{name}: no rows to review")
     profile = build_profile([links], as_of=as_of)
-    if "spam_probability" not in links.columns:
+    scored = _as_scored(links, name)
+    if scored is None:
         from serving.batch import scored_table
 
         scores = model.score(links, profile, as_of=as_of, explain="all")
-        links = scored_table(links, scores, model.model_version)
+        scored = scored_table(links, scores, model.model_version)
+    links = scored
     anchor = extract(links, profile, as_of=as_of)[:, spec.INDEX["anchor_type"]]
     anchor_names = np.asarray([*spec.ANCHOR_TYPES, "not given"], dtype=object)
     anchor_type = anchor_names[
         np.where(np.isnan(anchor), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor)).astype(int)
     ]
     canonical = [c for c in links.columns if c in schema.CANONICAL]
-    fields = [json.dumps(r, default=str) for r in links.select(canonical).iter_rows(named=True)]
+    fields = links.select(pl.struct(canonical).struct.json_encode()).to_series()
     rows = links.select(
         pl.col("row"),
         pl.col("link_id"),
@@ -238,7 +241,7 @@ def load_batch(
         reason_2=pl.col("reason_2"),
         reason_3=pl.col("reason_3"),
         model_version=pl.col("model_version").cast(pl.String).fill_null(model.model_version),
-        link=pl.Series(fields, dtype=pl.String),
+        link=fields,
         action=pl.col("action").cast(pl.String).fill_null("")
         if "action" in links.columns
         else link_actions(links, links["verdict"].cast(pl.String)),
@@ -261,6 +264,41 @@ def load_batch(
             if progress:
                 progress(min(start + 5000, rows.height), rows.height)
     return int(batch_id)
+
+
+_SCORED = ("spam_probability", "quality_score", "verdict", "reason_1", "reason_2", "reason_3")
+
+
+def _as_scored(links: pl.DataFrame, name: str) -> pl.DataFrame | None:
+    """A ``linksift score`` output as it was scored, or None for an export still to score.
+
+    The importer keeps an input's score columns aside as ``input_<name>`` (they are not
+    link data), so a scored file's columns are named back here: the page then shows the
+    verdicts and reasons the file holds (the ones handed to the client), not a new scoring
+    with today's date or another model. A score column that is not a score is an error
+    naming the row, not a reason to score again."""
+    if not all(f"input_{c}" in links.columns for c in _SCORED):
+        return None
+    kept = {f"input_{c}": c for c in OUTPUT_COLUMNS if f"input_{c}" in links.columns}
+    scored = links.rename(kept).with_columns(
+        spam_probability=pl.col("spam_probability").cast(pl.Float64, strict=False),
+        quality_score=pl.col("quality_score").cast(pl.Float64, strict=False),
+    )
+    checks = {
+        "spam_probability": (pl.col("spam_probability").is_between(0, 1), "a number in 0..1"),
+        "quality_score": (pl.col("quality_score").is_between(0, 100), "a number in 0..100"),
+        "verdict": (pl.col("verdict").is_in(VERDICTS), "one of " + ", ".join(VERDICTS)),
+    }
+    for column, (ok, expected) in checks.items():
+        bad = scored.filter(~ok.fill_null(False))
+        if bad.height:
+            shown = links.filter(pl.col("row") == bad["row"][0])[f"input_{column}"][0]
+            others = bad.height - 1
+            more = f" ({others:,} more like it)" if others else ""
+            raise InputError(
+                f"{name}: row {bad['row'][0]}: {column}: expected {expected}, got {shown!r}{more}"
+            )
+    return scored
 
 
 def _standing(table: sa.Table, key: str, value: Any) -> Any:

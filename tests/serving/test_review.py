@@ -399,3 +399,68 @@ def test_service_follows_the_champion_alias_without_a_restart(tmp_path: Path):
             time.sleep(0.2)
     finally:
         stop(server)
+
+
+def _scored_sample(tmp_path: Path) -> Path:
+    scored = tmp_path / "scored.csv"
+    score_file(
+        ROOT / "data" / "sample" / "export.csv", scored, LinkModel.load(), BatchOptions(as_of=AS_OF)
+    )
+    return scored
+
+
+def test_a_scored_file_loads_with_the_scores_it_holds(tmp_path: Path):
+    """Given a scored file whose first link an analyst re-judged by hand, when it is loaded
+    into the review database on another day, then every link shows the verdict, probability
+    and reasons the file holds (the ones handed to the client), not a new scoring."""
+    import sqlite3
+    from datetime import date
+
+    from serving.review import load_batch
+
+    scored = _scored_sample(tmp_path)
+    table = pl.read_csv(scored, infer_schema=False)
+    table = table.with_columns(
+        verdict=pl.when(pl.col("row") == "1").then(pl.lit("review")).otherwise("verdict"),
+        spam_probability=pl.when(pl.col("row") == "1")
+        .then(pl.lit("0.5"))
+        .otherwise("spam_probability"),
+        reason_1=pl.when(pl.col("row") == "1")
+        .then(pl.lit("checked by hand"))
+        .otherwise("reason_1"),
+    )
+    table.write_csv(scored)
+    db = tmp_path / "labels.db"
+    store = LabelStore(f"sqlite:///{db}")
+    load_batch(store, scored, scored.name, LinkModel.load(), as_of=date(2030, 1, 1))
+    with sqlite3.connect(db) as conn:
+        loaded = conn.execute(
+            "select row, verdict, spam_probability, reason_1 from batch_links order by position"
+        ).fetchall()
+    assert loaded[0] == (1, "review", 0.5, "checked by hand")
+    expected = table.select(
+        pl.col("row").cast(pl.Int64),
+        "verdict",
+        pl.col("spam_probability").cast(pl.Float64),
+        "reason_1",
+    ).rows()
+    assert loaded == expected
+
+
+def test_a_scored_file_with_a_broken_score_is_refused_naming_the_row(tmp_path: Path):
+    from features.importers import InputError
+    from serving.review import load_batch
+
+    scored = _scored_sample(tmp_path)
+    table = pl.read_csv(scored, infer_schema=False)
+    table = table.with_columns(
+        spam_probability=pl.when(pl.col("row") == "7")
+        .then(pl.lit("high"))
+        .otherwise("spam_probability")
+    )
+    table.write_csv(scored)
+    store = LabelStore(f"sqlite:///{tmp_path / 'labels.db'}")
+    with pytest.raises(
+        InputError, match=r"row 7: spam_probability: expected a number in 0\.\.1, got 'high'"
+    ):
+        load_batch(store, scored, scored.name, LinkModel.load(), as_of=AS_OF)
