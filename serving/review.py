@@ -216,9 +216,11 @@ def load_batch(
         from serving.batch import scored_table
 
         scores = model.score(links, profile, as_of=as_of, explain="all")
-        scored = scored_table(links, scores, model.model_version)
+        scored, X = scored_table(links, scores, model.model_version), scores.X
+    else:
+        X = extract(scored, profile, as_of=as_of)  # for the anchor types only
     links = scored
-    anchor = extract(links, profile, as_of=as_of)[:, spec.INDEX["anchor_type"]]
+    anchor = X[:, spec.INDEX["anchor_type"]]
     anchor_names = np.asarray([*spec.ANCHOR_TYPES, "not given"], dtype=object)
     anchor_type = anchor_names[
         np.where(np.isnan(anchor), len(spec.ANCHOR_TYPES), np.nan_to_num(anchor)).astype(int)
@@ -292,11 +294,12 @@ def _as_scored(links: pl.DataFrame, name: str) -> pl.DataFrame | None:
     for column, (ok, expected) in checks.items():
         bad = scored.filter(~ok.fill_null(False))
         if bad.height:
-            shown = links.filter(pl.col("row") == bad["row"][0])[f"input_{column}"][0]
+            value = links.filter(pl.col("row") == bad["row"][0])[f"input_{column}"][0]
+            shown = "nothing" if value is None else repr(str(value)[:80])
             others = bad.height - 1
             more = f" ({others:,} more like it)" if others else ""
             raise InputError(
-                f"{name}: row {bad['row'][0]}: {column}: expected {expected}, got {shown!r}{more}"
+                f"{name}: row {bad['row'][0]}: {column}: expected {expected}, got {shown}{more}"
             )
     return scored
 
